@@ -1,0 +1,78 @@
+"""consentline: an SMS consent ledger and send gate.
+
+>>> import consentline                                                  # doctest: +SKIP
+>>> cl = consentline.connect("sqlite:///consent.db")
+>>> cl.create_account("acme", reach="tree", default_region="US")
+>>> cl.add_line("+18005550100", account="acme")
+>>> cl.record("+14155550101", "opt_in", account="acme", purpose="marketing",
+...           source="web_form", proof={"form_url": "https://acme.example/join"})
+>>> d = cl.check("+14155550101", from_="+18005550100", purpose="marketing")
+>>> d.allowed, d.reason
+(True, 'opted_in')
+"""
+
+from consentline.client import Consentline, connect
+from consentline.domain.errors import (
+    AccountCycle,
+    AccountExists,
+    ConsentlineError,
+    CrossTenant,
+    IdempotencyConflict,
+    InvalidAction,
+    InvalidAddress,
+    InvalidChannel,
+    InvalidConfig,
+    InvalidInput,
+    InvalidReach,
+    InvalidSlug,
+    InvalidTime,
+    LineExists,
+    NotFound,
+    StorageError,
+    UnknownAccount,
+    UnknownLine,
+    UnknownPurpose,
+)
+from consentline.domain.ledger import Event, EventRef
+from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
+from consentline.domain.scopes import Account, Line
+from consentline.services import RecordRequest
+from consentline.verification import Problem, VerifyReport
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Account",
+    "AccountCycle",
+    "AccountExists",
+    "Consentline",
+    "ConsentlineError",
+    "CrossTenant",
+    "Decision",
+    "Event",
+    "EventRef",
+    "IdempotencyConflict",
+    "InvalidAction",
+    "InvalidAddress",
+    "InvalidChannel",
+    "InvalidConfig",
+    "InvalidInput",
+    "InvalidReach",
+    "InvalidSlug",
+    "InvalidTime",
+    "Line",
+    "LineExists",
+    "NotFound",
+    "Problem",
+    "PurposeRule",
+    "QuietHours",
+    "RecordRequest",
+    "StorageError",
+    "TenantPolicy",
+    "UnknownAccount",
+    "UnknownLine",
+    "UnknownPurpose",
+    "VerifyReport",
+    "__version__",
+    "connect",
+]

@@ -1,0 +1,338 @@
+"""The public Python API: :func:`connect` returns a :class:`Consentline`.
+
+>>> import consentline                                    # doctest: +SKIP
+>>> cl = consentline.connect("sqlite:///consent.db")
+>>> cl.create_account("acme", default_region="US")
+>>> cl.add_line("+18005550100", account="acme")
+>>> cl.check("+14155550101", from_="+18005550100", purpose="marketing").reason
+'no_consent'
+
+The client caches the account tree and purposes (they change rarely) and
+refreshes them after its own writes, when a line it does not know is asked
+for, and at the latest every ``cache_seconds`` for changes made elsewhere.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from consentline import services
+from consentline.domain.addresses import check_channel, normalise_address
+from consentline.domain.errors import InvalidInput, UnknownAccount, UnknownLine, UnknownPurpose
+from consentline.domain.ledger import Event, encode, fold, parse_shape, to_us
+from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
+from consentline.domain.scopes import Account, Directory, Line
+from consentline.gate import Gate
+from consentline.services import RecordRequest
+from consentline.storage.engine import make_engine, migrate
+from consentline.storage.fastpath import Row, StateReader
+from consentline.storage.uow import UnitOfWork
+from consentline.verification import VerifyReport, verify
+
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def connect(
+    url: str = "sqlite:///./var/consentline.db",
+    *,
+    migrate_schema: bool = True,
+    clock: Clock = _utc_now,
+    cache_seconds: float = 5.0,
+) -> Consentline:
+    """Open (and by default migrate) a consentline database.
+
+    ``url`` is ``sqlite:///path.db`` (embedded, the default) or
+    ``postgresql+psycopg://user@host/db``.
+    """
+    engine = make_engine(url)
+    if migrate_schema:
+        migrate(engine)
+    return Consentline(engine, clock=clock, cache_seconds=cache_seconds)
+
+
+class Consentline:
+    """A consent ledger and send gate on one database."""
+
+    def __init__(self, engine: Any, *, clock: Clock = _utc_now, cache_seconds: float = 5.0) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._lock = threading.Lock()
+        self._directory: Directory | None = None
+        self._policies: dict[int, TenantPolicy] | None = None
+        self._loaded_at = 0.0
+        self._reader = StateReader(engine)
+        self._gate = Gate(
+            self._reader, self.directory, self._reload, self._tenant_policies, self._history_fold
+        )
+
+    # -- caches ------------------------------------------------------------------------
+    def _reload(self) -> Directory:
+        with UnitOfWork(self.engine, write=False) as uow:
+            directory = uow.store.load_directory()
+            policies = uow.store.load_policies()
+        with self._lock:
+            self._directory, self._policies = directory, policies
+            self._loaded_at = time.monotonic()
+        return directory
+
+    def directory(self) -> Directory:
+        """The account tree and lines (cached snapshot)."""
+        directory = self._directory
+        if directory is None or time.monotonic() - self._loaded_at > self._cache_seconds:
+            directory = self._reload()
+        return directory
+
+    def _tenant_policies(self) -> dict[int, TenantPolicy]:
+        policies = self._policies
+        if policies is None or time.monotonic() - self._loaded_at > self._cache_seconds:
+            self._reload()
+            policies = self._policies
+        assert policies is not None
+        return policies
+
+    def _write(self) -> UnitOfWork:
+        return UnitOfWork(self.engine, write=True)
+
+    # -- accounts and lines ------------------------------------------------------------
+    def create_account(
+        self,
+        slug: str,
+        parent: str | None = None,
+        reach: str | None = None,
+        isolated: bool = False,
+        default_region: str | None = None,
+    ) -> Account:
+        """Create an account. A root (``parent=None``) is a tenant; its reach defaults
+        to ``tree``; a sub-account with ``reach=None`` inherits its parent's.
+
+        >>> cl.create_account("acme", reach="tree", default_region="US")  # doctest: +SKIP
+        """
+        with self._write() as uow:
+            services.create_account(
+                uow,
+                self._reload(),
+                slug=slug,
+                parent=parent,
+                reach=reach,
+                isolated=isolated,
+                default_region=default_region,
+                now=self._clock(),
+            )
+        return self._reload().account(slug)
+
+    def update_account(self, slug: str, **changes: Any) -> Account:
+        """Change ``parent``, ``reach``, ``isolated`` or ``default_region`` of an account."""
+        allowed = {"parent", "reach", "isolated", "default_region"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise InvalidInput(
+                f"cannot change {', '.join(sorted(unknown))}", fields=sorted(unknown)
+            )
+        with self._write() as uow:
+            services.update_account(uow, self._reload(), slug=slug, **changes)
+        return self._reload().account(slug)
+
+    def add_line(self, number: str, account: str) -> Line:
+        """Register a sending line (number, short code or sender id) for ``account``."""
+        with self._write() as uow:
+            line_id = services.add_line(
+                uow, self._reload(), number=number, account=account, now=self._clock()
+            )
+        return self._reload().line_by_id(line_id)
+
+    def set_purpose(
+        self,
+        account: str,
+        name: str,
+        model: str,
+        *,
+        quiet_hours: str | QuietHours | None = None,
+        consent_ttl: timedelta | None = None,
+    ) -> PurposeRule:
+        """Define a purpose for the tenant of ``account`` (``restrictive``,
+        ``non_restrictive`` or ``disabled``), with optional quiet hours
+        ("21:00-08:00", recipient's local time) and a consent TTL."""
+        with self._write() as uow:
+            rule = services.set_purpose(
+                uow,
+                self._reload(),
+                account=account,
+                name=name,
+                model=model,
+                quiet_hours=quiet_hours,
+                consent_ttl=consent_ttl,
+            )
+        self._reload()
+        return rule
+
+    def set_policy(self, account: str, **settings: Any) -> TenantPolicy:
+        """Tenant-wide ``consent_ttl`` (None = never expires) and ``pending_ttl``."""
+        unknown = set(settings) - {"consent_ttl", "pending_ttl"}
+        if unknown:
+            raise InvalidInput(f"unknown settings {', '.join(sorted(unknown))}")
+        with self._write() as uow:
+            services.set_tenant_policy(uow, self._reload(), account=account, **settings)
+        directory = self._reload()
+        return self._tenant_policies()[directory.account(account).tenant_id]
+
+    def policy(self, account: str) -> TenantPolicy:
+        return self._tenant_policies()[self.directory().account(account).tenant_id]
+
+    # -- ledger ------------------------------------------------------------------------
+    def record(
+        self,
+        address: str,
+        action: str,
+        *,
+        account: str | None = None,
+        line: str | None = None,
+        via: str | None = None,
+        purpose: str | None = None,
+        topic: str | None = None,
+        channel: str = "sms",
+        source: str = "api",
+        proof: Mapping[str, Any] | None = None,
+        occurred_at: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> Event:
+        """Append one consent event and return it (with its chain hash).
+
+        The scope is ``account=`` or ``line=``; ``via=`` names the line a keyword
+        arrived on, so that an opt-out follows the account's reach.
+        """
+        request = RecordRequest(
+            address=address,
+            action=action,
+            account=account,
+            line=line,
+            via=via,
+            purpose=purpose,
+            topic=topic,
+            channel=channel,
+            source=source,
+            proof=proof,
+            occurred_at=occurred_at,
+            idempotency_key=idempotency_key,
+        )
+        return self.record_many([request])[0]
+
+    def record_many(self, requests: Iterable[RecordRequest]) -> list[Event]:
+        """Append many events in ONE transaction (all or nothing)."""
+        batch = list(requests)
+        if not batch:
+            return []
+        try:
+            with self._write() as uow:
+                return services.record(
+                    uow, self.directory(), self._tenant_policies(), batch, now=self._clock()
+                )
+        except (UnknownAccount, UnknownLine, UnknownPurpose):
+            # Possibly created by another process since our snapshot: reload once.
+            self._reload()
+            with self._write() as uow:
+                return services.record(
+                    uow, self.directory(), self._tenant_policies(), batch, now=self._clock()
+                )
+
+    def check(
+        self,
+        to: str,
+        *,
+        from_: str,
+        purpose: str,
+        topic: str | None = None,
+        channel: str = "sms",
+        at: datetime | None = None,
+    ) -> Decision:
+        """May ``from_`` send a ``purpose`` message to ``to``? One indexed lookup.
+
+        ``at`` asks about another moment (default: now).
+        """
+        return self._gate.check(
+            to, from_=from_, purpose=purpose, topic=topic, channel=channel, at=at, now=self._clock()
+        )
+
+    def check_many(
+        self,
+        recipients: Iterable[str],
+        *,
+        from_: str,
+        purpose: str,
+        topic: str | None = None,
+        channel: str = "sms",
+        at: datetime | None = None,
+    ) -> Iterator[Decision]:
+        """Check a whole list; decisions come lazily, in the same order."""
+        return self._gate.check_many(
+            recipients,
+            from_=from_,
+            purpose=purpose,
+            topic=topic,
+            channel=channel,
+            at=at,
+            now=self._clock(),
+        )
+
+    def history(self, address: str, *, account: str, channel: str | None = None) -> list[Event]:
+        """Every event for ``address`` in the tenant of ``account``, oldest first."""
+        directory = self.directory()
+        owner = directory.account(account)
+        normalised = normalise_address(
+            address, check_channel(channel or "sms"), owner.default_region
+        )
+        with UnitOfWork(self.engine, write=False) as uow:
+            return uow.store.history(owner.tenant_id, normalised, channel)
+
+    def verify(self) -> VerifyReport:
+        """Walk every hash chain and the projection; ``.ok`` and ``.problems``."""
+        with UnitOfWork(self.engine, write=False) as uow:
+            return verify(uow)
+
+    def rebuild_projection(self, account: str) -> int:
+        """Recompute the current-state rows of a tenant from its ledger."""
+        tenant_id = self.directory().account(account).tenant_id
+        with self._write() as uow:
+            return services.rebuild_projection(uow, tenant_id)
+
+    def describe_scope(self, scope: str) -> str:
+        return self.directory().describe_scope(scope)
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    def close(self) -> None:
+        self._reader.close()
+        self.engine.dispose()
+
+    def __enter__(self) -> Consentline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- slow path for point-in-time checks ----------------------------------------------
+    def _history_fold(
+        self,
+        tenant_id: int,
+        channel: str,
+        address: str,
+        scopes: frozenset[str],
+        purpose: str,
+        topic: str,
+        at_us: int,
+    ) -> tuple[str, int, Row | None]:
+        with UnitOfWork(self.engine, write=False) as uow:
+            events = uow.store.history(tenant_id, address, channel)
+        entries = [e.entry() for e in events if to_us(e.occurred_at) <= at_us]
+        projection = encode(entries)
+        state, index = fold(parse_shape(projection.shape), scopes, purpose, topic)
+        return state, index, (projection.shape, projection.ids, projection.times, at_us)

@@ -1,0 +1,148 @@
+"""The one exception tree of consentline.
+
+Every error the library raises on purpose is a ``ConsentlineError``; callers can
+catch that one class, or a narrower one. Each error carries its data as
+attributes and has a stable ``code`` (used by the HTTP layer and ``--json``
+output) so that no edge has to parse messages::
+
+    ConsentlineError
+    ├── InvalidInput                 bad value supplied by the caller (4xx)
+    │   ├── InvalidAddress           not a valid phone number / email address
+    │   ├── InvalidAction            not one of opt_in, opt_out, resume, lapse, pending
+    │   ├── InvalidReach             not one of line, account, tree
+    │   ├── InvalidChannel           not one of sms, whatsapp, email
+    │   ├── InvalidSlug              account slug not usable as an identifier
+    │   ├── InvalidTime              naive datetime, unparsable time, bad window
+    │   ├── InvalidKeyword           keyword rejected by the keyword lint
+    │   └── InvalidConfig            malformed tenant / account setting
+    ├── NotFound                     a referenced thing does not exist (404)
+    │   ├── UnknownAccount
+    │   ├── UnknownLine
+    │   └── UnknownPurpose
+    ├── Conflict                     the write contradicts stored state (409)
+    │   ├── AccountExists
+    │   ├── LineExists
+    │   ├── AccountCycle             the account tree would contain a cycle
+    │   ├── CrossTenant              a reference leaves the tenant
+    │   └── IdempotencyConflict      key reused with a different request
+    └── StorageError                 the database failed; nothing was written (503)
+
+Phone numbers are masked in messages (C23): logs and error reports never carry a
+full number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def mask(address: str) -> str:
+    """Mask an address for messages and logs: ``+14155550101`` -> ``+1415***0101``.
+
+    Keeps enough to recognise a number in an investigation, never the whole of it
+    (C23). Email addresses keep the first letter and the domain.
+    """
+    if "@" in address:
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if len(address) <= 6:
+        return "***"
+    return f"{address[:5]}***{address[-4:]}" if len(address) > 10 else f"{address[:3]}***"
+
+
+class ConsentlineError(Exception):
+    """Base of every error consentline raises deliberately."""
+
+    code = "consentline_error"
+
+    def __init__(self, message: str, **data: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.data = data
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description: ``{"code": ..., "message": ..., **data}``."""
+        return {"code": self.code, "message": self.message, **self.data}
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(ConsentlineError):
+    code = "invalid_input"
+
+
+class InvalidAddress(InvalidInput):
+    code = "invalid_address"
+
+
+class InvalidAction(InvalidInput):
+    code = "invalid_action"
+
+
+class InvalidReach(InvalidInput):
+    code = "invalid_reach"
+
+
+class InvalidChannel(InvalidInput):
+    code = "invalid_channel"
+
+
+class InvalidSlug(InvalidInput):
+    code = "invalid_slug"
+
+
+class InvalidTime(InvalidInput):
+    code = "invalid_time"
+
+
+class InvalidKeyword(InvalidInput):
+    code = "invalid_keyword"
+
+
+class InvalidConfig(InvalidInput):
+    code = "invalid_config"
+
+
+class NotFound(ConsentlineError):
+    code = "not_found"
+
+
+class UnknownAccount(NotFound):
+    code = "unknown_account"
+
+
+class UnknownLine(NotFound):
+    code = "unknown_line"
+
+
+class UnknownPurpose(NotFound):
+    code = "unknown_purpose"
+
+
+class Conflict(ConsentlineError):
+    code = "conflict"
+
+
+class AccountExists(Conflict):
+    code = "account_exists"
+
+
+class LineExists(Conflict):
+    code = "line_exists"
+
+
+class AccountCycle(Conflict):
+    code = "account_cycle"
+
+
+class CrossTenant(Conflict):
+    code = "cross_tenant"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+
+
+class StorageError(ConsentlineError):
+    code = "storage_error"

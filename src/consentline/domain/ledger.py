@@ -1,0 +1,337 @@
+"""Consent events, the fold that turns them into a state, and the hash chain.
+
+Consent changes only by appending an event (C21). The *state* of an address for
+one send is the fold of the events that cover it (BRIEF.md, "Decision" 2–3):
+
+* ``opt_in``  → opted in; clears an opt-out.
+* ``opt_out`` → opted out; the state before it is remembered but masked.
+* ``resume``  → (START/UNSTOP) clears the opt-out: back to what it masked.
+* ``lapse``   → forgets an opt-in or a pending request; never clears an opt-out.
+* ``pending`` → a double opt-in is awaiting confirmation (C24); it does not
+  displace an existing opt-in and does not clear an opt-out.
+
+The current-state projection keeps, per (tenant, channel, address), the
+*entries* an address needs for any future fold, in fold order, as three short
+strings (see :func:`encode`). Entries that can no longer change any fold are
+compacted away (:func:`compact`), so a check is one indexed row, not a scan of
+history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Literal, NamedTuple
+
+from consentline.domain.errors import InvalidAction, InvalidInput, InvalidTime
+
+Action = Literal["opt_in", "opt_out", "resume", "lapse", "pending"]
+ACTIONS: Final = ("opt_in", "opt_out", "resume", "lapse", "pending")
+ACTION_CODES: Final[dict[str, str]] = {
+    "opt_in": "i",
+    "opt_out": "o",
+    "resume": "r",
+    "lapse": "l",
+    "pending": "p",
+}
+CODE_ACTIONS: Final[dict[str, Action]] = {
+    "i": "opt_in",
+    "o": "opt_out",
+    "r": "resume",
+    "l": "lapse",
+    "p": "pending",
+}
+
+# Fold states.
+NONE: Final = "none"
+IN: Final = "in"
+OUT: Final = "out"
+PENDING: Final = "pending"
+
+GENESIS: Final = "0" * 64
+MAX_PROOF_BYTES: Final = 16_384
+
+
+def check_action(action: str) -> Action:
+    if action in ACTION_CODES:
+        return action  # type: ignore[return-value]
+    raise InvalidAction(
+        f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}", action=str(action)
+    )
+
+
+def to_us(moment: datetime) -> int:
+    """UTC microseconds since the epoch; naive datetimes are refused."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidTime("times must be timezone-aware (e.g. datetime.now(UTC))")
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(value: int) -> datetime:
+    return datetime.fromtimestamp(value // 1_000_000, UTC).replace(microsecond=value % 1_000_000)
+
+
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def canonical_proof(proof: Mapping[str, Any] | None) -> str:
+    """Proof as canonical JSON text: the exact bytes that are hashed and stored."""
+    if proof is None:
+        return "{}"
+    if not isinstance(proof, Mapping) or not all(isinstance(k, str) for k in proof):
+        raise InvalidInput("proof must be a JSON object with string keys", field="proof")
+    try:
+        text = json.dumps(
+            proof, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        )
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"proof is not JSON-serialisable: {exc}", field="proof") from None
+    if len(text.encode()) > MAX_PROOF_BYTES:
+        raise InvalidInput(f"proof is larger than {MAX_PROOF_BYTES} bytes", field="proof")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One ledger entry, as stored (proof included, hash-chained per tenant)."""
+
+    id: int
+    tenant_id: int
+    seq: int
+    address: str
+    channel: str
+    action: Action
+    scope: str  # "L<line id>" or "A<account id>"
+    purpose: str | None
+    topic: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    source: str
+    proof: Mapping[str, Any]
+    idempotency_key: str | None
+    prev_hash: str
+    hash: str
+
+    def entry(self) -> Entry:
+        return Entry(
+            self.id,
+            ACTION_CODES[self.action],
+            self.scope,
+            self.purpose or "",
+            self.topic or "",
+            to_us(self.occurred_at),
+            self.source,
+        )
+
+
+class EventRef(NamedTuple):
+    """The event a decision cites: what, where (scope), when and how (source)."""
+
+    id: int
+    action: Action
+    scope: str
+    purpose: str | None
+    topic: str | None
+    occurred_at: datetime
+    source: str
+
+
+class Entry(NamedTuple):
+    """One event as the projection keeps it (no proof, no address)."""
+
+    id: int
+    code: str  # action code: i o r l p
+    scope: str
+    purpose: str  # "" = all purposes
+    topic: str  # "" = no topic
+    occurred_us: int
+    source: str
+
+    def ref(self) -> EventRef:
+        return EventRef(
+            self.id,
+            CODE_ACTIONS[self.code],
+            self.scope,
+            self.purpose or None,
+            self.topic or None,
+            from_us(self.occurred_us),
+            self.source,
+        )
+
+
+# -- chain -----------------------------------------------------------------------
+def chain_payload(
+    *,
+    tenant_id: int,
+    address: str,
+    channel: str,
+    action: str,
+    scope: str,
+    purpose: str | None,
+    topic: str | None,
+    occurred_us: int,
+    recorded_us: int,
+    source: str,
+    proof_text: str,
+    idempotency_key: str | None,
+) -> str:
+    """The canonical text of an event that the chain hash covers (C21)."""
+    return json.dumps(
+        [
+            tenant_id,
+            address,
+            channel,
+            action,
+            scope,
+            purpose,
+            topic,
+            occurred_us,
+            recorded_us,
+            source,
+            proof_text,
+            idempotency_key,
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def chain_hash(prev_hash: str, payload: str) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{payload}".encode()).hexdigest()
+
+
+# -- projection encoding -----------------------------------------------------------
+class Projection(NamedTuple):
+    """The stored form of an address's live entries: three parallel strings."""
+
+    shape: str  # "o,L7,,,keyword;i,A1,marketing,,web_form"
+    ids: str  # "12;15"
+    times: str  # "1732252800000000;1732339200000000"
+    max_us: int
+
+
+def encode(entries: Sequence[Entry]) -> Projection:
+    shape = ";".join(f"{e.code},{e.scope},{e.purpose},{e.topic},{e.source}" for e in entries)
+    ids = ";".join(str(e.id) for e in entries)
+    times = ";".join(str(e.occurred_us) for e in entries)
+    return Projection(shape, ids, times, max((e.occurred_us for e in entries), default=0))
+
+
+def decode(shape: str, ids: str, times: str) -> list[Entry]:
+    if not shape:
+        return []
+    out: list[Entry] = []
+    for part, ident, moment in zip(shape.split(";"), ids.split(";"), times.split(";"), strict=True):
+        code, scope, purpose, topic, source = part.split(",")
+        out.append(Entry(int(ident), code, scope, purpose, topic, int(moment), source))
+    return out
+
+
+def parse_shape(shape: str) -> tuple[tuple[str, ...], ...]:
+    """Shape string -> tuples of (code, scope, purpose, topic, source), for the fold."""
+    if not shape:
+        return ()
+    return tuple(tuple(part.split(",")) for part in shape.split(";"))
+
+
+def entry_at(shape: str, ids: str, times: str, index: int) -> Entry:
+    code, scope, purpose, topic, source = shape.split(";")[index].split(",")
+    return Entry(
+        int(ids.split(";")[index]),
+        code,
+        scope,
+        purpose,
+        topic,
+        int(times.split(";")[index]),
+        source,
+    )
+
+
+def insert_entry(entries: list[Entry], entry: Entry) -> None:
+    """Insert in fold order: ``occurred_at``, then ledger order (id)."""
+    key = (entry.occurred_us, entry.id)
+    position = len(entries)
+    while position > 0 and (entries[position - 1].occurred_us, entries[position - 1].id) > key:
+        position -= 1
+    entries.insert(position, entry)
+
+
+def _dominates(later: Entry, earlier: Entry) -> bool:
+    """True when ``later`` makes ``earlier`` irrelevant to every possible fold.
+
+    Only an opt-in resets the fold whatever came before, so ``earlier`` can go
+    when every send it covers is also covered by ``later``: the same scope, a
+    purpose at least as wide, and the same topic (an untopical opt-out covers
+    topic sends that an untopical opt-in does not, so it stays).
+    """
+    if later.code != "i" or later.scope != earlier.scope:
+        return False
+    if later.purpose and later.purpose != earlier.purpose:
+        return False
+    if earlier.code in ("i", "p"):
+        return earlier.topic == later.topic
+    return bool(earlier.topic) and earlier.topic == later.topic
+
+
+def compact(entries: Sequence[Entry]) -> list[Entry]:
+    """Drop the entries no future fold can depend on (they stay in the ledger)."""
+    kept: list[Entry] = []
+    opt_ins: list[Entry] = []
+    for entry in reversed(entries):
+        if any(_dominates(later, entry) for later in opt_ins):
+            continue
+        kept.append(entry)
+        if entry.code == "i":
+            opt_ins.append(entry)
+    kept.reverse()
+    return kept
+
+
+# -- fold ------------------------------------------------------------------------
+def fold(
+    items: Iterable[Sequence[str]], scopes: frozenset[str], purpose: str, topic: str
+) -> tuple[str, int]:
+    """Fold the covering entries; returns (state, index of the deciding entry or -1).
+
+    ``items`` are (code, scope, purpose, topic, ...) in fold order; ``purpose``
+    and ``topic`` describe the send ("" for no topic). Covering (BRIEF.md, 2):
+    scope in ``scopes``; purpose empty or equal; for opt-outs, resumes and lapses
+    topic empty or equal; for opt-ins and pending requests topic equal.
+    """
+    state, index = NONE, -1
+    prior_state, prior_index = NONE, -1
+    for i, item in enumerate(items):
+        code, scope, item_purpose, item_topic = item[0], item[1], item[2], item[3]
+        if scope not in scopes or (item_purpose and item_purpose != purpose):
+            continue
+        if code == "i" or code == "p":
+            if item_topic != topic:
+                continue
+        elif item_topic and item_topic != topic:
+            continue
+        if code == "i":
+            state, index = IN, i
+        elif code == "o":
+            if state != OUT:
+                prior_state, prior_index = state, index
+            state, index = OUT, i
+        elif code == "r":
+            if state == OUT:
+                state, index = prior_state, prior_index
+        elif code == "l":
+            # A lapse forgets consent; it never clears an opt-out.
+            if state == OUT:
+                if prior_state != NONE:
+                    prior_state, prior_index = NONE, i
+            elif state != NONE:
+                state, index = NONE, i
+        elif state == OUT:  # pending while opted out: remembered under the opt-out
+            if prior_state != IN:
+                prior_state, prior_index = PENDING, i
+        elif state != IN:
+            state, index = PENDING, i
+    return state, index

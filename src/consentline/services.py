@@ -1,0 +1,531 @@
+"""Use cases: simple values in, plain results out, one unit of work each.
+
+Each function takes a :class:`UnitOfWork` (already entered), the current
+:class:`Directory` and the time ``now``; it validates everything before the first
+write and commits once, so a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from consentline.domain.addresses import check_channel, normalise_address, normalise_line_id
+from consentline.domain.errors import (
+    AccountExists,
+    CrossTenant,
+    IdempotencyConflict,
+    InvalidConfig,
+    InvalidInput,
+    InvalidTime,
+    LineExists,
+    UnknownPurpose,
+)
+from consentline.domain.ledger import (
+    ACTION_CODES,
+    GENESIS,
+    Entry,
+    Event,
+    Projection,
+    canonical_proof,
+    chain_hash,
+    chain_payload,
+    check_action,
+    compact,
+    decode,
+    encode,
+    from_us,
+    insert_entry,
+    to_us,
+)
+from consentline.domain.policy import (
+    PurposeRule,
+    QuietHours,
+    TenantPolicy,
+    check_model,
+    check_name,
+)
+from consentline.domain.scopes import (
+    Account,
+    Directory,
+    Line,
+    account_scope,
+    check_reach,
+    check_slug,
+    line_scope,
+)
+from consentline.storage.uow import UnitOfWork
+
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+_REGION_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+# -- accounts, lines, purposes -------------------------------------------------------
+def _check_region(region: str | None) -> str | None:
+    if region is None:
+        return None
+    if not isinstance(region, str) or len(region) != 2 or not set(region) <= _REGION_CHARS:
+        raise InvalidConfig(
+            f"default_region {region!r} is not a two-letter region code such as 'US'",
+            default_region=str(region)[:8],
+        )
+    return region
+
+
+def create_account(
+    uow: UnitOfWork,
+    directory: Directory,
+    *,
+    slug: str,
+    parent: str | None,
+    reach: str | None,
+    isolated: bool,
+    default_region: str | None,
+    now: datetime,
+) -> int:
+    """Create an account; a root (no parent) is a new tenant with default purposes."""
+    check_slug(slug)
+    checked_reach = check_reach(reach)
+    region = _check_region(default_region)
+    if not isinstance(isolated, bool):
+        raise InvalidConfig("isolated must be true or false", isolated=str(isolated))
+    if directory.has_account(slug):
+        raise AccountExists(f"account {slug!r} already exists", account=slug)
+    parent_account = directory.account(parent) if parent is not None else None
+    now_us = to_us(now)
+    account_id = uow.store.insert_account(
+        slug=slug,
+        parent_id=parent_account.id if parent_account else None,
+        tenant_id=parent_account.tenant_id if parent_account else None,
+        reach=checked_reach if parent_account else (checked_reach or "tree"),
+        isolated=isolated,
+        default_region=region,
+        now_us=now_us,
+    )
+    if parent_account is None:
+        uow.store.insert_tenant(account_id, TenantPolicy(), GENESIS, now_us)
+    uow.commit()
+    return account_id
+
+
+_UNSET: Any = object()
+
+
+def update_account(
+    uow: UnitOfWork,
+    directory: Directory,
+    *,
+    slug: str,
+    parent: str | None = _UNSET,
+    reach: str | None = _UNSET,
+    isolated: bool = _UNSET,
+    default_region: str | None = _UNSET,
+) -> None:
+    """Change an account's place or settings; a move may not leave the tenant or loop."""
+    account = directory.account(slug)
+    values: dict[str, Any] = {}
+    if parent is not _UNSET:
+        if parent is None:
+            if not account.is_root:
+                raise CrossTenant("a sub-account cannot become a tenant of its own", account=slug)
+        else:
+            new_parent = directory.account(parent)
+            if account.is_root or new_parent.tenant_id != account.tenant_id:
+                raise CrossTenant(
+                    f"account {slug!r} cannot move under {parent!r}: accounts never leave"
+                    " their tenant",
+                    account=slug,
+                    parent=parent,
+                )
+            directory.check_parent(account.id, new_parent.id)
+            values["parent_id"] = new_parent.id
+    if reach is not _UNSET:
+        values["reach"] = check_reach(reach)
+    if isolated is not _UNSET:
+        if not isinstance(isolated, bool):
+            raise InvalidConfig("isolated must be true or false", isolated=str(isolated))
+        values["isolated"] = isolated
+    if default_region is not _UNSET:
+        values["default_region"] = _check_region(default_region)
+    if values:
+        uow.store.update_account(account.id, values)
+        uow.commit()
+
+
+def add_line(
+    uow: UnitOfWork, directory: Directory, *, number: str, account: str, now: datetime
+) -> int:
+    owner = directory.account(account)
+    normalised = normalise_line_id(number, owner.default_region)
+    if directory.find_line(normalised) is not None:
+        raise LineExists(f"line {normalised!r} is already registered", line=normalised)
+    line_id = uow.store.insert_line(normalised, owner.id, owner.tenant_id, to_us(now))
+    uow.commit()
+    return line_id
+
+
+def set_purpose(
+    uow: UnitOfWork,
+    directory: Directory,
+    *,
+    account: str,
+    name: str,
+    model: str,
+    quiet_hours: str | QuietHours | None = None,
+    consent_ttl: timedelta | None = None,
+) -> PurposeRule:
+    """Define or change a purpose of the tenant that ``account`` belongs to."""
+    tenant = directory.account_by_id(directory.account(account).tenant_id)
+    window = QuietHours.parse(quiet_hours) if isinstance(quiet_hours, str) else quiet_hours
+    if consent_ttl is not None and consent_ttl <= timedelta(0):
+        raise InvalidTime("consent_ttl must be positive")
+    rule = PurposeRule(check_name("purpose", name), check_model(model), window, consent_ttl)
+    uow.store.save_purpose(tenant.id, rule)
+    uow.commit()
+    return rule
+
+
+def set_tenant_policy(
+    uow: UnitOfWork,
+    directory: Directory,
+    *,
+    account: str,
+    consent_ttl: timedelta | None = _UNSET,
+    pending_ttl: timedelta = _UNSET,
+) -> None:
+    tenant = directory.account_by_id(directory.account(account).tenant_id)
+    values: dict[str, Any] = {}
+    if consent_ttl is not _UNSET:
+        if consent_ttl is not None and consent_ttl <= timedelta(0):
+            raise InvalidTime("consent_ttl must be positive")
+        values["consent_ttl_s"] = None if consent_ttl is None else int(consent_ttl.total_seconds())
+    if pending_ttl is not _UNSET:
+        if pending_ttl <= timedelta(0):
+            raise InvalidTime("pending_ttl must be positive")
+        values["pending_ttl_s"] = int(pending_ttl.total_seconds())
+    if values:
+        uow.store.update_tenant(tenant.id, values)
+        uow.commit()
+
+
+# -- recording -----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RecordRequest:
+    """One consent change to append. Exactly one of ``account``, ``line``, ``via``.
+
+    ``via`` is the line a keyword arrived on: the scope then follows the account's
+    reach for opt-outs and resumes (BRIEF.md, "Reach"), and is the line for others.
+    """
+
+    address: str
+    action: str
+    account: str | None = None
+    line: str | None = None
+    via: str | None = None
+    purpose: str | None = None
+    topic: str | None = None
+    channel: str = "sms"
+    source: str = "api"
+    proof: Mapping[str, Any] | None = None
+    occurred_at: datetime | None = None
+    idempotency_key: str | None = None
+    reach: str | None = None  # per-keyword reach override (e.g. STOPALL -> tree)
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    tenant_id: int
+    address: str
+    channel: str
+    action: str
+    scope: str
+    purpose: str | None
+    topic: str | None
+    occurred_us: int
+    source: str
+    proof_text: str
+    idempotency_key: str | None
+    fingerprint: str
+
+
+def _resolve_line(directory: Directory, text: str) -> Line:
+    found = directory.find_line(text)
+    if found is not None:
+        return found
+    return directory.line(normalise_line_id(text))
+
+
+def prepare(
+    request: RecordRequest,
+    directory: Directory,
+    policies: Mapping[int, TenantPolicy],
+    now_us: int,
+) -> _Prepared:
+    """Validate one request completely (no I/O): every error is raised before writing."""
+    action = check_action(request.action)
+    channel = check_channel(request.channel)
+    given = [v for v in (request.account, request.line, request.via) if v is not None]
+    if len(given) != 1:
+        raise InvalidInput("give exactly one of account=, line= or via= as the scope")
+    owner: Account
+    if request.account is not None:
+        owner = directory.account(request.account)
+        scope = account_scope(owner.id)
+    else:
+        line = _resolve_line(directory, request.line or request.via or "")
+        owner = directory.account_by_id(line.account_id)
+        if request.via is not None and action in ("opt_out", "resume"):
+            scope = directory.reach_scope(line, check_reach(request.reach))
+        else:
+            scope = line_scope(line.id)
+    policy = policies[owner.tenant_id]
+    purpose = request.purpose
+    if purpose is not None:
+        check_name("purpose", purpose)
+        if purpose not in policy.purposes:
+            raise UnknownPurpose(f"no purpose {purpose!r} in this tenant", purpose=purpose)
+    topic = check_name("topic", request.topic) if request.topic is not None else None
+    source = check_name("source", request.source)
+    address = normalise_address(request.address, channel, owner.default_region)
+    if request.occurred_at is None:
+        occurred_us = now_us
+    else:
+        occurred_us = to_us(request.occurred_at)
+        if occurred_us > now_us + int(MAX_FUTURE_SKEW.total_seconds() * 1_000_000):
+            raise InvalidTime(
+                "occurred_at is in the future", occurred_at=request.occurred_at.isoformat()
+            )
+    proof_text = canonical_proof(request.proof)
+    key = request.idempotency_key
+    if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255):
+        raise InvalidInput("idempotency_key must be 1 to 255 characters", field="idempotency_key")
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            [
+                address,
+                channel,
+                action,
+                scope,
+                purpose,
+                topic,
+                source,
+                proof_text,
+                None if request.occurred_at is None else occurred_us,
+            ]
+        ).encode()
+    ).hexdigest()
+    return _Prepared(
+        owner.tenant_id,
+        address,
+        channel,
+        action,
+        scope,
+        purpose,
+        topic,
+        occurred_us,
+        source,
+        proof_text,
+        key,
+        fingerprint,
+    )
+
+
+def record(
+    uow: UnitOfWork,
+    directory: Directory,
+    policies: Mapping[int, TenantPolicy],
+    requests: Sequence[RecordRequest],
+    *,
+    now: datetime,
+) -> list[Event]:
+    """Append events (one transaction for the whole batch) and update the projection.
+
+    A request whose idempotency key was already applied returns the original
+    event and appends nothing; the same key with a different request is an
+    :class:`IdempotencyConflict`. Returns one event per request, in order.
+    """
+    now_us = to_us(now)
+    prepared = [prepare(r, directory, policies, now_us) for r in requests]
+    by_tenant: dict[int, list[int]] = {}
+    for index, item in enumerate(prepared):
+        by_tenant.setdefault(item.tenant_id, []).append(index)
+
+    results: list[Event | None] = [None] * len(prepared)
+    replayed: dict[int, int] = {}  # request index -> existing event id
+    for tenant_id in sorted(by_tenant):  # a fixed lock order: no deadlock between batches
+        indexes = by_tenant[tenant_id]
+        seq, head = uow.store.lock_chain(tenant_id)
+        keys = [prepared[i].idempotency_key for i in indexes if prepared[i].idempotency_key]
+        known = uow.store.find_idempotent(tenant_id, [k for k in keys if k])
+        fresh: list[int] = []
+        batch_keys: dict[str, int] = {}
+        for i in indexes:
+            item = prepared[i]
+            key = item.idempotency_key
+            if key is None:
+                fresh.append(i)
+                continue
+            earlier = known.get(key)
+            if earlier is not None:
+                if earlier[0] != item.fingerprint:
+                    raise IdempotencyConflict(
+                        "this idempotency key was already used for a different request",
+                        idempotency_key=key,
+                    )
+                replayed[i] = earlier[1]
+            elif key in batch_keys:
+                first = prepared[batch_keys[key]]
+                if first.fingerprint != item.fingerprint:
+                    raise IdempotencyConflict(
+                        "this idempotency key appears twice in the batch with different requests",
+                        idempotency_key=key,
+                    )
+                replayed[i] = -1 - batch_keys[key]  # resolved after insert
+            else:
+                batch_keys[key] = i
+                fresh.append(i)
+
+        rows: list[dict[str, Any]] = []
+        for i in fresh:
+            item = prepared[i]
+            seq += 1
+            payload = chain_payload(
+                tenant_id=tenant_id,
+                address=item.address,
+                channel=item.channel,
+                action=item.action,
+                scope=item.scope,
+                purpose=item.purpose,
+                topic=item.topic,
+                occurred_us=item.occurred_us,
+                recorded_us=now_us,
+                source=item.source,
+                proof_text=item.proof_text,
+                idempotency_key=item.idempotency_key,
+            )
+            digest = chain_hash(head, payload)
+            rows.append(
+                {
+                    "tenant_id": tenant_id,
+                    "seq": seq,
+                    "address": item.address,
+                    "channel": item.channel,
+                    "action": item.action,
+                    "scope": item.scope,
+                    "purpose": item.purpose,
+                    "topic": item.topic,
+                    "occurred_us": item.occurred_us,
+                    "recorded_us": now_us,
+                    "source": item.source,
+                    "proof": item.proof_text,
+                    "idempotency_key": item.idempotency_key,
+                    "prev_hash": head,
+                    "hash": digest,
+                }
+            )
+            head = digest
+        if not rows:
+            continue
+        ids = uow.store.insert_events(rows)
+        uow.store.set_chain_head(tenant_id, seq, head)
+        uow.store.insert_idempotency(
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "key": prepared[i].idempotency_key,
+                    "fingerprint": prepared[i].fingerprint,
+                    "event_id": event_id,
+                    "created_us": now_us,
+                }
+                for i, event_id in zip(fresh, ids, strict=True)
+                if prepared[i].idempotency_key is not None
+            ]
+        )
+        _project(uow, [(rows[n], ids[n]) for n in range(len(rows))])
+        for n, i in enumerate(fresh):
+            results[i] = _row_event(rows[n], ids[n])
+
+    for i, ref in replayed.items():
+        if ref < 0:
+            results[i] = results[-1 - ref]
+    existing = uow.store.events_by_id(v for v in replayed.values() if v >= 0)
+    for i, ref in replayed.items():
+        if ref >= 0:
+            results[i] = existing[ref]
+    uow.commit()
+    return [r for r in results if r is not None]
+
+
+def _project(uow: UnitOfWork, written: Sequence[tuple[Mapping[str, Any], int]]) -> None:
+    """Fold new events into the projection rows of their addresses (same transaction)."""
+    keys = [(int(r["tenant_id"]), str(r["channel"]), str(r["address"])) for r, _ in written]
+    current = uow.store.load_state(keys)
+    entries: dict[tuple[int, str, str], list[Entry]] = {}
+    for key in dict.fromkeys(keys):
+        found = current.get(key)
+        entries[key] = decode(found.shape, found.ids, found.times) if found else []
+    for (row, event_id), key in zip(written, keys, strict=True):
+        insert_entry(
+            entries[key],
+            Entry(
+                event_id,
+                ACTION_CODES[row["action"]],
+                row["scope"],
+                row["purpose"] or "",
+                row["topic"] or "",
+                row["occurred_us"],
+                row["source"],
+            ),
+        )
+    updated: dict[tuple[int, str, str], Projection] = {
+        key: encode(compact(items)) for key, items in entries.items()
+    }
+    uow.store.save_state(updated)
+
+
+def _row_event(row: Mapping[str, Any], event_id: int) -> Event:
+    return Event(
+        id=event_id,
+        tenant_id=row["tenant_id"],
+        seq=row["seq"],
+        address=row["address"],
+        channel=row["channel"],
+        action=check_action(row["action"]),
+        scope=row["scope"],
+        purpose=row["purpose"],
+        topic=row["topic"],
+        occurred_at=from_us(row["occurred_us"]),
+        recorded_at=from_us(row["recorded_us"]),
+        source=row["source"],
+        proof=json.loads(row["proof"]),
+        idempotency_key=row["idempotency_key"],
+        prev_hash=row["prev_hash"],
+        hash=row["hash"],
+    )
+
+
+def rebuild_projection(uow: UnitOfWork, tenant_id: int) -> int:
+    """Recompute a tenant's projection from the ledger (after a restore, say)."""
+    uow.store.delete_state(tenant_id)
+    entries: dict[tuple[int, str, str], list[Entry]] = {}
+    for row in uow.store.chain_rows(tenant_id):
+        key = (tenant_id, row.channel, row.address)
+        insert_entry(
+            entries.setdefault(key, []),
+            Entry(
+                int(row.id),
+                ACTION_CODES[row.action],
+                row.scope,
+                row.purpose or "",
+                row.topic or "",
+                int(row.occurred_us),
+                row.source,
+            ),
+        )
+    uow.store.save_state({key: encode(compact(items)) for key, items in entries.items()})
+    uow.commit()
+    return len(entries)

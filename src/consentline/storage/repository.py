@@ -1,0 +1,333 @@
+"""SQL for the services: rows in, domain objects out.
+
+Every method runs on the connection of the current unit of work, so whatever a
+service does between ``begin`` and ``commit`` is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from consentline.domain.ledger import Event, Projection, check_action, from_us
+from consentline.domain.policy import PurposeRule, QuietHours, TenantPolicy, check_model
+from consentline.domain.scopes import Account, Directory, Line, check_reach
+from consentline.storage import schema as t
+
+_IN_CHUNK = 500
+
+
+def _seconds(delta: timedelta | None) -> int | None:
+    return None if delta is None else int(delta.total_seconds())
+
+
+class SqlStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+
+    # -- directory -------------------------------------------------------------------
+    def load_directory(self) -> Directory:
+        accounts = [
+            Account(
+                r.id,
+                r.slug,
+                r.tenant_id,
+                r.parent_id,
+                check_reach(r.reach),
+                bool(r.isolated),
+                r.default_region,
+            )
+            for r in self.conn.execute(select(t.accounts))
+        ]
+        lines = [
+            Line(r.id, r.number, r.account_id, r.tenant_id)
+            for r in self.conn.execute(select(t.lines))
+        ]
+        return Directory(accounts, lines)
+
+    def account_settings(self, account_id: int) -> dict[str, Any]:
+        text = self.conn.execute(
+            select(t.accounts.c.settings).where(t.accounts.c.id == account_id)
+        ).scalar_one()
+        value: dict[str, Any] = json.loads(text)
+        return value
+
+    def insert_account(
+        self,
+        *,
+        slug: str,
+        parent_id: int | None,
+        tenant_id: int | None,
+        reach: str | None,
+        isolated: bool,
+        default_region: str | None,
+        now_us: int,
+    ) -> int:
+        account_id: int = self.conn.execute(
+            t.accounts.insert().returning(t.accounts.c.id),
+            {
+                "slug": slug,
+                "parent_id": parent_id,
+                "tenant_id": tenant_id,
+                "reach": reach,
+                "isolated": isolated,
+                "default_region": default_region,
+                "settings": "{}",
+                "created_us": now_us,
+            },
+        ).scalar_one()
+        if tenant_id is None:  # a root is its own tenant
+            self.conn.execute(
+                update(t.accounts).where(t.accounts.c.id == account_id).values(tenant_id=account_id)
+            )
+        return account_id
+
+    def update_account(self, account_id: int, values: Mapping[str, Any]) -> None:
+        self.conn.execute(update(t.accounts).where(t.accounts.c.id == account_id).values(**values))
+
+    def insert_tenant(
+        self, tenant_id: int, policy: TenantPolicy, genesis: str, now_us: int
+    ) -> None:
+        self.conn.execute(
+            t.tenants.insert(),
+            {
+                "id": tenant_id,
+                "chain_seq": 0,
+                "chain_head": genesis,
+                "consent_ttl_s": _seconds(policy.consent_ttl),
+                "pending_ttl_s": _seconds(policy.pending_ttl),
+                "created_us": now_us,
+            },
+        )
+        for rule in policy.purposes.values():
+            self.save_purpose(tenant_id, rule)
+
+    def save_purpose(self, tenant_id: int, rule: PurposeRule) -> None:
+        values = {
+            "model": rule.model,
+            "quiet_hours": str(rule.quiet_hours) if rule.quiet_hours else None,
+            "consent_ttl_s": _seconds(rule.consent_ttl),
+        }
+        changed = self.conn.execute(
+            update(t.purposes)
+            .where(t.purposes.c.tenant_id == tenant_id, t.purposes.c.name == rule.name)
+            .values(**values)
+        ).rowcount
+        if not changed:
+            self.conn.execute(
+                t.purposes.insert(), {"tenant_id": tenant_id, "name": rule.name, **values}
+            )
+
+    def update_tenant(self, tenant_id: int, values: Mapping[str, Any]) -> None:
+        self.conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(**values))
+
+    def load_policies(self) -> dict[int, TenantPolicy]:
+        rules: dict[int, dict[str, PurposeRule]] = {}
+        for r in self.conn.execute(select(t.purposes)):
+            rules.setdefault(r.tenant_id, {})[r.name] = PurposeRule(
+                r.name,
+                check_model(r.model),
+                QuietHours.parse(r.quiet_hours) if r.quiet_hours else None,
+                timedelta(seconds=r.consent_ttl_s) if r.consent_ttl_s is not None else None,
+            )
+        return {
+            r.id: TenantPolicy(
+                consent_ttl=(
+                    timedelta(seconds=r.consent_ttl_s) if r.consent_ttl_s is not None else None
+                ),
+                pending_ttl=timedelta(seconds=r.pending_ttl_s),
+                purposes=rules.get(r.id, {}),
+            )
+            for r in self.conn.execute(select(t.tenants))
+        }
+
+    def insert_line(self, number: str, account_id: int, tenant_id: int, now_us: int) -> int:
+        line_id: int = self.conn.execute(
+            t.lines.insert().returning(t.lines.c.id),
+            {
+                "number": number,
+                "account_id": account_id,
+                "tenant_id": tenant_id,
+                "created_us": now_us,
+            },
+        ).scalar_one()
+        return line_id
+
+    # -- ledger ----------------------------------------------------------------------
+    def lock_chain(self, tenant_id: int) -> tuple[int, str]:
+        """The tenant's chain head, locked for this transaction (PostgreSQL row lock;
+        SQLite already holds the database write lock since BEGIN IMMEDIATE)."""
+        query = select(t.tenants.c.chain_seq, t.tenants.c.chain_head).where(
+            t.tenants.c.id == tenant_id
+        )
+        if self.dialect == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).one()
+        return int(row.chain_seq), str(row.chain_head)
+
+    def set_chain_head(self, tenant_id: int, seq: int, head: str) -> None:
+        self.conn.execute(
+            update(t.tenants)
+            .where(t.tenants.c.id == tenant_id)
+            .values(chain_seq=seq, chain_head=head)
+        )
+
+    def insert_events(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        result = self.conn.execute(
+            t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True), rows
+        )
+        return [int(r[0]) for r in result]
+
+    def find_idempotent(self, tenant_id: int, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
+        found: dict[str, tuple[str, int]] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            query = select(
+                t.idempotency.c.key, t.idempotency.c.fingerprint, t.idempotency.c.event_id
+            ).where(t.idempotency.c.tenant_id == tenant_id, t.idempotency.c.key.in_(chunk))
+            for r in self.conn.execute(query):
+                found[r.key] = (r.fingerprint, int(r.event_id))
+        return found
+
+    def insert_idempotency(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(t.idempotency.insert(), rows)
+
+    def load_state(
+        self, keys: Iterable[tuple[int, str, str]]
+    ) -> dict[tuple[int, str, str], Projection]:
+        """Projection rows for (tenant, channel, address) keys, batched."""
+        found: dict[tuple[int, str, str], Projection] = {}
+        unique = list(dict.fromkeys(keys))
+        cs = t.consent_state.c
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start : start + _IN_CHUNK]
+            query = select(
+                cs.tenant_id, cs.channel, cs.address, cs.shape, cs.ids, cs.times, cs.max_us
+            ).where(tuple_(cs.tenant_id, cs.channel, cs.address).in_(chunk))
+            if self.dialect == "postgresql":
+                query = query.with_for_update()
+            for r in self.conn.execute(query):
+                found[(int(r.tenant_id), r.channel, r.address)] = Projection(
+                    r.shape, r.ids, r.times, int(r.max_us)
+                )
+        return found
+
+    def save_state(self, rows: Mapping[tuple[int, str, str], Projection]) -> None:
+        """Upsert projection rows (one statement for the batch)."""
+        if not rows:
+            return
+        params = [
+            {
+                "tenant_id": key[0],
+                "channel": key[1],
+                "address": key[2],
+                "shape": p.shape,
+                "ids": p.ids,
+                "times": p.times,
+                "max_us": p.max_us,
+            }
+            for key, p in rows.items()
+        ]
+        insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(
+            t.consent_state
+        )
+        statement = insert.on_conflict_do_update(
+            index_elements=["tenant_id", "channel", "address"],
+            set_={
+                "shape": insert.excluded.shape,
+                "ids": insert.excluded.ids,
+                "times": insert.excluded.times,
+                "max_us": insert.excluded.max_us,
+            },
+        )
+        self.conn.execute(statement, params)
+
+    def delete_state(self, tenant_id: int | None = None) -> None:
+        statement = t.consent_state.delete()
+        if tenant_id is not None:
+            statement = statement.where(t.consent_state.c.tenant_id == tenant_id)
+        self.conn.execute(statement)
+
+    # -- reading the ledger ------------------------------------------------------------
+    def events_by_id(self, ids: Iterable[int]) -> dict[int, Event]:
+        found: dict[int, Event] = {}
+        unique = list(dict.fromkeys(ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            query = select(t.events).where(t.events.c.id.in_(unique[start : start + _IN_CHUNK]))
+            for r in self.conn.execute(query):
+                found[int(r.id)] = _event(r)
+        return found
+
+    def history(self, tenant_id: int, address: str, channel: str | None = None) -> list[Event]:
+        ev = t.events.c
+        query = select(t.events).where(ev.tenant_id == tenant_id, ev.address == address)
+        if channel is not None:
+            query = query.where(ev.channel == channel)
+        query = query.order_by(ev.occurred_us, ev.id)
+        return [_event(r) for r in self.conn.execute(query)]
+
+    def chain_rows(self, tenant_id: int, batch: int = 5000) -> Iterator[Row[Any]]:
+        """Every event of a tenant in chain order, streamed in keyset pages."""
+        after = -1
+        while True:
+            rows = self.conn.execute(
+                select(t.events)
+                .where(t.events.c.tenant_id == tenant_id, t.events.c.seq > after)
+                .order_by(t.events.c.seq)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            yield from rows
+            after = int(rows[-1].seq)
+
+    def tenant_heads(self) -> list[tuple[int, int, str]]:
+        return [
+            (int(r.id), int(r.chain_seq), str(r.chain_head))
+            for r in self.conn.execute(select(t.tenants).order_by(t.tenants.c.id))
+        ]
+
+    def state_rows(self, tenant_id: int) -> Iterator[Any]:
+        cs = t.consent_state.c
+        yield from self.conn.execute(
+            select(cs.channel, cs.address, cs.shape, cs.ids, cs.times, cs.max_us).where(
+                cs.tenant_id == tenant_id
+            )
+        )
+
+    def count_state(self, tenant_id: int) -> int:
+        value = self.conn.execute(
+            select(func.count())
+            .select_from(t.consent_state)
+            .where(t.consent_state.c.tenant_id == tenant_id)
+        ).scalar_one()
+        return int(value)
+
+
+def _event(r: Row[Any]) -> Event:
+    return Event(
+        id=int(r.id),
+        tenant_id=int(r.tenant_id),
+        seq=int(r.seq),
+        address=r.address,
+        channel=r.channel,
+        action=check_action(r.action),
+        scope=r.scope,
+        purpose=r.purpose,
+        topic=r.topic,
+        occurred_at=from_us(int(r.occurred_us)),
+        recorded_at=from_us(int(r.recorded_us)),
+        source=r.source,
+        proof=json.loads(r.proof),
+        idempotency_key=r.idempotency_key,
+        prev_hash=r.prev_hash,
+        hash=r.hash,
+    )

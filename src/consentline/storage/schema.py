@@ -1,0 +1,129 @@
+"""The whole database schema, in one place (SQLAlchemy Core).
+
+Times are stored as UTC microseconds since the epoch (``*_us`` columns): exact,
+identical on SQLite and PostgreSQL, and what the hash chain covers.
+
+``events`` is the append-only ledger (C21); ``consent_state`` is the projection
+updated in the same transaction, keyed so that a check is one primary-key
+lookup; ``tenants`` holds each tenant's chain head, and its row lock serialises
+writers of one tenant on PostgreSQL. The migrations in ``migrations/`` must
+build exactly this (a test compares them).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+# SQLite makes only "INTEGER PRIMARY KEY" an alias of the rowid (auto-increment).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("slug", String(63), nullable=False, unique=True),
+    Column("tenant_id", BigInteger, nullable=True, index=True),  # = id for a root
+    Column("parent_id", BigInteger, ForeignKey("accounts.id"), nullable=True),
+    Column("reach", String(16), nullable=True),
+    Column("isolated", Boolean, nullable=False, default=False),
+    Column("default_region", String(2), nullable=True),
+    Column("settings", Text, nullable=False, default="{}"),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", BigInteger, ForeignKey("accounts.id"), primary_key=True),
+    Column("chain_seq", BigInteger, nullable=False, default=0),
+    Column("chain_head", String(64), nullable=False),
+    Column("consent_ttl_s", BigInteger, nullable=True),
+    Column("pending_ttl_s", BigInteger, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+purposes = Table(
+    "purposes",
+    metadata,
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), primary_key=True),
+    Column("name", String(63), primary_key=True),
+    Column("model", String(16), nullable=False),
+    Column("quiet_hours", String(11), nullable=True),  # "21:00-08:00"
+    Column("consent_ttl_s", BigInteger, nullable=True),
+)
+
+lines = Table(
+    "lines",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("number", String(64), nullable=False, unique=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("tenant_id", BigInteger, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("address", String(320), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("scope", String(24), nullable=False),
+    Column("purpose", String(63), nullable=True),
+    Column("topic", String(63), nullable=True),
+    Column("occurred_us", BigInteger, nullable=False),
+    Column("recorded_us", BigInteger, nullable=False),
+    Column("source", String(63), nullable=False),
+    Column("proof", Text, nullable=False),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("tenant_id", "seq"),
+    Index("ix_events_history", "tenant_id", "channel", "address", "occurred_us"),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("event_id", BigInteger, ForeignKey("events.id"), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+consent_state = Table(
+    "consent_state",
+    metadata,
+    Column("tenant_id", BigInteger, primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("address", String(320), primary_key=True),
+    Column("shape", Text, nullable=False),
+    Column("ids", Text, nullable=False),
+    Column("times", Text, nullable=False),
+    Column("max_us", BigInteger, nullable=False),
+)

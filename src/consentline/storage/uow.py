@@ -1,0 +1,58 @@
+"""The unit of work: one transaction, its repository, commit or roll back.
+
+>>> with UnitOfWork(engine) as uow:          # doctest: +SKIP
+...     uow.store.insert_line(...)
+...     uow.commit()
+
+Leaving the block without ``commit()`` (or with an exception) rolls back, so a
+service can never leave a half-written record.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from consentline.storage.engine import storage_errors
+from consentline.storage.repository import SqlStore
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+        self._engine = engine
+        self._write = write
+        self._conn: Connection | None = None
+        self._committed = False
+
+    def __enter__(self) -> Self:
+        with storage_errors():
+            conn = self._engine.connect()
+            if not self._write:
+                conn = conn.execution_options(sqlite_begin="DEFERRED")
+            conn.begin()
+        self._conn = conn
+        self.store = SqlStore(conn)
+        return self
+
+    def commit(self) -> None:
+        assert self._conn is not None, "commit() outside the unit of work"
+        with storage_errors():
+            self._conn.commit()
+        self._committed = True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if not self._committed:
+                conn.rollback()
+        finally:
+            conn.close()
