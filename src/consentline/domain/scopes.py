@@ -15,8 +15,8 @@ direction (BRIEF.md, "Reach of an opt-out"; C16).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import Final, Literal, cast
 
 from consentline.domain.errors import (
@@ -61,7 +61,7 @@ class Account:
     parent_id: int | None
     reach: Reach | None  # None inherits from the parent
     isolated: bool
-    default_region: str | None
+    default_region: str | None  # in a Directory: inherited from the nearest ancestor if unset
 
     @property
     def is_root(self) -> bool:
@@ -94,11 +94,20 @@ class Directory:
     """
 
     def __init__(self, accounts: Iterable[Account], lines: Iterable[Line]) -> None:
-        self._accounts: dict[int, Account] = {}
-        self._by_slug: dict[str, Account] = {}
-        for account in accounts:
-            self._accounts[account.id] = account
-            self._by_slug[account.slug] = account
+        self._accounts: dict[int, Account] = {a.id: a for a in accounts}
+        # A sub-account without a default region uses its nearest ancestor's.
+        for account in list(self._accounts.values()):
+            if account.default_region is None:
+                region = next(
+                    (
+                        a.default_region
+                        for a in self._safe_ancestors(account.id)
+                        if a.default_region
+                    ),
+                    None,
+                )
+                self._accounts[account.id] = replace(account, default_region=region)
+        self._by_slug: dict[str, Account] = {a.slug: a for a in self._accounts.values()}
         self._lines: dict[str, Line] = {}
         self._lines_by_id: dict[int, Line] = {}
         for line in lines:
@@ -147,6 +156,14 @@ class Directory:
         return [line for line in self._lines.values() if line.account_id == account_id]
 
     # -- tree --------------------------------------------------------------------
+    def _safe_ancestors(self, account_id: int) -> Iterator[Account]:
+        seen: set[int] = set()
+        current: int | None = account_id
+        while current is not None and current not in seen and current in self._accounts:
+            seen.add(current)
+            yield self._accounts[current]
+            current = self._accounts[current].parent_id
+
     def ancestors(self, account_id: int) -> list[Account]:
         """The account and its ancestors up to the root, nearest first."""
         chain: list[Account] = []
