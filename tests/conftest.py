@@ -61,9 +61,7 @@ def _postgres_schema_url() -> Iterator[str]:
         if REQUIRE_POSTGRES:
             pytest.fail(f"PostgreSQL at CONSENTLINE_TEST_POSTGRES_URL is unreachable: {exc}")
         pytest.skip("PostgreSQL unreachable")
-    url = sa.engine.make_url(POSTGRES_URL).update_query_dict(
-        {"options": f"-csearch_path={schema}"}
-    )
+    url = sa.engine.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
     try:
         yield url.render_as_string(hide_password=False)
     finally:

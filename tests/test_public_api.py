@@ -7,12 +7,39 @@ import inspect
 import consentline
 
 EXPECTED = {
-    "Account", "AccountCycle", "AccountExists", "Consentline", "ConsentlineError", "CrossTenant",
-    "Decision", "Event", "EventRef", "IdempotencyConflict", "InvalidAction", "InvalidAddress",
-    "InvalidChannel", "InvalidConfig", "InvalidInput", "InvalidReach", "InvalidSlug",
-    "InvalidTime", "Line", "LineExists", "NotFound", "Problem", "PurposeRule", "QuietHours",
-    "RecordRequest", "StorageError", "TenantPolicy", "UnknownAccount", "UnknownLine",
-    "UnknownPurpose", "VerifyReport", "__version__", "connect",
+    "Account",
+    "AccountCycle",
+    "AccountExists",
+    "Consentline",
+    "ConsentlineError",
+    "CrossTenant",
+    "Decision",
+    "Event",
+    "EventRef",
+    "IdempotencyConflict",
+    "InvalidAction",
+    "InvalidAddress",
+    "InvalidChannel",
+    "InvalidConfig",
+    "InvalidInput",
+    "InvalidReach",
+    "InvalidSlug",
+    "InvalidTime",
+    "Line",
+    "LineExists",
+    "NotFound",
+    "Problem",
+    "PurposeRule",
+    "QuietHours",
+    "RecordRequest",
+    "StorageError",
+    "TenantPolicy",
+    "UnknownAccount",
+    "UnknownLine",
+    "UnknownPurpose",
+    "VerifyReport",
+    "__version__",
+    "connect",
 }
 
 
@@ -23,22 +50,45 @@ def test_all_lists_exactly_the_public_names_and_each_exists() -> None:
 
 
 def test_every_error_is_a_consentline_error_with_a_code() -> None:
-    errors = [getattr(consentline, n) for n in consentline.__all__
-              if isinstance(getattr(consentline, n), type)
-              and issubclass(getattr(consentline, n), Exception)]
+    errors = [
+        getattr(consentline, n)
+        for n in consentline.__all__
+        if isinstance(getattr(consentline, n), type)
+        and issubclass(getattr(consentline, n), Exception)
+    ]
     codes = {e.code for e in errors}
     assert len(codes) == len(errors)  # stable, distinct codes
     assert all(issubclass(e, consentline.ConsentlineError) for e in errors)
 
 
 def test_the_documented_client_methods_exist_with_docstrings() -> None:
-    for name in ("create_account", "add_line", "record", "record_many", "check", "check_many",
-                 "history", "verify", "set_purpose", "set_policy", "update_account"):
+    for name in (
+        "create_account",
+        "add_line",
+        "record",
+        "record_many",
+        "check",
+        "check_many",
+        "history",
+        "verify",
+        "set_purpose",
+        "set_policy",
+        "update_account",
+    ):
         method = getattr(consentline.Consentline, name)
         assert inspect.getdoc(method), name
     params = inspect.signature(consentline.Consentline.record).parameters
-    for keyword in ("account", "line", "purpose", "topic", "channel", "source", "proof",
-                    "occurred_at", "idempotency_key"):
+    for keyword in (
+        "account",
+        "line",
+        "purpose",
+        "topic",
+        "channel",
+        "source",
+        "proof",
+        "occurred_at",
+        "idempotency_key",
+    ):
         assert keyword in params
     check = inspect.signature(consentline.Consentline.check).parameters
     assert {"from_", "purpose", "topic", "channel", "at"} <= set(check)

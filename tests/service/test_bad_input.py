@@ -44,8 +44,13 @@ def test_bad_record_input_is_a_typed_error_and_nothing_is_written(
     cl: Consentline, kwargs: dict[str, Any], error: type[Exception]
 ) -> None:
     w = worked_setup(cl)
-    args: dict[str, Any] = {"address": w.x, "action": "opt_in", "account": "a",
-                            "purpose": "marketing", "source": "api"}
+    args: dict[str, Any] = {
+        "address": w.x,
+        "action": "opt_in",
+        "account": "a",
+        "purpose": "marketing",
+        "source": "api",
+    }
     args.update(kwargs)
     with pytest.raises(error) as info:
         cl.record(args.pop("address"), args.pop("action"), **args)

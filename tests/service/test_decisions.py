@@ -121,14 +121,18 @@ def test_a_backdated_import_never_resubscribes_a_later_opt_out(
 ) -> None:  # C25
     w = worked_setup(cl)
     cl.record(w.x, "opt_out", via=w.L1, source="keyword")
-    cl.record(w.x, "opt_in", account="a", purpose="marketing", source="import",
-              occurred_at=clock.now - timedelta(days=90))
+    cl.record(
+        w.x,
+        "opt_in",
+        account="a",
+        purpose="marketing",
+        source="import",
+        occurred_at=clock.now - timedelta(days=90),
+    )
     assert cl.check(w.x, from_=w.L1, purpose="marketing").reason == "opted_out"
 
 
-def test_check_at_a_past_moment_folds_only_what_had_happened(
-    cl: Consentline, clock: Clock
-) -> None:
+def test_check_at_a_past_moment_folds_only_what_had_happened(cl: Consentline, clock: Clock) -> None:
     w = worked_setup(cl)
     cl.record(w.x, "opt_in", account="a", purpose="marketing", source="web_form")
     before_stop = clock.advance(hours=1)
@@ -138,20 +142,26 @@ def test_check_at_a_past_moment_folds_only_what_had_happened(
     clock.advance(hours=1)
     cl.record(w.x, "opt_in", account="t", purpose="marketing", source="web_form")
     assert cl.check(w.x, from_=w.L1, purpose="marketing").reason == "opted_in"
-    past = cl.check(w.x, from_=w.L1, purpose="marketing", at=before_stop + timedelta(hours=1, minutes=1))
+    past = cl.check(
+        w.x, from_=w.L1, purpose="marketing", at=before_stop + timedelta(hours=1, minutes=1)
+    )
     assert past.reason == "opted_out"
     assert cl.check(w.x, from_=w.L1, purpose="marketing", at=before_stop).reason == "opted_in"
-    assert [d.reason for d in cl.check_many(
-        [w.x], from_=w.L1, purpose="marketing", at=before_stop + timedelta(hours=1, minutes=1)
-    )] == ["opted_out"]
+    assert [
+        d.reason
+        for d in cl.check_many(
+            [w.x], from_=w.L1, purpose="marketing", at=before_stop + timedelta(hours=1, minutes=1)
+        )
+    ] == ["opted_out"]
 
 
 def test_an_opt_out_is_effective_at_once_even_if_stamped_slightly_ahead(
     cl: Consentline, clock: Clock
 ) -> None:  # C14: a provider clock a little fast must not delay the opt-out
     w = worked_setup(cl)
-    cl.record(w.x, "opt_out", via=w.L1, source="keyword",
-              occurred_at=clock.now + timedelta(seconds=30))
+    cl.record(
+        w.x, "opt_out", via=w.L1, source="keyword", occurred_at=clock.now + timedelta(seconds=30)
+    )
     assert cl.check(w.x, from_=w.L1, purpose="transactional").reason == "opted_out"
 
 

@@ -9,7 +9,11 @@ from __future__ import annotations
 from consentline import Consentline
 from tests.conftest import worked_setup
 
-WEB_FORM = {"form_url": "https://a.example/join", "consent_text": "Texts from A", "ip": "198.51.100.4"}
+WEB_FORM = {
+    "form_url": "https://a.example/join",
+    "consent_text": "Texts from A",
+    "ip": "198.51.100.4",
+}
 
 
 def test_no_history_marketing_is_denied_no_consent(cl: Consentline) -> None:
@@ -26,8 +30,9 @@ def test_no_history_transactional_is_allowed_not_opted_out(cl: Consentline) -> N
 
 def test_web_form_opt_in_on_a_covers_l3_in_sub_account_b(cl: Consentline) -> None:
     w = worked_setup(cl)
-    event = cl.record(w.x, "opt_in", account="a", purpose="marketing", source="web_form",
-                      proof=WEB_FORM)
+    event = cl.record(
+        w.x, "opt_in", account="a", purpose="marketing", source="web_form", proof=WEB_FORM
+    )
     d = cl.check(w.x, from_=w.L3, purpose="marketing")
     assert (d.allowed, d.reason) == (True, "opted_in")
     assert d.event is not None and d.event.id == event.id
@@ -76,8 +81,9 @@ def test_stop_then_number_change_still_denies_transactional_opted_out(cl: Consen
 
 def test_start_restores_the_opt_in_that_stop_revoked(cl: Consentline) -> None:
     w = worked_setup(cl)
-    opt_in = cl.record(w.x, "opt_in", account="a", purpose="marketing", source="web_form",
-                       proof=WEB_FORM)
+    opt_in = cl.record(
+        w.x, "opt_in", account="a", purpose="marketing", source="web_form", proof=WEB_FORM
+    )
     cl.record(w.x, "opt_out", via=w.L1, source="keyword")
     cl.record(w.x, "resume", via=w.L1, source="keyword")
     d = cl.check(w.x, from_=w.L1, purpose="marketing")
@@ -95,16 +101,14 @@ def test_start_without_any_earlier_opt_in_creates_no_consent(cl: Consentline) ->
 
 def test_topic_opt_in_does_not_allow_untopical_marketing(cl: Consentline) -> None:
     w = worked_setup(cl)
-    cl.record(w.x, "opt_in", account="a", purpose="marketing", topic="volunteer",
-              source="keyword")
+    cl.record(w.x, "opt_in", account="a", purpose="marketing", topic="volunteer", source="keyword")
     assert cl.check(w.x, from_=w.L1, purpose="marketing").reason == "no_consent"
     assert cl.check(w.x, from_=w.L1, purpose="marketing", topic="volunteer").reason == "opted_in"
 
 
 def test_untopical_stop_after_topic_opt_in_denies_the_topic(cl: Consentline) -> None:
     w = worked_setup(cl)
-    cl.record(w.x, "opt_in", account="a", purpose="marketing", topic="volunteer",
-              source="keyword")
+    cl.record(w.x, "opt_in", account="a", purpose="marketing", topic="volunteer", source="keyword")
     cl.record(w.x, "opt_out", via=w.L1, source="keyword")
     d = cl.check(w.x, from_=w.L1, purpose="marketing", topic="volunteer")
     assert (d.allowed, d.reason) == (False, "opted_out")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import pytest
@@ -23,11 +24,20 @@ def sql(cl: Consentline, statement: str, **params: object) -> None:
 
 def fill(cl: Consentline, n: int = 5) -> list[consentline.Event]:
     w = worked_setup(cl)
-    return cl.record_many(
-        RecordRequest(f"+1415555{i:04d}", "opt_in", account="a", purpose="marketing",
-                      source="web_form", proof={"form_url": f"https://a.example/{i}"})
-        for i in range(n)
-    ) + [cl.record(w.x, "opt_out", via=w.L1, source="keyword")]
+    return [
+        *cl.record_many(
+            RecordRequest(
+                f"+1415555{i:04d}",
+                "opt_in",
+                account="a",
+                purpose="marketing",
+                source="web_form",
+                proof={"form_url": f"https://a.example/{i}"},
+            )
+            for i in range(n)
+        ),
+        cl.record(w.x, "opt_out", via=w.L1, source="keyword"),
+    ]
 
 
 def test_migrations_build_exactly_the_schema_module(cl: Consentline) -> None:
@@ -36,8 +46,9 @@ def test_migrations_build_exactly_the_schema_module(cl: Consentline) -> None:
     assert diff == []
 
 
-def test_connecting_again_migrates_nothing_and_keeps_data(cl: Consentline, db_url: str,
-                                                          clock: Clock) -> None:
+def test_connecting_again_migrates_nothing_and_keeps_data(
+    cl: Consentline, db_url: str, clock: Clock
+) -> None:
     events = fill(cl, 2)
     again = consentline.connect(db_url, clock=clock)
     try:
@@ -49,7 +60,7 @@ def test_connecting_again_migrates_nothing_and_keeps_data(cl: Consentline, db_ur
 def test_events_are_hash_chained_per_tenant(cl: Consentline) -> None:
     events = fill(cl, 3)
     assert events[0].prev_hash == GENESIS
-    for before, after in zip(events, events[1:], strict=False):
+    for before, after in itertools.pairwise(events):
         assert after.prev_hash == before.hash
         assert after.seq == before.seq + 1
     cl.create_account("other")
@@ -62,8 +73,11 @@ def test_events_are_hash_chained_per_tenant(cl: Consentline) -> None:
 
 def test_verify_catches_a_modified_event(cl: Consentline) -> None:
     events = fill(cl)
-    sql(cl, "UPDATE events SET proof = '{\"form_url\":\"https://evil.example\"}' WHERE id = :id",
-        id=events[1].id)
+    sql(
+        cl,
+        'UPDATE events SET proof = \'{"form_url":"https://evil.example"}\' WHERE id = :id',
+        id=events[1].id,
+    )
     report = cl.verify()
     assert not report.ok
     assert [(p.kind, p.event_id) for p in report.problems] == [("modified", events[1].id)]
@@ -131,8 +145,12 @@ def test_a_key_repeated_inside_one_batch_is_applied_once(cl: Consentline) -> Non
     assert cl.verify().events == 1
     other = RecordRequest(w.x, "opt_in", account="a", idempotency_key="k1")
     with pytest.raises(IdempotencyConflict):
-        cl.record_many([RecordRequest(w.x, "resume", via=w.L1, idempotency_key="k2"),
-                        RecordRequest(w.x, "opt_out", via=w.L1, idempotency_key="k2")])
+        cl.record_many(
+            [
+                RecordRequest(w.x, "resume", via=w.L1, idempotency_key="k2"),
+                RecordRequest(w.x, "opt_out", via=w.L1, idempotency_key="k2"),
+            ]
+        )
     with pytest.raises(IdempotencyConflict):
         cl.record_many([other])
     assert cl.verify().events == 1
@@ -140,8 +158,14 @@ def test_a_key_repeated_inside_one_batch_is_applied_once(cl: Consentline) -> Non
 
 def test_history_returns_every_event_with_proof_and_hashes_oldest_first(cl: Consentline) -> None:
     w = worked_setup(cl)
-    cl.record(w.x, "opt_in", account="a", purpose="marketing", source="web_form",
-              proof={"form_url": "https://a.example/join", "ip": "198.51.100.4"})
+    cl.record(
+        w.x,
+        "opt_in",
+        account="a",
+        purpose="marketing",
+        source="web_form",
+        proof={"form_url": "https://a.example/join", "ip": "198.51.100.4"},
+    )
     cl.record(w.x, "opt_out", via=w.L1, source="keyword", proof={"text": "STOP"})
     history = cl.history("(415) 555-0123", account="a")
     assert [e.action for e in history] == ["opt_in", "opt_out"]
@@ -150,8 +174,9 @@ def test_history_returns_every_event_with_proof_and_hashes_oldest_first(cl: Cons
     assert cl.history(w.x, account="a", channel="whatsapp") == []
 
 
-def test_concurrent_writers_keep_one_unbroken_chain(cl: Consentline, db_url: str,
-                                                    clock: Clock) -> None:
+def test_concurrent_writers_keep_one_unbroken_chain(
+    cl: Consentline, db_url: str, clock: Clock
+) -> None:
     w = worked_setup(cl)
     errors: list[BaseException] = []
 
@@ -175,8 +200,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(cl: Consentline, db_url: str
     assert report.ok and report.events == 60
 
 
-def test_a_line_added_by_another_client_is_found_without_waiting(db_url: str,
-                                                                 clock: Clock) -> None:
+def test_a_line_added_by_another_client_is_found_without_waiting(db_url: str, clock: Clock) -> None:
     first = consentline.connect(db_url, clock=clock, cache_seconds=3600)
     second = consentline.connect(db_url, clock=clock, cache_seconds=3600)
     try:

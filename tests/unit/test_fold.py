@@ -26,7 +26,7 @@ def entries(*specs: str) -> list[Entry]:
     """'i:A1:marketing:topic' -> Entry (ids and times follow the order given)."""
     out = []
     for n, spec in enumerate(specs, start=1):
-        code, scope, purpose, topic = (spec.split(":") + ["", "", ""])[:4]
+        code, scope, purpose, topic = ([*spec.split(":"), "", "", ""])[:4]
         out.append(Entry(n, code, scope, purpose, topic, n * 1_000_000, "api"))
     return out
 
@@ -117,9 +117,7 @@ def test_insert_entry_keeps_fold_order_for_backdated_events() -> None:
 
 
 def test_compaction_drops_history_before_a_wider_opt_in() -> None:
-    items = entries(
-        "i:A1:marketing", "p:A1:marketing", "o:A1:marketing:news", "i:A1::news", "i:A1"
-    )
+    items = entries("i:A1:marketing", "p:A1:marketing", "o:A1:marketing:news", "i:A1::news", "i:A1")
     assert [(e.code, e.topic) for e in compact(items)] == [("i", "news"), ("i", "")]
 
 
