@@ -40,6 +40,19 @@ EXPECTED = {
     "VerifyReport",
     "__version__",
     "connect",
+    "AccountSettings",
+    "Classification",
+    "ClassifierConfig",
+    "InboundMessage",
+    "InboundResult",
+    "InvalidKeyword",
+    "KeywordScope",
+    "OutboxMessage",
+    "Reply",
+    "ReviewDecided",
+    "ReviewItem",
+    "UnknownReviewItem",
+    "classify",
 }
 
 

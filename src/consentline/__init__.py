@@ -23,19 +23,27 @@ from consentline.domain.errors import (
     InvalidChannel,
     InvalidConfig,
     InvalidInput,
+    InvalidKeyword,
     InvalidReach,
     InvalidSlug,
     InvalidTime,
     LineExists,
     NotFound,
+    ReviewDecided,
     StorageError,
     UnknownAccount,
     UnknownLine,
     UnknownPurpose,
+    UnknownReviewItem,
 )
+from consentline.domain.keywords import Classification, ClassifierConfig, KeywordScope, classify
 from consentline.domain.ledger import Event, EventRef
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Line
+from consentline.domain.settings import AccountSettings
+from consentline.inbound import InboundMessage, InboundResult, Reply
+from consentline.outbox import OutboxMessage
+from consentline.review import ReviewItem
 from consentline.services import RecordRequest
 from consentline.verification import Problem, VerifyReport
 
@@ -45,6 +53,9 @@ __all__ = [
     "Account",
     "AccountCycle",
     "AccountExists",
+    "AccountSettings",
+    "Classification",
+    "ClassifierConfig",
     "Consentline",
     "ConsentlineError",
     "CrossTenant",
@@ -52,27 +63,37 @@ __all__ = [
     "Event",
     "EventRef",
     "IdempotencyConflict",
+    "InboundMessage",
+    "InboundResult",
     "InvalidAction",
     "InvalidAddress",
     "InvalidChannel",
     "InvalidConfig",
     "InvalidInput",
+    "InvalidKeyword",
     "InvalidReach",
     "InvalidSlug",
     "InvalidTime",
+    "KeywordScope",
     "Line",
     "LineExists",
     "NotFound",
+    "OutboxMessage",
     "Problem",
     "PurposeRule",
     "QuietHours",
     "RecordRequest",
+    "Reply",
+    "ReviewDecided",
+    "ReviewItem",
     "StorageError",
     "TenantPolicy",
     "UnknownAccount",
     "UnknownLine",
     "UnknownPurpose",
+    "UnknownReviewItem",
     "VerifyReport",
     "__version__",
+    "classify",
     "connect",
 ]

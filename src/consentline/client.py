@@ -16,17 +16,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from consentline import services
+from consentline import configuration, inbound, outbox, review, services
 from consentline.domain.addresses import check_channel, normalise_address
 from consentline.domain.errors import InvalidInput, UnknownAccount, UnknownLine, UnknownPurpose
 from consentline.domain.ledger import Event, encode, fold, parse_shape, to_us
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Directory, Line
+from consentline.domain.settings import AccountSettings
 from consentline.gate import Gate
+from consentline.inbound import Context, InboundMessage, InboundResult
+from consentline.outbox import OutboxMessage
+from consentline.review import ReviewItem
 from consentline.services import RecordRequest
 from consentline.storage.engine import make_engine, migrate
 from consentline.storage.fastpath import Row, StateReader
@@ -68,6 +72,7 @@ class Consentline:
         self._lock = threading.Lock()
         self._directory: Directory | None = None
         self._policies: dict[int, TenantPolicy] | None = None
+        self._settings: dict[int, AccountSettings] = {}
         self._loaded_at = 0.0
         self._reader = StateReader(engine)
         self._gate = Gate(
@@ -79,10 +84,17 @@ class Consentline:
         with UnitOfWork(self.engine, write=False) as uow:
             directory = uow.store.load_directory()
             policies = uow.store.load_policies()
+            raw_settings = uow.inbox.all_settings()
+        settings = {k: AccountSettings.from_json(v) for k, v in raw_settings.items()}
         with self._lock:
             self._directory, self._policies = directory, policies
+            self._settings = settings
             self._loaded_at = time.monotonic()
         return directory
+
+    def _context(self) -> Context:
+        directory = self.directory()
+        return Context(directory, self._tenant_policies(), self._settings)
 
     def directory(self) -> Directory:
         """The account tree and lines (cached snapshot)."""
@@ -231,17 +243,20 @@ class Consentline:
         if not batch:
             return []
         try:
-            with self._write() as uow:
-                return services.record(
-                    uow, self.directory(), self._tenant_policies(), batch, now=self._clock()
-                )
+            return self._record(batch)
         except (UnknownAccount, UnknownLine, UnknownPurpose):
             # Possibly created by another process since our snapshot: reload once.
             self._reload()
-            with self._write() as uow:
-                return services.record(
-                    uow, self.directory(), self._tenant_policies(), batch, now=self._clock()
-                )
+            return self._record(batch)
+
+    def _record(self, batch: list[RecordRequest]) -> list[Event]:
+        now = self._clock()
+        ctx = self._context()
+        with self._write() as uow:
+            events = services.append(uow, ctx.directory, ctx.policies, batch, now=now)
+            outbox.queue_confirmation_requests(uow, ctx, events, now=now)  # C24
+            uow.commit()
+        return events
 
     def check(
         self,
@@ -281,6 +296,131 @@ class Consentline:
             at=at,
             now=self._clock(),
         )
+
+    # -- inbound replies ---------------------------------------------------------------
+    def configure_account(self, slug: str, **settings: Any) -> list[str]:
+        """Set an account's inbound settings (merged over what it has); returns warnings.
+
+        Keywords are linted (collisions with built-in words and everyday words are
+        refused, very short ones warned about); reply templates are linted (C18).
+        Settings: ``opt_out_keywords``, ``opt_in_keywords``, ``help_keywords``,
+        ``confirm_keywords``, ``topic_keywords`` ({"VOLUNTEER": "volunteer"}),
+        ``keyword_reach`` ({"STOPALL": "tree"}), ``start_creates_opt_in``,
+        ``typo_tolerance``, ``program_name``, ``support_contact``, ``frequency``,
+        ``language``, ``templates`` ({"en": {"help": "..."}}).
+        """
+        directory = self._reload()
+        account = directory.account(slug)
+        current = self._settings.get(account.id, AccountSettings()).to_json()
+        current.update(settings)
+        parsed = AccountSettings.from_json(current)
+        warnings = configuration.lint(self._context(), account.id, parsed)
+        with self._write() as uow:
+            uow.inbox.save_settings(account.id, parsed.to_json())
+            uow.commit()
+        self._reload()
+        return warnings
+
+    def account_settings(self, slug: str, *, effective: bool = True) -> AccountSettings:
+        """An account's inbound settings (by default as inherited down the tree)."""
+        ctx = self._context()
+        account = ctx.directory.account(slug)
+        if effective:
+            return ctx.effective(account.id)
+        return self._settings.get(account.id, AccountSettings())
+
+    def handle_inbound(
+        self,
+        *,
+        from_: str,
+        to: str,
+        text: str,
+        provider: str = "api",
+        message_id: str | None = None,
+        received_at: datetime | None = None,
+        channel: str = "sms",
+        provider_hint: str | None = None,
+    ) -> InboundResult:
+        """Handle one inbound message: classify, record at most one change, queue the reply.
+
+        >>> r = cl.handle_inbound(from_="+14155550101", to="+18005550100", text="Stop.")
+        >>> r.classification.intent, r.event.action, r.reply.kind
+        ('opt_out', 'opt_out', 'opt_out_confirmation')
+        """
+        message = InboundMessage(
+            from_=from_,
+            to=to,
+            text=text,
+            provider=provider,
+            message_id=message_id,
+            received_at=received_at,
+            channel=channel,
+            provider_hint=provider_hint,
+        )
+        return self.handle_inbound_many([message])[0]
+
+    def handle_inbound_many(self, messages: Iterable[InboundMessage]) -> list[InboundResult]:
+        """Handle a batch of inbound messages in ONE transaction, in order."""
+        batch = list(messages)
+        if not batch:
+            return []
+        try:
+            return self._inbound(batch)
+        except (UnknownAccount, UnknownLine):
+            self._reload()
+            return self._inbound(batch)
+
+    def _inbound(self, batch: list[InboundMessage]) -> list[InboundResult]:
+        now = self._clock()
+        ctx = self._context()
+        with self._write() as uow:
+            results = inbound.handle(uow, ctx, batch, now=now)
+            uow.commit()
+        return results
+
+    def review_list(
+        self, *, account: str | None = None, status: str | None = "open", limit: int = 100
+    ) -> list[ReviewItem]:
+        """Ambiguous replies waiting for (or given) a human decision (C8)."""
+        ctx = self._context()
+        with UnitOfWork(self.engine, write=False) as uow:
+            return review.list_items(uow, ctx, account=account, status=status, limit=limit)
+
+    def review_decide(
+        self, item_id: int, decision: str, *, reviewer: str, note: str | None = None
+    ) -> tuple[ReviewItem, Event | None]:
+        """Decide a review item: ``opt_out`` records an opt-out with the reviewer as actor."""
+        ctx = self._context()
+        with self._write() as uow:
+            result = review.decide(
+                uow,
+                ctx,
+                item_id=item_id,
+                decision=decision,
+                reviewer=reviewer,
+                note=note,
+                now=self._clock(),
+            )
+            uow.commit()
+        return result
+
+    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        """Replies in the outbox (pending, sent, dropped, failed)."""
+        with UnitOfWork(self.engine, write=False) as uow:
+            return [outbox.message(r) for r in uow.inbox.outbox(status=status, limit=limit)]
+
+    def take_due_replies(self, limit: int = 100) -> list[OutboxMessage]:
+        """Replies due for sending now; drops opt-out confirmations past 5 minutes (C17)."""
+        with self._write() as uow:
+            due = outbox.take_due(uow, now=self._clock(), limit=limit)
+            uow.commit()
+        return due
+
+    def mark_replies(self, ids: Sequence[int], status: str, detail: str | None = None) -> None:
+        """Record the outcome of sending replies (``sent``, ``failed``, ``pending``)."""
+        with self._write() as uow:
+            outbox.mark(uow, ids, status, detail)
+            uow.commit()
 
     def history(self, address: str, *, account: str, channel: str | None = None) -> list[Event]:
         """Every event for ``address`` in the tenant of ``account``, oldest first."""

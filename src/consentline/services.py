@@ -342,12 +342,26 @@ def record(
     *,
     now: datetime,
 ) -> list[Event]:
-    """Append events (one transaction for the whole batch) and update the projection.
+    """Append events (one transaction for the whole batch) and commit.
 
     A request whose idempotency key was already applied returns the original
     event and appends nothing; the same key with a different request is an
     :class:`IdempotencyConflict`. Returns one event per request, in order.
     """
+    events = append(uow, directory, policies, requests, now=now)
+    uow.commit()
+    return events
+
+
+def append(
+    uow: UnitOfWork,
+    directory: Directory,
+    policies: Mapping[int, TenantPolicy],
+    requests: Sequence[RecordRequest],
+    *,
+    now: datetime,
+) -> list[Event]:
+    """Like :func:`record`, inside the caller's transaction (no commit)."""
     now_us = to_us(now)
     prepared = [prepare(r, directory, policies, now_us) for r in requests]
     by_tenant: dict[int, list[int]] = {}
@@ -456,7 +470,6 @@ def record(
     for i, ref in replayed.items():
         if ref >= 0:
             results[i] = existing[ref]
-    uow.commit()
     return [r for r in results if r is not None]
 
 

@@ -18,13 +18,15 @@ output) so that no edge has to parse messages::
     ├── NotFound                     a referenced thing does not exist (404)
     │   ├── UnknownAccount
     │   ├── UnknownLine
-    │   └── UnknownPurpose
+    │   ├── UnknownPurpose
+    │   └── UnknownReviewItem
     ├── Conflict                     the write contradicts stored state (409)
     │   ├── AccountExists
     │   ├── LineExists
     │   ├── AccountCycle             the account tree would contain a cycle
     │   ├── CrossTenant              a reference leaves the tenant
-    │   └── IdempotencyConflict      key reused with a different request
+    │   ├── IdempotencyConflict      key reused with a different request
+    │   └── ReviewDecided            the review item was already decided
     └── StorageError                 the database failed; nothing was written (503)
 
 Phone numbers are masked in messages (C23): logs and error reports never carry a
@@ -146,3 +148,11 @@ class IdempotencyConflict(Conflict):
 
 class StorageError(ConsentlineError):
     code = "storage_error"
+
+
+class UnknownReviewItem(NotFound):
+    code = "unknown_review_item"
+
+
+class ReviewDecided(Conflict):
+    code = "review_decided"

@@ -127,3 +127,64 @@ consent_state = Table(
     Column("times", Text, nullable=False),
     Column("max_us", BigInteger, nullable=False),
 )
+
+# -- inbound replies (migration 0002) --------------------------------------------------
+inbound_messages = Table(
+    "inbound_messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("account_id", BigInteger, nullable=False),
+    Column("line_id", BigInteger, nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("message_id", String(128), nullable=False),
+    Column("address", String(320), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("body", Text, nullable=False),  # raw, unaltered: the evidence
+    Column("received_us", BigInteger, nullable=False),
+    Column("classification", Text, nullable=False),  # JSON
+    Column("provider_hint", String(32), nullable=True),
+    Column("event_ids", String(64), nullable=False, default=""),  # "12" or "12;13"
+    UniqueConstraint("tenant_id", "provider", "message_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("kind", String(32), nullable=False),  # opt_out_confirmation, help, welcome, ...
+    Column("channel", String(16), nullable=False),
+    Column("to_address", String(320), nullable=False),
+    Column("from_line", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("not_after_us", BigInteger, nullable=True),  # C17: never sent after this
+    Column("status", String(16), nullable=False),  # pending, inline, sent, dropped, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_us", BigInteger, nullable=False),
+    Column("inbound_id", BigInteger, nullable=True),
+    Column("event_id", BigInteger, nullable=True),
+    Column("detail", String(255), nullable=True),
+    Index("ix_outbox_due", "status", "next_attempt_us"),
+    Index("ix_outbox_inbound_id", "inbound_id"),
+)
+
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("account_id", BigInteger, nullable=False),
+    Column("inbound_id", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # open, decided
+    Column("decision", String(16), nullable=True),  # opt_out, none
+    Column("reviewer", String(255), nullable=True),
+    Column("note", Text, nullable=True),
+    Column("created_us", BigInteger, nullable=False),
+    Column("decided_us", BigInteger, nullable=True),
+    Column("event_id", BigInteger, nullable=True),
+    Index("ix_review_items_open", "tenant_id", "status"),
+    Index("ix_review_items_inbound_id", "inbound_id"),
+)

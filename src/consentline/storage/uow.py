@@ -16,6 +16,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from consentline.storage.engine import storage_errors
+from consentline.storage.inbox import InboxStore
 from consentline.storage.repository import SqlStore
 
 
@@ -34,6 +35,7 @@ class UnitOfWork:
             conn.begin()
         self._conn = conn
         self.store = SqlStore(conn)
+        self.inbox = InboxStore(conn)
         return self
 
     def commit(self) -> None:

@@ -1,0 +1,171 @@
+"""Per-account inbound settings, inherited down the account tree.
+
+Keyword sets accumulate from the root down; mappings merge with the nearer
+account winning; a scalar set on an account overrides its ancestors'.
+
+>>> root = AccountSettings(opt_out_keywords=("STOPALL",), program_name="Acme")
+>>> team = AccountSettings(topic_keywords={"VOLUNTEER": "volunteer"})
+>>> merged = merge([root, team])
+>>> merged.opt_out_keywords, dict(merged.topic_keywords), merged.program_name
+(('STOPALL',), {'VOLUNTEER': 'volunteer'}, 'Acme')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from consentline.domain.errors import InvalidConfig
+from consentline.domain.replies import LANGUAGES, REPLY_KINDS, Program
+from consentline.domain.scopes import REACHES, Reach, check_reach
+
+_LISTS = ("opt_out_keywords", "opt_in_keywords", "help_keywords", "confirm_keywords")
+_MAPS = ("topic_keywords", "keyword_reach", "templates")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSettings:
+    """What one account sets; ``None`` / empty means "inherit"."""
+
+    opt_out_keywords: tuple[str, ...] = ()
+    opt_in_keywords: tuple[str, ...] = ()
+    help_keywords: tuple[str, ...] = ()
+    confirm_keywords: tuple[str, ...] = ()
+    topic_keywords: Mapping[str, str] = field(default_factory=dict)  # VOLUNTEER -> volunteer
+    keyword_reach: Mapping[str, Reach] = field(default_factory=dict)  # STOPALL -> tree
+    templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # lang -> kind -> text
+    start_creates_opt_in: bool | None = None
+    typo_tolerance: bool | None = None
+    program_name: str | None = None
+    support_contact: str | None = None
+    frequency: str | None = None
+    language: str | None = None  # default reply language
+
+    @property
+    def program(self) -> Program:
+        default = Program()
+        return Program(
+            self.program_name or default.name,
+            self.support_contact or default.support,
+            self.frequency or default.frequency,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value in (None, (), {}):
+                continue
+            if f.name in _MAPS:
+                value = {k: dict(v) if isinstance(v, Mapping) else v for k, v in value.items()}
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AccountSettings:
+        """Build and validate settings from JSON-like data (unknown keys are refused)."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise InvalidConfig(
+                f"unknown account setting(s): {', '.join(sorted(unknown))}",
+                settings=sorted(unknown),
+            )
+        values: dict[str, Any] = {}
+        for name in _LISTS:
+            if name in data:
+                values[name] = tuple(_keyword(k, name) for k in _list(data[name], name))
+        if "topic_keywords" in data:
+            values["topic_keywords"] = {
+                _keyword(k, "topic_keywords"): _topic(v)
+                for k, v in _mapping(data["topic_keywords"], "topic_keywords").items()
+            }
+        if "keyword_reach" in data:
+            reach: dict[str, Reach] = {}
+            for k, v in _mapping(data["keyword_reach"], "keyword_reach").items():
+                checked = check_reach(v) if isinstance(v, str) else None
+                if checked is None:
+                    raise InvalidConfig(f"keyword_reach values are one of {', '.join(REACHES)}")
+                reach[_keyword(k, "keyword_reach")] = checked
+            values["keyword_reach"] = reach
+        if "templates" in data:
+            templates: dict[str, dict[str, str]] = {}
+            for lang, kinds in _mapping(data["templates"], "templates").items():
+                if lang not in LANGUAGES:
+                    raise InvalidConfig(f"no templates for language {lang!r}", language=lang)
+                for kind, text in _mapping(kinds, "templates").items():
+                    if kind not in REPLY_KINDS or not isinstance(text, str) or not text.strip():
+                        raise InvalidConfig(f"bad template {lang}/{kind}", kind=str(kind))
+                    templates.setdefault(lang, {})[kind] = text
+            values["templates"] = templates
+        for name in ("start_creates_opt_in", "typo_tolerance"):
+            if name in data and data[name] is not None:
+                if not isinstance(data[name], bool):
+                    raise InvalidConfig(f"{name} must be true or false", setting=name)
+                values[name] = data[name]
+        for name in ("program_name", "support_contact", "frequency"):
+            if name in data and data[name] is not None:
+                text = data[name]
+                if not isinstance(text, str) or not 1 <= len(text.strip()) <= 80:
+                    raise InvalidConfig(f"{name} must be 1 to 80 characters", setting=name)
+                values[name] = text.strip()
+        if data.get("language") is not None:
+            if data["language"] not in LANGUAGES:
+                raise InvalidConfig(f"no templates for language {data['language']!r}")
+            values["language"] = data["language"]
+        return cls(**values)
+
+
+def merge(chain: Sequence[AccountSettings]) -> AccountSettings:
+    """Effective settings from the root (first) down to the account (last)."""
+    values: dict[str, Any] = {}
+    for name in _LISTS:
+        values[name] = tuple(dict.fromkeys(k for s in chain for k in getattr(s, name)))
+    for name in ("topic_keywords", "keyword_reach"):
+        merged: dict[str, Any] = {}
+        for s in chain:
+            merged.update(getattr(s, name))
+        values[name] = merged
+    templates: dict[str, dict[str, str]] = {}
+    for s in chain:
+        for lang, kinds in s.templates.items():
+            templates.setdefault(lang, {}).update(kinds)
+    values["templates"] = templates
+    for f in fields(AccountSettings):
+        if f.name in values:
+            continue
+        found = None
+        for s in chain:
+            if getattr(s, f.name) is not None:
+                found = getattr(s, f.name)
+        values[f.name] = found
+    return AccountSettings(**values)
+
+
+def _list(value: Any, name: str) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise InvalidConfig(f"{name} must be a list", setting=name)
+    return list(value)
+
+
+def _mapping(value: Any, name: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise InvalidConfig(f"{name} must be an object", setting=name)
+    return value
+
+
+def _keyword(value: Any, name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidConfig(f"{name} entries must be non-empty words", setting=name)
+    return " ".join(value.split()).upper()
+
+
+def _topic(value: Any) -> str:
+    from consentline.domain.policy import check_name
+
+    if not isinstance(value, str):
+        raise InvalidConfig("topic names must be strings")
+    return check_name("topic", value)

@@ -1,0 +1,561 @@
+"""Inbound replies: resolve, deduplicate, classify, write the consent change, queue the reply.
+
+Every inbound message becomes, in ONE transaction: a stored message (the raw body
+kept unaltered as evidence), at most one consent change (two only when START
+both resumes and, by the account's choice, re-subscribes), at most one reply in
+the outbox, or an item in the review queue. A provider retry with the same
+message id returns the first result and writes nothing (C27: no second reply).
+
+Batches are decided in order in memory first, so a STOP followed by a START in
+the same batch behaves as if they had arrived one by one, then written with one
+statement per table.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from consentline import services
+from consentline.domain.addresses import check_channel, normalise_address, normalise_line_id
+from consentline.domain.errors import InvalidInput, InvalidTime, mask
+from consentline.domain.keywords import Classification, ClassifierConfig, KeywordScope, classify
+from consentline.domain.ledger import (
+    ACTION_CODES,
+    OUT,
+    PENDING,
+    Entry,
+    Event,
+    decode,
+    fold,
+    from_us,
+    insert_entry,
+    to_us,
+)
+from consentline.domain.policy import TenantPolicy, check_name
+from consentline.domain.replies import LANGUAGES, render
+from consentline.domain.scopes import Account, Directory, Line, account_scope
+from consentline.domain.settings import AccountSettings, merge
+from consentline.services import RecordRequest
+from consentline.storage.uow import UnitOfWork
+
+CONFIRMATION_WINDOW: Final = timedelta(minutes=5)  # C17
+MAX_BODY: Final = 10_000
+_HINTS: Final[Mapping[str, str]] = {
+    **dict.fromkeys(("stop", "optout", "opt_out", "opt-out", "unsubscribe", "stopall"), "opt_out"),
+    **dict.fromkeys(("start", "optin", "opt_in", "opt-in", "unstop", "subscribe"), "opt_in"),
+    **dict.fromkeys(("help", "info"), "help"),
+}
+
+
+def normalise_hint(raw: str | None) -> str | None:
+    """Provider keyword verdicts (Twilio ``OptOutType``, Telnyx ``autoresponse_type``,
+    Plivo ``MessageIntent``) as ``opt_out`` / ``opt_in`` / ``help``, else None."""
+    if not raw:
+        return None
+    return _HINTS.get(raw.strip().lower().replace(" ", ""))
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message a handset sent to one of our lines."""
+
+    from_: str
+    to: str
+    text: str
+    provider: str = "api"
+    message_id: str | None = None
+    received_at: datetime | None = None
+    channel: str = "sms"
+    provider_hint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A reply queued in the outbox (``status`` pending, or dropped when too late)."""
+
+    id: int
+    kind: str
+    body: str
+    language: str
+    to: str
+    from_line: str
+    status: str
+    not_after: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundResult:
+    id: int
+    classification: Classification
+    event: Event | None
+    reply: Reply | None
+    review_id: int | None
+    duplicate: bool = False
+    decided_by: str = "classifier"  # or "provider_hint"
+    events: tuple[Event, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the inbound service reads besides the database."""
+
+    directory: Directory
+    policies: Mapping[int, TenantPolicy]
+    settings: Mapping[int, AccountSettings]
+
+    def effective(self, account_id: int) -> AccountSettings:
+        chain = [
+            self.settings.get(a.id, AccountSettings())
+            for a in reversed(self.directory.ancestors(account_id))
+        ]
+        return merge(chain)
+
+    def classifier(self, account_id: int) -> ClassifierConfig:
+        eff = self.effective(account_id)
+        tenant = self.directory.account_by_id(account_id).tenant_id
+        return ClassifierConfig(
+            extra_opt_out=frozenset(eff.opt_out_keywords),
+            extra_opt_in=frozenset(eff.opt_in_keywords),
+            extra_help=frozenset(eff.help_keywords),
+            topic_keywords=dict(eff.topic_keywords),
+            purposes=frozenset(self.policies[tenant].purposes),
+            confirm_keywords=frozenset({"YES", *eff.confirm_keywords}),
+            typo_tolerance=True if eff.typo_tolerance is None else eff.typo_tolerance,
+        )
+
+
+@dataclass
+class _Plan:
+    """What one message will write, decided before anything is written."""
+
+    index: int
+    line: Line
+    account: Account
+    address: str
+    channel: str
+    provider: str
+    message_id: str
+    received_us: int
+    message: InboundMessage
+    classification: Classification | None = None
+    requests: list[RecordRequest] = field(default_factory=list)
+    reply_kind: str | None = None
+    language: str = "en"
+    review: bool = False
+    decided_by: str = "classifier"
+    duplicate_of: int | None = None  # index of an earlier message in the batch
+
+
+def handle(
+    uow: UnitOfWork, ctx: Context, messages: Sequence[InboundMessage], *, now: datetime
+) -> list[InboundResult]:
+    """Handle a batch of inbound messages in the caller's transaction (no commit)."""
+    now_us = to_us(now)
+    plans = [_resolve(ctx, i, m, now_us) for i, m in enumerate(messages)]
+
+    # Deduplicate: against the store, then inside the batch.
+    stored: dict[int, InboundResult] = {}
+    groups: dict[tuple[int, str], list[_Plan]] = {}
+    for plan in plans:
+        groups.setdefault((plan.line.tenant_id, plan.provider), []).append(plan)
+    for (tenant_id, provider), members in groups.items():
+        found = uow.inbox.find_inbound(tenant_id, provider, [p.message_id for p in members])
+        first: dict[str, int] = {}
+        for plan in members:
+            row = found.get(plan.message_id)
+            if row is not None:
+                stored[plan.index] = _stored_result(uow, row)
+            elif plan.message_id in first:
+                plan.duplicate_of = first[plan.message_id]
+            else:
+                first[plan.message_id] = plan.index
+    fresh = [p for p in plans if p.index not in stored and p.duplicate_of is None]
+
+    # Decide in order, on an in-memory copy of each address's projection entries.
+    keys = [(p.line.tenant_id, p.channel, p.address) for p in fresh]
+    current = uow.store.load_state(keys)
+    sim: dict[tuple[int, str, str], list[Entry]] = {}
+    for key in dict.fromkeys(keys):
+        projection = current.get(key)
+        sim[key] = decode(projection.shape, projection.ids, projection.times) if projection else []
+    temp_id = -1
+    for plan in fresh:
+        entries = sim[(plan.line.tenant_id, plan.channel, plan.address)]
+        _decide(ctx, plan, entries)
+        for request in plan.requests:
+            insert_entry(
+                entries,
+                Entry(
+                    temp_id,
+                    ACTION_CODES[request.action],
+                    _scope_of(ctx.directory, request),
+                    request.purpose or "",
+                    request.topic or "",
+                    plan.received_us,
+                    request.source,
+                ),
+            )
+            temp_id -= 1
+
+    # Write: events, messages, replies, review items — one statement per table.
+    all_requests = [r for p in fresh for r in p.requests]
+    events = services.append(uow, ctx.directory, ctx.policies, all_requests, now=now)
+    per_plan: dict[int, list[Event]] = {}
+    cursor = 0
+    for plan in fresh:
+        per_plan[plan.index] = events[cursor : cursor + len(plan.requests)]
+        cursor += len(plan.requests)
+    inbound_ids = uow.inbox.insert_inbound([_inbound_row(p, per_plan[p.index]) for p in fresh])
+    ids = {p.index: i for p, i in zip(fresh, inbound_ids, strict=True)}
+
+    replies = [p for p in fresh if p.reply_kind is not None]
+    reply_rows = [_reply_row(ctx, p, ids[p.index], per_plan[p.index], now_us) for p in replies]
+    reply_ids = uow.inbox.insert_outbox(reply_rows)
+    reply_by_plan = {
+        p.index: _reply(row, rid)
+        for p, row, rid in zip(replies, reply_rows, reply_ids, strict=True)
+    }
+    reviews = [p for p in fresh if p.review]
+    review_ids = uow.inbox.insert_review(
+        [
+            {
+                "tenant_id": p.line.tenant_id,
+                "account_id": p.account.id,
+                "inbound_id": ids[p.index],
+                "status": "open",
+                "created_us": now_us,
+            }
+            for p in reviews
+        ]
+    )
+    review_by_plan = {p.index: rid for p, rid in zip(reviews, review_ids, strict=True)}
+
+    results: dict[int, InboundResult] = dict(stored)
+    for plan in fresh:
+        written = tuple(per_plan[plan.index])
+        assert plan.classification is not None
+        results[plan.index] = InboundResult(
+            id=ids[plan.index],
+            classification=plan.classification,
+            event=written[0] if written else None,
+            reply=reply_by_plan.get(plan.index),
+            review_id=review_by_plan.get(plan.index),
+            decided_by=plan.decided_by,
+            events=written,
+        )
+    for plan in plans:
+        if plan.duplicate_of is not None:
+            original = results[plan.duplicate_of]
+            results[plan.index] = _as_duplicate(original)
+    return [results[i] for i in range(len(plans))]
+
+
+# -- resolving and deciding ------------------------------------------------------------
+def _resolve(ctx: Context, index: int, message: InboundMessage, now_us: int) -> _Plan:
+    if not isinstance(message.text, str):
+        raise InvalidInput("text must be a string (may be empty)", field="text")
+    if len(message.text) > MAX_BODY:
+        raise InvalidInput(f"text is longer than {MAX_BODY} characters", field="text")
+    channel = check_channel(message.channel)
+    to = message.to if isinstance(message.to, str) else ""
+    line = ctx.directory.find_line(to) or ctx.directory.line(normalise_line_id(to))
+    account = ctx.directory.account_by_id(line.account_id)
+    address = normalise_address(message.from_, channel, account.default_region)
+    provider = check_name("provider", message.provider)
+    message_id = message.message_id or f"auto-{uuid.uuid4().hex}"
+    if not isinstance(message_id, str) or not 1 <= len(message_id) <= 128:
+        raise InvalidInput("message_id must be 1 to 128 characters", field="message_id")
+    received_us = to_us(message.received_at) if message.received_at else now_us
+    if received_us > now_us + int(services.MAX_FUTURE_SKEW.total_seconds() * 1e6):
+        raise InvalidTime("received_at is in the future", message_id=message_id)
+    return _Plan(index, line, account, address, channel, provider, message_id, received_us, message)
+
+
+def _scope_of(directory: Directory, request: RecordRequest) -> str:
+    line = directory.line(request.via or request.line or "") if not request.account else None
+    if request.account is not None:
+        return account_scope(directory.account(request.account).id)
+    assert line is not None
+    if request.via is not None and request.action in ("opt_out", "resume"):
+        return directory.reach_scope(line, request.reach)  # type: ignore[arg-type]
+    return f"L{line.id}"
+
+
+def _items(entries: Sequence[Entry]) -> list[tuple[str, str, str, str]]:
+    return [(e.code, e.scope, e.purpose, e.topic) for e in entries]
+
+
+def _opted_out(
+    ctx: Context, plan: _Plan, entries: Sequence[Entry], purpose: str, topic: str
+) -> bool:
+    scopes = ctx.directory.covering_scopes(plan.line)
+    return fold(_items(entries), scopes, purpose, topic)[0] == OUT
+
+
+def _opted_out_anywhere(ctx: Context, plan: _Plan, entries: Sequence[Entry]) -> bool:
+    purposes = ctx.policies[plan.line.tenant_id].purposes
+    return any(_opted_out(ctx, plan, entries, p, "") for p in ["", *purposes])
+
+
+def _pending(ctx: Context, plan: _Plan, entries: Sequence[Entry]) -> Entry | None:
+    """The newest live double opt-in request covering this line (C24)."""
+    scopes = ctx.directory.covering_scopes(plan.line)
+    policy = ctx.policies[plan.line.tenant_id]
+    ttl_us = int(policy.pending_ttl.total_seconds() * 1_000_000)
+    items = _items(entries)
+    for index in range(len(entries) - 1, -1, -1):
+        entry = entries[index]
+        if entry.code != "p" or entry.scope not in scopes or entry.id < 0:
+            continue
+        if plan.received_us - entry.occurred_us >= ttl_us:
+            return None
+        purpose = entry.purpose or next(iter(policy.purposes), "")
+        state, decided = fold(items, scopes, purpose, entry.topic)
+        if state == PENDING and decided == index:
+            return entry
+    return None
+
+
+def _language(ctx: Context, plan: _Plan) -> str:
+    assert plan.classification is not None
+    if plan.classification.language in LANGUAGES:
+        return plan.classification.language or "en"
+    return ctx.effective(plan.account.id).language or "en"
+
+
+def _decide(ctx: Context, plan: _Plan, entries: list[Entry]) -> None:
+    message = plan.message
+    config = ctx.classifier(plan.account.id)
+    cls = classify(message.text, config)
+    plan.classification = cls
+    plan.language = _language(ctx, plan)
+    hint = normalise_hint(message.provider_hint)
+    provider_replied = hint is not None  # the provider already auto-replied to it
+    intent = cls.intent
+    if hint == "opt_out" and intent != "opt_out":
+        intent, plan.decided_by = "opt_out", "provider_hint"  # honour the provider's STOP
+    settings = ctx.effective(plan.account.id)
+    proof = _proof(plan, cls)
+    base: dict[str, Any] = {
+        "address": plan.address,
+        "channel": plan.channel,
+        "source": "keyword",
+        "proof": proof,
+        "occurred_at": from_us(plan.received_us),
+    }
+    line_number = plan.line.number
+
+    if intent == "opt_out":
+        scope = cls.scope if plan.decided_by == "classifier" else KeywordScope("default")
+        purpose = scope.name if scope.kind == "purpose" else None
+        if purpose is not None and purpose not in ctx.policies[plan.line.tenant_id].purposes:
+            purpose = None
+        topic = scope.name if scope.kind == "topic" else None
+        reach = "tree" if scope.kind == "all" else settings.keyword_reach.get(cls.keyword or "")
+        repeated = _opted_out(ctx, plan, entries, purpose or "", topic or "")
+        plan.requests.append(
+            RecordRequest(
+                action="opt_out", via=line_number, purpose=purpose, topic=topic, reach=reach, **base
+            )
+        )
+        if not repeated and not provider_replied:  # C17 / C27
+            plan.reply_kind = "opt_out_confirmation"
+    elif intent == "opt_in":
+        if cls.topic is not None:
+            plan.requests.append(
+                RecordRequest(action="opt_in", account=plan.account.slug, topic=cls.topic, **base)
+            )
+            plan.reply_kind = None if provider_replied else "welcome"
+            return
+        confirm = (cls.keyword or "").upper() in config.confirm_keywords
+        pending = _pending(ctx, plan, entries) if confirm else None
+        if pending is not None:
+            confirmed = dict(proof, confirms_event=pending.id, double_opt_in=True)
+            scope_line = None
+            if pending.scope.startswith("L"):
+                scope_line = ctx.directory.line_by_id(int(pending.scope[1:])).number
+            scope_account = (
+                None if scope_line else ctx.directory.account_by_id(int(pending.scope[1:])).slug
+            )
+            plan.requests.append(
+                RecordRequest(
+                    action="opt_in",
+                    account=scope_account,
+                    line=scope_line,
+                    purpose=pending.purpose or None,
+                    topic=pending.topic or None,
+                    **dict(base, proof=confirmed),
+                )
+            )
+            plan.reply_kind = "welcome"
+            return
+        if _opted_out_anywhere(ctx, plan, entries):
+            plan.requests.append(RecordRequest(action="resume", via=line_number, **base))
+            if settings.start_creates_opt_in and not confirm:
+                plan.requests.append(RecordRequest(action="opt_in", via=line_number, **base))
+            plan.reply_kind = None if provider_replied else "welcome"
+        elif settings.start_creates_opt_in and not confirm:
+            plan.requests.append(RecordRequest(action="opt_in", via=line_number, **base))
+            plan.reply_kind = None if provider_replied else "welcome"
+        # C12: otherwise START/YES on a number that never consented creates nothing.
+    elif intent == "help":
+        plan.reply_kind = None if provider_replied else "help"
+    elif intent == "ambiguous":
+        plan.review = True  # C8: a person decides; never dropped
+
+
+def _proof(plan: _Plan, cls: Classification) -> dict[str, Any]:
+    proof: dict[str, Any] = {
+        "provider": plan.provider,
+        "message_id": plan.message_id,
+        "text": plan.message.text,
+        "received_on": plan.line.number,
+        "keyword": cls.keyword,
+        "rule": cls.rule,
+        "language": cls.language,
+        "classifier_version": cls.version,
+        "provider_exact": cls.provider_exact,
+    }
+    if plan.message.provider_hint:
+        proof["provider_hint"] = plan.message.provider_hint
+    if plan.decided_by != "classifier":
+        proof["decided_by"] = plan.decided_by
+    return proof
+
+
+# -- rows and results ------------------------------------------------------------------
+def _classification_json(cls: Classification) -> str:
+    return json.dumps(
+        {
+            "intent": cls.intent,
+            "rule": cls.rule,
+            "keyword": cls.keyword,
+            "language": cls.language,
+            "scope": {"kind": cls.scope.kind, "name": cls.scope.name},
+            "provider_exact": cls.provider_exact,
+            "version": cls.version,
+            "normalised": cls.normalised,
+            "topic": cls.topic,
+        },
+        ensure_ascii=False,
+    )
+
+
+def classification_from_json(text: str) -> Classification:
+    data = json.loads(text)
+    return Classification(
+        intent=data["intent"],
+        rule=data["rule"],
+        keyword=data["keyword"],
+        language=data["language"],
+        scope=KeywordScope(data["scope"]["kind"], data["scope"]["name"]),
+        provider_exact=data["provider_exact"],
+        version=data["version"],
+        normalised=data["normalised"],
+        topic=data.get("topic"),
+    )
+
+
+def _inbound_row(plan: _Plan, events: Sequence[Event]) -> dict[str, Any]:
+    assert plan.classification is not None
+    return {
+        "tenant_id": plan.line.tenant_id,
+        "account_id": plan.account.id,
+        "line_id": plan.line.id,
+        "provider": plan.provider,
+        "message_id": plan.message_id,
+        "address": plan.address,
+        "channel": plan.channel,
+        "body": plan.message.text,
+        "received_us": plan.received_us,
+        "classification": _classification_json(plan.classification),
+        "provider_hint": (plan.message.provider_hint or None) and plan.message.provider_hint[:32],
+        "event_ids": ";".join(str(e.id) for e in events),
+    }
+
+
+def _reply_row(
+    ctx: Context, plan: _Plan, inbound_id: int, events: Sequence[Event], now_us: int
+) -> dict[str, Any]:
+    assert plan.reply_kind is not None
+    settings = ctx.effective(plan.account.id)
+    body = render(plan.reply_kind, plan.language, settings.program, settings.templates)
+    not_after = None
+    status = "pending"
+    if plan.reply_kind == "opt_out_confirmation":
+        not_after = plan.received_us + int(CONFIRMATION_WINDOW.total_seconds() * 1_000_000)
+        if now_us > not_after:
+            status = "dropped"  # C17: late confirmations are never sent
+    return {
+        "tenant_id": plan.line.tenant_id,
+        "kind": plan.reply_kind,
+        "channel": plan.channel,
+        "to_address": plan.address,
+        "from_line": plan.line.number,
+        "body": body,
+        "language": plan.language,
+        "created_us": now_us,
+        "not_after_us": not_after,
+        "status": status,
+        "attempts": 0,
+        "next_attempt_us": now_us,
+        "inbound_id": inbound_id,
+        "event_id": events[0].id if events else None,
+        "detail": "later than 5 minutes after receipt" if status == "dropped" else None,
+    }
+
+
+def _reply(row: Mapping[str, Any], reply_id: int) -> Reply:
+    not_after = row["not_after_us"]
+    return Reply(
+        id=reply_id,
+        kind=row["kind"],
+        body=row["body"],
+        language=row["language"],
+        to=row["to_address"],
+        from_line=row["from_line"],
+        status=row["status"],
+        not_after=from_us(not_after) if not_after is not None else None,
+    )
+
+
+def _stored_result(uow: UnitOfWork, row: Any) -> InboundResult:
+    event_ids = [int(i) for i in row.event_ids.split(";") if i]
+    events = uow.store.events_by_id(event_ids)
+    reply_row = uow.inbox.outbox_for_inbound([int(row.id)]).get(int(row.id))
+    review = uow.inbox.review_for_inbound([int(row.id)]).get(int(row.id))
+    written = tuple(events[i] for i in event_ids)
+    proof = written[0].proof if written else {}
+    return InboundResult(
+        id=int(row.id),
+        classification=classification_from_json(row.classification),
+        event=written[0] if written else None,
+        reply=_reply(dict(reply_row._mapping), int(reply_row.id)) if reply_row else None,
+        review_id=review,
+        duplicate=True,
+        decided_by=str(proof.get("decided_by", "classifier")),
+        events=written,
+    )
+
+
+def _as_duplicate(original: InboundResult) -> InboundResult:
+    return InboundResult(
+        id=original.id,
+        classification=original.classification,
+        event=original.event,
+        reply=original.reply,
+        review_id=original.review_id,
+        duplicate=True,
+        decided_by=original.decided_by,
+        events=original.events,
+    )
+
+
+def describe(message: InboundMessage) -> str:
+    """A log-safe one-liner (C23): no full number, no body."""
+    return f"inbound from {mask(message.from_)} to {message.to} via {message.provider}"

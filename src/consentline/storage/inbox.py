@@ -1,0 +1,177 @@
+"""SQL for inbound messages, the reply outbox and the review queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, select, update
+
+from consentline.storage import schema as t
+
+_IN_CHUNK = 500
+
+
+class InboxStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- settings ----------------------------------------------------------------------
+    def all_settings(self) -> dict[int, dict[str, Any]]:
+        return {
+            int(r.id): json.loads(r.settings)
+            for r in self.conn.execute(select(t.accounts.c.id, t.accounts.c.settings))
+        }
+
+    def save_settings(self, account_id: int, settings: Mapping[str, Any]) -> None:
+        self.conn.execute(
+            update(t.accounts)
+            .where(t.accounts.c.id == account_id)
+            .values(settings=json.dumps(settings, sort_keys=True))
+        )
+
+    # -- inbound messages --------------------------------------------------------------
+    def find_inbound(
+        self, tenant_id: int, provider: str, ids: Iterable[str]
+    ) -> dict[str, Row[Any]]:
+        found: dict[str, Row[Any]] = {}
+        unique = list(dict.fromkeys(ids))
+        im = t.inbound_messages.c
+        for start in range(0, len(unique), _IN_CHUNK):
+            query = select(t.inbound_messages).where(
+                im.tenant_id == tenant_id,
+                im.provider == provider,
+                im.message_id.in_(unique[start : start + _IN_CHUNK]),
+            )
+            for r in self.conn.execute(query):
+                found[r.message_id] = r
+        return found
+
+    def insert_inbound(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        result = self.conn.execute(
+            t.inbound_messages.insert().returning(
+                t.inbound_messages.c.id, sort_by_parameter_order=True
+            ),
+            rows,
+        )
+        return [int(r[0]) for r in result]
+
+    def inbound_by_id(self, inbound_id: int) -> Row[Any] | None:
+        return self.conn.execute(
+            select(t.inbound_messages).where(t.inbound_messages.c.id == inbound_id)
+        ).one_or_none()
+
+    # -- outbox ------------------------------------------------------------------------
+    def insert_outbox(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        result = self.conn.execute(
+            t.outbox.insert().returning(t.outbox.c.id, sort_by_parameter_order=True), rows
+        )
+        return [int(r[0]) for r in result]
+
+    def outbox_for_inbound(self, inbound_ids: Iterable[int]) -> dict[int, Row[Any]]:
+        found: dict[int, Row[Any]] = {}
+        unique = list(dict.fromkeys(inbound_ids))
+        for start in range(0, len(unique), _IN_CHUNK):
+            query = select(t.outbox).where(
+                t.outbox.c.inbound_id.in_(unique[start : start + _IN_CHUNK])
+            )
+            for r in self.conn.execute(query):
+                found[int(r.inbound_id)] = r
+        return found
+
+    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[Row[Any]]:
+        query = select(t.outbox).order_by(t.outbox.c.id).limit(limit)
+        if status is not None:
+            query = query.where(t.outbox.c.status == status)
+        return list(self.conn.execute(query))
+
+    def due_outbox(self, now_us: int, limit: int) -> list[Row[Any]]:
+        query = (
+            select(t.outbox)
+            .where(t.outbox.c.status == "pending", t.outbox.c.next_attempt_us <= now_us)
+            .order_by(t.outbox.c.next_attempt_us, t.outbox.c.id)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return list(self.conn.execute(query))
+
+    def set_outbox(self, ids: Sequence[int], **values: Any) -> None:
+        if ids:
+            self.conn.execute(update(t.outbox).where(t.outbox.c.id.in_(ids)).values(**values))
+
+    # -- review queue ------------------------------------------------------------------
+    def insert_review(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+        if not rows:
+            return []
+        result = self.conn.execute(
+            t.review_items.insert().returning(t.review_items.c.id, sort_by_parameter_order=True),
+            rows,
+        )
+        return [int(r[0]) for r in result]
+
+    def review_for_inbound(self, inbound_ids: Iterable[int]) -> dict[int, int]:
+        unique = list(dict.fromkeys(inbound_ids))
+        found: dict[int, int] = {}
+        for start in range(0, len(unique), _IN_CHUNK):
+            query = select(t.review_items.c.id, t.review_items.c.inbound_id).where(
+                t.review_items.c.inbound_id.in_(unique[start : start + _IN_CHUNK])
+            )
+            for r in self.conn.execute(query):
+                found[int(r.inbound_id)] = int(r.id)
+        return found
+
+    def review_items(
+        self, tenant_ids: Sequence[int], status: str | None, limit: int
+    ) -> list[Row[Any]]:
+        ri, im = t.review_items.c, t.inbound_messages.c
+        query = (
+            select(
+                t.review_items,
+                im.address,
+                im.body,
+                im.received_us,
+                im.line_id,
+                im.classification,
+                im.provider,
+                im.message_id,
+            )
+            .join(t.inbound_messages, im.id == ri.inbound_id)
+            .where(ri.tenant_id.in_(tenant_ids))
+            .order_by(ri.id)
+            .limit(limit)
+        )
+        if status is not None:
+            query = query.where(ri.status == status)
+        return list(self.conn.execute(query))
+
+    def review_item(self, item_id: int, *, lock: bool = False) -> Row[Any] | None:
+        ri, im = t.review_items.c, t.inbound_messages.c
+        query = (
+            select(
+                t.review_items,
+                im.address,
+                im.body,
+                im.received_us,
+                im.line_id,
+                im.channel,
+                im.classification,
+                im.provider,
+                im.message_id,
+            )
+            .join(t.inbound_messages, im.id == ri.inbound_id)
+            .where(ri.id == item_id)
+        )
+        if lock and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=t.review_items)
+        return self.conn.execute(query).one_or_none()
+
+    def decide_review(self, item_id: int, **values: Any) -> None:
+        self.conn.execute(
+            update(t.review_items).where(t.review_items.c.id == item_id).values(**values)
+        )
