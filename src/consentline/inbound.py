@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from consentline import services
 from consentline.domain.addresses import check_channel, normalise_address, normalise_line_id
@@ -107,15 +107,26 @@ class Context:
     directory: Directory
     policies: Mapping[int, TenantPolicy]
     settings: Mapping[int, AccountSettings]
+    _memo: dict[tuple[str, int], Any] = field(default_factory=dict, compare=False, repr=False)
 
     def effective(self, account_id: int) -> AccountSettings:
-        chain = [
-            self.settings.get(a.id, AccountSettings())
-            for a in reversed(self.directory.ancestors(account_id))
-        ]
-        return merge(chain)
+        """The account's settings as inherited down the tree (memoised per context)."""
+        found = self._memo.get(("settings", account_id))
+        if found is None:
+            chain = [
+                self.settings.get(a.id, AccountSettings())
+                for a in reversed(self.directory.ancestors(account_id))
+            ]
+            found = self._memo[("settings", account_id)] = merge(chain)
+        return cast(AccountSettings, found)
 
     def classifier(self, account_id: int) -> ClassifierConfig:
+        found = self._memo.get(("classifier", account_id))
+        if found is None:
+            found = self._memo[("classifier", account_id)] = self._classifier(account_id)
+        return cast(ClassifierConfig, found)
+
+    def _classifier(self, account_id: int) -> ClassifierConfig:
         eff = self.effective(account_id)
         tenant = self.directory.account_by_id(account_id).tenant_id
         return ClassifierConfig(
