@@ -426,9 +426,8 @@ class Consentline:
         """Every event for ``address`` in the tenant of ``account``, oldest first."""
         directory = self.directory()
         owner = directory.account(account)
-        normalised = normalise_address(
-            address, check_channel(channel or "sms"), owner.default_region
-        )
+        kind = channel or ("email" if isinstance(address, str) and "@" in address else "sms")
+        normalised = normalise_address(address, check_channel(kind), owner.default_region)
         with UnitOfWork(self.engine, write=False) as uow:
             return uow.store.history(owner.tenant_id, normalised, channel)
 

@@ -223,3 +223,20 @@ def test_database_failures_become_storage_errors() -> None:
         consentline.connect("mysql://root@127.0.0.1/test")
     with pytest.raises(consentline.InvalidConfig):
         consentline.connect("not a url")
+
+
+def test_an_unusable_database_folder_is_a_storage_error() -> None:
+    with pytest.raises(consentline.StorageError):
+        consentline.connect("sqlite:////proc/no/such/place.db")
+
+
+def test_a_bad_url_is_refused_without_echoing_a_password() -> None:
+    with pytest.raises(consentline.InvalidConfig) as info:
+        consentline.connect("mysql://root:hunter2@127.0.0.1/test")
+    assert "hunter2" not in str(info.value.to_dict())
+
+
+def test_history_finds_email_addresses_without_naming_the_channel(cl: Consentline) -> None:
+    worked_setup(cl)
+    cl.record("Ann@Example.com", "opt_out", account="a", channel="email", source="web_form")
+    assert [e.action for e in cl.history("ann@example.com", account="a")] == ["opt_out"]

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
@@ -31,7 +32,8 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except exc.ArgumentError:
-        raise InvalidConfig(f"{url!r} is not a database URL", url=url) from None
+        # Not echoed back: an unparsable URL may still carry a password.
+        raise InvalidConfig("the database URL could not be parsed") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url, parsed.database)
@@ -40,7 +42,8 @@ def make_engine(url: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
     raise InvalidConfig(
-        f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://", url=url
+        f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://",
+        url=parsed.render_as_string(hide_password=True),
     )
 
 
@@ -48,7 +51,13 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     memory = not database or database == ":memory:"
     if not memory:
         assert database is not None
-        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).expanduser().resolve().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(
+                f"cannot create the database folder {folder}: {error.strerror}"
+            ) from None
     kwargs: dict[str, Any] = {}
     if memory:
         kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
@@ -77,9 +86,12 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with storage_errors(), engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    try:
+        with storage_errors(), engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    except CommandError as error:
+        raise StorageError(f"the schema could not be migrated: {error}") from None
 
 
 @contextlib.contextmanager

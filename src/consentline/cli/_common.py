@@ -1,0 +1,192 @@
+"""What every command shares: the database option, the error edge and output helpers.
+
+Library errors are turned into CLI errors in ONE place (:func:`session`): a
+``ConsentlineError`` prints ``Error: <message>`` on stderr (or, with ``--json``,
+``{"error": {...}}`` on stdout) and exits with status 2, the status Click uses
+for bad usage. Nothing here logs; phone numbers appear only in the output the
+operator asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from consentline import Consentline, ConsentlineError, Decision, Event, EventRef, connect
+from consentline.domain.errors import InvalidInput, InvalidTime
+from consentline.domain.policy import event_dict
+
+DEFAULT_URL: Final = "sqlite:///./var/consentline.db"
+ENV_URL: Final = "CONSENTLINE_DATABASE_URL"
+ERROR_EXIT: Final = 2
+
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON to stdout instead of text.")
+]
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalOptions:
+    """Options of the top-level ``consentline`` command, shared with sub-commands."""
+
+    url: str = DEFAULT_URL
+
+
+def global_options(ctx: typer.Context) -> GlobalOptions:
+    found = ctx.find_object(GlobalOptions)
+    return found if found is not None else GlobalOptions()
+
+
+@contextmanager
+def errors_to_exit(as_json: bool) -> Iterator[None]:
+    """Turn a library error into a clean message and exit status 2 (no traceback)."""
+    try:
+        yield
+    except ConsentlineError as error:
+        if as_json:
+            typer.echo(dump({"error": error.to_dict()}))
+        else:
+            detail = error.data.get("detail")
+            typer.echo(f"Error: {error.message}" + (f" ({detail})" if detail else ""), err=True)
+        raise typer.Exit(ERROR_EXIT) from None
+
+
+def _open(url: str) -> Consentline:
+    return connect(url)
+
+
+@contextmanager
+def session(ctx: typer.Context, as_json: bool) -> Iterator[Consentline]:
+    """Open the database of ``--db`` for one command, inside the error edge."""
+    with errors_to_exit(as_json), _open(global_options(ctx).url) as client:
+        yield client
+
+
+# -- parsing -----------------------------------------------------------------------------
+def parse_time(text: str | None, option: str) -> datetime | None:
+    """An ISO-8601 time with a zone (``2025-01-31T12:00:00Z``); naive times are refused."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidTime(
+            f"{option} {text!r} is not an ISO-8601 time such as 2025-01-31T12:00:00Z",
+            field=option,
+        ) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidTime(
+            f"{option} {text!r} has no time zone; add 'Z' or an offset such as '+00:00'",
+            field=option,
+        )
+    return moment
+
+
+def parse_proof(pairs: list[str] | None, proof_json: str | None) -> dict[str, Any] | None:
+    """``--proof-json '{...}'`` merged with ``--proof key=value`` pairs (the pairs win)."""
+    proof: dict[str, Any] = {}
+    if proof_json is not None:
+        try:
+            loaded = json.loads(proof_json)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(
+                f"--proof-json is not valid JSON: {exc.msg}", field="proof"
+            ) from None
+        if not isinstance(loaded, dict):
+            raise InvalidInput("--proof-json must be a JSON object", field="proof")
+        proof.update(loaded)
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"--proof {pair!r} is not of the form key=value", field="proof")
+        proof[key.strip()] = value
+    return proof or None
+
+
+# -- output ------------------------------------------------------------------------------
+def console() -> Console:
+    """A Console on the current stdout (created per command, so test runners capture it)."""
+    return Console(highlight=False, soft_wrap=False)
+
+
+def dump(value: Any, *, indent: int | None = 2) -> str:
+    return json.dumps(value, indent=indent, default=str)
+
+
+def emit(value: Any) -> None:
+    typer.echo(dump(value))
+
+
+def iso(moment: datetime) -> str:
+    """ISO-8601 in UTC, as every command prints times."""
+    return moment.astimezone(UTC).isoformat()
+
+
+def short_iso(moment: datetime) -> str:
+    """ISO-8601 UTC to the second, for tables: ``2025-01-31T12:00:00Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def short_hash(value: str) -> str:
+    return value[:12]
+
+
+def text(value: object) -> str:
+    """User data made safe for Rich markup (a proof value may contain ``[...]``)."""
+    return escape("" if value is None else str(value))
+
+
+def event_json(event: Event, client: Consentline) -> dict[str, Any]:
+    """A stored event, complete (proof and chain links included)."""
+    return {
+        "id": event.id,
+        "seq": event.seq,
+        "address": event.address,
+        "channel": event.channel,
+        "action": event.action,
+        "scope": event.scope,
+        "where": client.describe_scope(event.scope),
+        "purpose": event.purpose,
+        "topic": event.topic,
+        "occurred_at": iso(event.occurred_at),
+        "recorded_at": iso(event.recorded_at),
+        "source": event.source,
+        "proof": dict(event.proof),
+        "idempotency_key": event.idempotency_key,
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    }
+
+
+def ref_json(ref: EventRef, client: Consentline) -> dict[str, Any]:
+    return {**event_dict(ref), "where": client.describe_scope(ref.scope)}
+
+
+def decision_json(decision: Decision, client: Consentline) -> dict[str, Any]:
+    event = decision.event
+    return {
+        "to": decision.to,
+        "allowed": decision.allowed,
+        "reason": decision.reason,
+        "event": None if event is None else ref_json(event, client),
+    }
+
+
+def proof_lines(proof: dict[str, Any]) -> list[str]:
+    """Proof fields as ``key=value`` (non-string values as JSON)."""
+    return [
+        f"{key}={value if isinstance(value, str) else json.dumps(value)}"
+        for key, value in proof.items()
+    ]
+
+
+def proof_text(proof: dict[str, Any]) -> str:
+    return ", ".join(proof_lines(proof))
