@@ -299,7 +299,10 @@ class Consentline:
 
     # -- inbound replies ---------------------------------------------------------------
     def configure_account(self, slug: str, **settings: Any) -> list[str]:
-        """Set an account's inbound settings (merged over what it has); returns warnings.
+        """Set an account's inbound settings; returns warnings.
+
+        Each setting given replaces that setting of the account (a ``templates``
+        or ``topic_keywords`` map is replaced whole); settings not given are kept.
 
         Keywords are linted (collisions with built-in words and everyday words are
         refused, very short ones warned about); reply templates are linted (C18).
@@ -406,6 +409,10 @@ class Consentline:
 
     def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
         """Replies in the outbox (pending, sent, dropped, failed)."""
+        if status not in (None, "pending", "sent", "dropped", "failed"):
+            raise InvalidInput("status is pending, sent, dropped, failed or omitted")
+        if not isinstance(limit, int) or not 1 <= limit <= 10_000:
+            raise InvalidInput("limit must be between 1 and 10000", limit=str(limit))
         with UnitOfWork(self.engine, write=False) as uow:
             return [outbox.message(r) for r in uow.inbox.outbox(status=status, limit=limit)]
 

@@ -137,6 +137,7 @@ class Context:
             purposes=frozenset(self.policies[tenant].purposes),
             confirm_keywords=frozenset({"YES", *eff.confirm_keywords}),
             typo_tolerance=True if eff.typo_tolerance is None else eff.typo_tolerance,
+            locale=eff.language,  # picks the language of words two packs share (CANCELAR)
         )
 
 

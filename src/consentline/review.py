@@ -15,7 +15,7 @@ from typing import Any, Literal, cast
 from consentline import services
 from consentline.domain.errors import InvalidInput, ReviewDecided, UnknownReviewItem
 from consentline.domain.ledger import Event, from_us, to_us
-from consentline.domain.replies import render
+from consentline.domain.replies import LANGUAGES, render
 from consentline.inbound import CONFIRMATION_WINDOW, Context
 from consentline.services import RecordRequest
 from consentline.storage.uow import UnitOfWork
@@ -79,6 +79,8 @@ def list_items(
     """Review items of ``account``'s tenant (all tenants when None), oldest first."""
     if status not in (None, "open", "decided"):
         raise InvalidInput("status is open, decided or omitted", status=str(status))
+    if not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise InvalidInput("limit must be between 1 and 10000", limit=str(limit))
     if account is None:
         tenants = sorted({a.tenant_id for a in ctx.directory.accounts()})
     else:
@@ -142,6 +144,8 @@ def decide(
         deadline = int(row.received_us) + int(CONFIRMATION_WINDOW.total_seconds() * 1_000_000)
         if now_us <= deadline:  # C17: only within 5 minutes of receipt, else never
             settings = ctx.effective(int(row.account_id))
+            asked_in = json.loads(row.classification).get("language")
+            language = asked_in if asked_in in LANGUAGES else settings.language or "en"
             uow.inbox.insert_outbox(
                 [
                     {
@@ -151,12 +155,9 @@ def decide(
                         "to_address": row.address,
                         "from_line": line.number,
                         "body": render(
-                            "opt_out_confirmation",
-                            settings.language or "en",
-                            settings.program,
-                            settings.templates,
+                            "opt_out_confirmation", language, settings.program, settings.templates
                         ),
-                        "language": settings.language or "en",
+                        "language": language,
                         "created_us": now_us,
                         "not_after_us": deadline,
                         "status": "pending",

@@ -135,9 +135,15 @@ def test_the_walk_finds_every_command() -> None:
         ("check-many",),
         ("history",),
         ("verify",),
+        ("classify",),
+        ("inbound",),
+        ("review", "list"),
+        ("review", "decide"),
+        ("outbox", "list"),
+        ("account", "configure"),
     }
     assert expected <= set(COMMAND_PATHS)
-    assert len(LEAF_PATHS) == 12
+    assert len(LEAF_PATHS) == 18  # a new command must be added to `expected` above
 
 
 @pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(p) or "consentline")
@@ -555,7 +561,10 @@ def test_check_many_with_an_unknown_line_is_a_clean_error(acme: Run) -> None:
 
 @pytest.mark.parametrize(
     ("url", "fragment"),
-    [("nonsense://x", "unsupported database"), ("sqlite:////proc/none/x.db", "cannot create the database folder")],
+    [
+        ("nonsense://x", "unsupported database"),
+        ("sqlite:////proc/none/x.db", "cannot create the database folder"),
+    ],
 )
 def test_a_bad_database_url_is_a_clean_error(url: str, fragment: str) -> None:
     assert_clean_error(CliRunner().invoke(app, ["--db", url, "init"]), fragment)

@@ -361,3 +361,31 @@ def test_reply_templates_are_linted(cl: Consentline) -> None:
         },
     )
     assert any("segments" in warning for warning in warnings)
+
+
+def test_the_account_language_decides_words_two_packs_share(cl: Consentline) -> None:
+    worked_setup(cl)
+    cl.configure_account("a", language="pt")
+    r = inbound(cl, "CANCELAR", message_id="pt1")
+    assert r.classification.language == "pt"
+    assert r.reply is not None and r.reply.language == "pt"
+
+
+def test_a_reviewed_opt_out_is_confirmed_in_the_language_of_the_message(cl: Consentline) -> None:
+    worked_setup(cl)
+    r = inbound(cl, "alto por favor", message_id="es1")
+    assert r.classification.intent == "ambiguous" and r.classification.language == "es"
+    cl.review_decide(r.review_id or 0, "opt_out", reviewer="ana")
+    (reply,) = cl.outbox(status="pending")
+    assert reply.language == "es" and reply.kind == "opt_out_confirmation"
+
+
+def test_listing_arguments_are_validated(cl: Consentline) -> None:
+    with pytest.raises(c.InvalidInput):
+        cl.outbox(status="lost")
+    with pytest.raises(c.InvalidInput):
+        cl.outbox(limit=-1)
+    with pytest.raises(c.InvalidInput):
+        cl.review_list(limit=0)
+    with pytest.raises(c.InvalidInput):
+        cl.review_list(status="maybe")

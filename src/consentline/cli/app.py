@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from consentline.cli import accounts, checks, ledger
+from consentline.cli import accounts, checks, classify, inbound, ledger
 from consentline.cli._common import (
     DEFAULT_URL,
     ENV_URL,
@@ -137,7 +137,13 @@ app.command("record")(ledger.record)
 app.command("check")(checks.check)
 app.command("check-many")(checks.check_many)
 app.command("history")(ledger.history)
+app.command("classify")(classify.classify)
+app.command("inbound")(inbound.inbound)
+app.add_typer(inbound.review_app, name="review")
+app.add_typer(inbound.outbox_app, name="outbox")
 app.command("verify")(verify)
+# `account configure` lives with the inbound commands; accounts.py owns the group.
+accounts.account_app.command("configure")(inbound.configure_account)
 
 
 def main() -> None:
