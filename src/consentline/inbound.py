@@ -171,7 +171,7 @@ def handle(
     plans = [_resolve(ctx, i, m, now_us) for i, m in enumerate(messages)]
 
     # Deduplicate: against the store, then inside the batch.
-    stored: dict[int, InboundResult] = {}
+    seen: dict[int, Any] = {}  # plan index -> stored inbound row
     groups: dict[tuple[int, str], list[_Plan]] = {}
     for plan in plans:
         groups.setdefault((plan.line.tenant_id, plan.provider), []).append(plan)
@@ -181,11 +181,12 @@ def handle(
         for plan in members:
             row = found.get(plan.message_id)
             if row is not None:
-                stored[plan.index] = _stored_result(uow, row)
+                seen[plan.index] = row
             elif plan.message_id in first:
                 plan.duplicate_of = first[plan.message_id]
             else:
                 first[plan.message_id] = plan.index
+    stored = _stored_results(uow, seen)
     fresh = [p for p in plans if p.index not in stored and p.duplicate_of is None]
 
     # Decide in order, on an in-memory copy of each address's projection entries.
@@ -536,23 +537,33 @@ def _reply(row: Mapping[str, Any], reply_id: int) -> Reply:
     )
 
 
-def _stored_result(uow: UnitOfWork, row: Any) -> InboundResult:
-    event_ids = [int(i) for i in row.event_ids.split(";") if i]
-    events = uow.store.events_by_id(event_ids)
-    reply_row = uow.inbox.outbox_for_inbound([int(row.id)]).get(int(row.id))
-    review = uow.inbox.review_for_inbound([int(row.id)]).get(int(row.id))
-    written = tuple(events[i] for i in event_ids)
-    proof = written[0].proof if written else {}
-    return InboundResult(
-        id=int(row.id),
-        classification=classification_from_json(row.classification),
-        event=written[0] if written else None,
-        reply=_reply(dict(reply_row._mapping), int(reply_row.id)) if reply_row else None,
-        review_id=review,
-        duplicate=True,
-        decided_by=str(proof.get("decided_by", "classifier")),
-        events=written,
-    )
+def _stored_results(uow: UnitOfWork, rows: Mapping[int, Any]) -> dict[int, InboundResult]:
+    """Results of messages handled before (provider retries), with three batched reads."""
+    if not rows:
+        return {}
+    event_ids = {
+        index: [int(i) for i in row.event_ids.split(";") if i] for index, row in rows.items()
+    }
+    events = uow.store.events_by_id(i for ids in event_ids.values() for i in ids)
+    inbound_ids = [int(row.id) for row in rows.values()]
+    replies = uow.inbox.outbox_for_inbound(inbound_ids)
+    reviews = uow.inbox.review_for_inbound(inbound_ids)
+    results: dict[int, InboundResult] = {}
+    for index, row in rows.items():
+        written = tuple(events[i] for i in event_ids[index])
+        reply_row = replies.get(int(row.id))
+        proof = written[0].proof if written else {}
+        results[index] = InboundResult(
+            id=int(row.id),
+            classification=classification_from_json(row.classification),
+            event=written[0] if written else None,
+            reply=_reply(dict(reply_row._mapping), int(reply_row.id)) if reply_row else None,
+            review_id=reviews.get(int(row.id)),
+            duplicate=True,
+            decided_by=str(proof.get("decided_by", "classifier")),
+            events=written,
+        )
+    return results
 
 
 def _as_duplicate(original: InboundResult) -> InboundResult:
