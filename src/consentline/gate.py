@@ -6,6 +6,13 @@ kind of history share the work) and applies the purpose's model and time rules.
 ``check_many`` does the same in batches: chunked ``IN`` lookups for lists of
 ordinary size, and a single scan of the tenant's projection when the campaign
 is about as large as the ledger itself.
+
+Everything that depends only on the question (line, purpose, topic, channel) and
+not on the recipient is resolved once into a :class:`_Context` and cached for as
+long as the client's directory and policies snapshots are the same objects; a
+reload of either builds a fresh context, so changes to the tree, lines or rules
+are seen exactly as without the cache. The context also memoises, per row shape,
+the fold and (when no time rule applies) the decision itself.
 """
 
 from __future__ import annotations
@@ -23,23 +30,99 @@ from consentline.domain.addresses import (
     time_zones,
 )
 from consentline.domain.errors import InvalidAddress, UnknownPurpose
-from consentline.domain.ledger import NONE, fold, parse_shape, to_us
+from consentline.domain.ledger import IN, NONE, PENDING, fold, parse_shape, to_us
 from consentline.domain.policy import (
     Decision,
     PurposeRule,
+    QuietHours,
     Reason,
     TenantPolicy,
     decide_state,
     quiet_now,
 )
-from consentline.domain.scopes import Account, Directory, Line
-from consentline.storage.fastpath import Row, StateReader
+from consentline.domain.scopes import Directory, Line
+from consentline.storage.fastpath import Row, StateReader, StateRow
 
 CHUNK: Final = 5000
 SCAN_MIN: Final = 100_000  # below this many recipients, point lookups win
-_MEMO_LIMIT: Final = 200_000
+_MEMO_LIMIT: Final = 200_000  # shapes memoised per context
+_CONTEXT_LIMIT: Final = 4096  # (line, purpose, topic, channel) questions cached
 
 HistoryFold = Callable[[int, str, str, frozenset[str], str, str, int], tuple[str, int, Row | None]]
+# Per shape: state, index of the deciding entry (or -1), allowed, reason, and whether
+# the decision depends on the time (TTL or pending window): then allowed/reason are
+# placeholders and the decision is made per row.
+ShapeDecision = tuple[str, int, bool, Reason, bool]
+
+
+class _Context:
+    """What a check needs that does not depend on the recipient (one snapshot)."""
+
+    __slots__ = (
+        "channel",
+        "directory",
+        "disabled",
+        "line",
+        "none_allowed",
+        "none_reason",
+        "phone",
+        "policies",
+        "policy",
+        "purpose",
+        "quiet",
+        "region",
+        "rule",
+        "scopes",
+        "shapes",
+        "tenant_id",
+        "topic",
+        "ttl_in",
+    )
+
+    def __init__(
+        self,
+        directory: Directory,
+        policies: dict[int, TenantPolicy],
+        line: Line,
+        policy: TenantPolicy,
+        rule: PurposeRule,
+        channel: str,
+        topic: str,
+    ) -> None:
+        self.directory = directory
+        self.policies = policies
+        self.line = line
+        self.tenant_id = line.tenant_id
+        self.policy = policy
+        self.rule = rule
+        self.purpose = rule.name
+        self.channel = channel
+        self.phone = channel != "email"
+        self.region = directory.account_by_id(line.account_id).default_region
+        self.disabled = rule.model == "disabled"
+        self.scopes = directory.covering_scopes(line)
+        self.topic = topic
+        self.quiet: QuietHours | None = rule.quiet_hours if self.phone else None
+        self.ttl_in = (rule.consent_ttl or policy.consent_ttl) is not None
+        # "none" never depends on the time (see decide_state).
+        self.none_allowed, self.none_reason = decide_state(NONE, None, rule, policy, 0)
+        self.shapes: dict[str, ShapeDecision] = {}
+
+    def shape(self, shape: str) -> ShapeDecision:
+        """Fold and (when it cannot depend on the time) decide a row shape, memoised."""
+        found = self.shapes.get(shape)
+        if found is None:
+            state, index = fold(parse_shape(shape), self.scopes, self.purpose, self.topic)
+            timed = state == PENDING or (state == IN and self.ttl_in)
+            allowed: bool = False
+            reason: Reason = "no_consent"
+            if not timed:  # decided_us and at_us are not read for these states
+                allowed, reason = decide_state(state, None, self.rule, self.policy, 0)
+            if len(self.shapes) >= _MEMO_LIMIT:
+                self.shapes.clear()
+            found = (state, index, allowed, reason, timed)
+            self.shapes[shape] = found
+        return found
 
 
 class Gate:
@@ -58,7 +141,7 @@ class Gate:
         self._refresh = refresh
         self._policies = policies
         self._history_fold = history_fold
-        self._memo: dict[tuple[str, int, str, str], tuple[str, int]] = {}
+        self._contexts: dict[tuple[str, str, str | None, str], _Context] = {}
 
     # -- set-up shared by both paths ---------------------------------------------------
     def _line(self, from_: str) -> tuple[Directory, Line]:
@@ -72,24 +155,45 @@ class Gate:
                 line = directory.line(normalised)
         return directory, line
 
-    def _rule(self, tenant_id: int, purpose: str) -> tuple[TenantPolicy, PurposeRule]:
-        policy = self._policies()[tenant_id]
+    def _context(self, from_: str, purpose: str, topic: str | None, channel: str) -> _Context:
+        """The cached context of a question, rebuilt when a snapshot was reloaded."""
+        directory = self._directory()
+        policies = self._policies()
+        key = (from_, purpose, topic, channel)
+        context = self._contexts.get(key)
+        if context is not None and context.directory is directory and context.policies is policies:
+            return context
+        directory, line = self._line(from_)
+        policies = self._policies()
+        policy = policies[line.tenant_id]
         rule = policy.purposes.get(purpose)
         if rule is None:
             raise UnknownPurpose(f"no purpose {purpose!r} in this tenant", purpose=purpose)
-        return policy, rule
+        checked = check_channel(channel)
+        context = _Context(directory, policies, line, policy, rule, checked, topic or "")
+        if len(self._contexts) >= _CONTEXT_LIMIT:
+            self._contexts.clear()
+        self._contexts[key] = context
+        return context
 
-    def _fold(
-        self, shape: str, line_id: int, scopes: frozenset[str], purpose: str, topic: str
-    ) -> tuple[str, int]:
-        key = (shape, line_id, purpose, topic)
-        found = self._memo.get(key)
-        if found is None:
-            if len(self._memo) >= _MEMO_LIMIT:
-                self._memo.clear()
-            found = fold(parse_shape(shape), scopes, purpose, topic)
-            self._memo[key] = found
-        return found
+    def _older(
+        self, context: _Context, address: str, at_us: int
+    ) -> tuple[bool, Reason, tuple[str, str, str, int] | None]:
+        """Point-in-time question about a moment before the newest event: fold the
+        ledger itself (the projection may have compacted older events)."""
+        state, index, older = self._history_fold(
+            context.tenant_id,
+            context.channel,
+            address,
+            context.scopes,
+            context.purpose,
+            context.topic,
+            at_us,
+        )
+        source = (older[0], older[1], older[2], index) if older is not None and index >= 0 else None
+        decided_us = int(source[2].split(";")[index]) if source is not None else None
+        allowed, reason = decide_state(state, decided_us, context.rule, context.policy, at_us)
+        return allowed, reason, source
 
     # -- single check ------------------------------------------------------------------
     def check(
@@ -103,45 +207,40 @@ class Gate:
         at: datetime | None,
         now: datetime,
     ) -> Decision:
-        directory, line = self._line(from_)
-        policy, rule = self._rule(line.tenant_id, purpose)
-        checked = check_channel(channel)
-        account = directory.account_by_id(line.account_id)
-        fast = checked != "email" and is_e164_shaped(to)
-        address = to if fast else normalise_address(to, checked, account.default_region)
-        if rule.model == "disabled":
+        context = self._context(from_, purpose, topic, channel)
+        fast = context.phone and is_e164_shaped(to)
+        address = to if fast else normalise_address(to, context.channel, context.region)
+        if context.disabled:
             return Decision(address, True, "enforcement_disabled")
         moment = at or now
-        at_us = to_us(moment)
-        row = self._reader.get(line.tenant_id, checked, address)
-        scopes = directory.covering_scopes(line)
-        wanted_topic = topic or ""
+        if at is not None:
+            at_us = to_us(at)
+        elif now.utcoffset() is None:
+            at_us = to_us(now)  # raises InvalidTime, as for any naive time
+        else:
+            at_us = -1  # computed below only if a time rule needs it
+        row = self._reader.get(context.tenant_id, context.channel, address)
         source: tuple[str, str, str, int] | None = None
         if row is None:
             if fast:
-                normalise_address(to, checked, account.default_region)  # validates
-            state, index = NONE, -1
+                normalise_address(to, context.channel, context.region)  # validates
+            allowed, reason = context.none_allowed, context.none_reason
         elif at is not None and at_us < row[3]:
-            # Point-in-time question about a moment before the newest event: fold
-            # the ledger itself (the projection may have compacted older events).
-            state, index, older = self._history_fold(
-                line.tenant_id, checked, address, scopes, purpose, wanted_topic, at_us
-            )
-            if older is not None and index >= 0:
-                source = (older[0], older[1], older[2], index)
+            allowed, reason, source = self._older(context, address, at_us)
         else:
-            state, index = self._fold(row[0], line.id, scopes, purpose, wanted_topic)
+            shape = row[0]
+            state, index, allowed, reason, timed = context.shape(shape)
             if index >= 0:
-                source = (row[0], row[1], row[2], index)
-        decided_us = int(source[2].split(";")[index]) if source is not None else None
-        allowed, reason = decide_state(state, decided_us, rule, policy, at_us)
-        quiet = rule.quiet_hours
-        if (
-            allowed
-            and quiet
-            and checked != "email"
-            and quiet_now(quiet, time_zones(address), moment)
-        ):
+                source = (shape, row[1], row[2], index)
+            if timed:
+                decided_us = int(row[2].split(";")[index]) if index >= 0 else None
+                if at_us < 0:
+                    at_us = to_us(now)
+                allowed, reason = decide_state(
+                    state, decided_us, context.rule, context.policy, at_us
+                )
+        quiet = context.quiet
+        if allowed and quiet is not None and quiet_now(quiet, time_zones(address), moment):
             allowed, reason = False, "quiet_hours"
         return Decision(address, allowed, reason, None, source)
 
@@ -162,120 +261,95 @@ class Gate:
         An invalid recipient yields ``allowed=False, reason="invalid_address"``
         rather than aborting a campaign half-way.
         """
-        directory, line = self._line(from_)
-        policy, rule = self._rule(line.tenant_id, purpose)
-        checked = check_channel(channel)
-        account = directory.account_by_id(line.account_id)
+        context = self._context(from_, purpose, topic, channel)
         moment = at or now
         at_us = to_us(moment)
-        scopes = directory.covering_scopes(line)
-        wanted_topic = topic or ""
-        tenant_id = line.tenant_id
-
-        def run(chunk: Sequence[str], rows: dict[str, Row] | None) -> Iterator[Decision]:
-            return self._decide_chunk(
-                chunk,
-                rows,
-                tenant_id,
-                checked,
-                account,
-                line,
-                scopes,
-                purpose,
-                wanted_topic,
-                rule,
-                policy,
-                at,
-                at_us,
-                moment,
-            )
-
-        if rule.model == "disabled":
+        if context.disabled:  # never checked, but addresses are normalised as check() does
             for raw in recipients:
-                yield Decision(raw, True, "enforcement_disabled")
+                if context.phone and isinstance(raw, str) and is_e164_shaped(raw):
+                    yield Decision(raw, True, "enforcement_disabled")
+                    continue
+                try:
+                    address = normalise_address(raw, context.channel, context.region)
+                except InvalidAddress:
+                    yield Decision(str(raw), False, "invalid_address")
+                    continue
+                yield Decision(address, True, "enforcement_disabled")
             return
+        reader = self._reader
+        tenant_id, checked = context.tenant_id, context.channel
         size = len(recipients) if isinstance(recipients, Sequence) else 0
-        if size >= SCAN_MIN and size * 4 >= self._reader.count(tenant_id, checked):
-            table = {r[0]: (r[1], r[2], r[3], r[4]) for r in self._reader.scan(tenant_id, checked)}
-            for start in range(0, size, CHUNK):
-                yield from run(recipients[start : start + CHUNK], table)  # type: ignore[index]
-            return
+        batches: Iterable[tuple[Iterable[str], dict[str, StateRow]]]
+        if size >= SCAN_MIN and size * 4 >= reader.count(tenant_id, checked):
+            batches = [(recipients, reader.scan_table(tenant_id, checked))]
+        else:
+            batches = self._batches(context, recipients)
+        phone, region = context.phone, context.region
+        none_allowed, none_reason = context.none_allowed, context.none_reason
+        shapes, decide_shape = context.shapes, context.shape
+        rule, policy, quiet = context.rule, context.policy, context.quiet
+        e164 = is_e164_shaped
+        for chunk, rows in batches:
+            get = rows.get
+            for raw in chunk:
+                # Every stored phone address is E.164 (normalised when recorded), so a
+                # recipient found as it is needs no parsing; others are normalised, and
+                # E.164-shaped ones that are unknown are validated below.
+                row = get(raw) if phone and raw.__class__ is str else None
+                if row is not None:
+                    address = raw
+                    fast = True
+                else:
+                    fast = phone and isinstance(raw, str) and e164(raw)
+                    if fast:
+                        address = raw
+                    else:
+                        try:
+                            address = normalise_address(raw, checked, region)
+                        except InvalidAddress:
+                            yield Decision(str(raw), False, "invalid_address")
+                            continue
+                        row = get(address)
+                source: tuple[str, str, str, int] | None = None
+                if row is None:
+                    if fast:
+                        try:
+                            normalise_address(address, checked, region)
+                        except InvalidAddress:
+                            yield Decision(address, False, "invalid_address")
+                            continue
+                    allowed, reason = none_allowed, none_reason
+                elif at is not None and at_us < row[4]:
+                    allowed, reason, source = self._older(context, address, at_us)
+                else:
+                    shape = row[1]
+                    found = shapes.get(shape)
+                    if found is None:
+                        found = decide_shape(shape)
+                    state, index, allowed, reason, timed = found
+                    if index >= 0:
+                        source = (shape, row[2], row[3], index)
+                    if timed:
+                        decided = int(row[3].split(";")[index]) if index >= 0 else None
+                        allowed, reason = decide_state(state, decided, rule, policy, at_us)
+                if allowed and quiet is not None and quiet_now(quiet, time_zones(address), moment):
+                    allowed, reason = False, "quiet_hours"
+                yield Decision(address, allowed, reason, None, source)
+
+    def _batches(
+        self, context: _Context, recipients: Iterable[str]
+    ) -> Iterator[tuple[list[str], dict[str, StateRow]]]:
+        """Chunks of recipients with their rows (one batched lookup per chunk)."""
+        phone, checked, region = context.phone, context.channel, context.region
         iterator = iter(recipients)
         while chunk := list(islice(iterator, CHUNK)):
-            yield from run(chunk, None)
-
-    def _decide_chunk(
-        self,
-        chunk: Sequence[str],
-        rows: dict[str, Row] | None,
-        tenant_id: int,
-        channel: str,
-        account: Account,
-        line: Line,
-        scopes: frozenset[str],
-        purpose: str,
-        topic: str,
-        rule: PurposeRule,
-        policy: TenantPolicy,
-        at: datetime | None,
-        at_us: int,
-        moment: datetime,
-    ) -> Iterator[Decision]:
-        email = channel == "email"
-        addresses: list[str | None] = []
-        for raw in chunk:
-            if not email and isinstance(raw, str) and is_e164_shaped(raw):
-                addresses.append(raw)
-                continue
-            try:
-                addresses.append(normalise_address(raw, channel, account.default_region))
-            except InvalidAddress:
-                addresses.append(None)
-        if rows is None:
-            rows = self._reader.get_many(
-                tenant_id, channel, [a for a in addresses if a is not None]
-            )
-        # Decisions that depend only on the row's shape are computed once per shape.
-        by_shape: dict[str, tuple[str, int, bool, Reason]] = {}
-        none_allowed, none_reason = decide_state(NONE, None, rule, policy, at_us)
-        quiet = rule.quiet_hours if not email else None
-        needs_time = policy.consent_ttl is not None or rule.consent_ttl is not None
-        memo_fold = self._fold
-        for raw, address in zip(chunk, addresses, strict=True):
-            if address is None:
-                yield Decision(str(raw), False, "invalid_address")
-                continue
-            row = rows.get(address)
-            if row is None:
-                if not email and address is raw:
-                    try:
-                        normalise_address(address, channel, account.default_region)
-                    except InvalidAddress:
-                        yield Decision(address, False, "invalid_address")
-                        continue
-                allowed, reason, source = none_allowed, none_reason, None
-            elif at is not None and at_us < row[3]:
-                state, index, older = self._history_fold(
-                    tenant_id, channel, address, scopes, purpose, topic, at_us
-                )
-                source = (older[0], older[1], older[2], index) if older and index >= 0 else None
-                decided = int(source[2].split(";")[index]) if source else None
-                allowed, reason = decide_state(state, decided, rule, policy, at_us)
-            else:
-                shape = row[0]
-                found = by_shape.get(shape)
-                if found is None:
-                    state, index = memo_fold(shape, line.id, scopes, purpose, topic)
-                    fresh: tuple[str, int, bool, Reason] = (state, index, False, "no_consent")
-                    if not (needs_time or state == "pending"):  # else decided per row below
-                        allowed, reason = decide_state(state, None, rule, policy, at_us)
-                        fresh = (state, index, allowed, reason)
-                    by_shape[shape] = found = fresh
-                state, index, allowed, reason = found
-                if needs_time or state == "pending":
-                    decided = int(row[2].split(";")[index]) if index >= 0 else None
-                    allowed, reason = decide_state(state, decided, rule, policy, at_us)
-                source = (shape, row[1], row[2], index) if index >= 0 else None
-            if allowed and quiet is not None and quiet_now(quiet, time_zones(address), moment):
-                allowed, reason = False, "quiet_hours"
-            yield Decision(address, allowed, reason, None, source)
+            wanted: list[str] = []
+            for raw in chunk:
+                if phone and isinstance(raw, str) and is_e164_shaped(raw):
+                    wanted.append(raw)
+                    continue
+                try:
+                    wanted.append(normalise_address(raw, checked, region))
+                except InvalidAddress:
+                    continue
+            yield chunk, self._reader.get_many(context.tenant_id, checked, wanted)

@@ -207,3 +207,15 @@ def test_unknown_purpose_is_a_typed_error_on_check_and_record(cl: Consentline) -
         cl.record(w.x, "opt_in", account="a", purpose="astrology")
     with pytest.raises(UnknownPurpose):
         list(cl.check_many([w.x], from_=w.L1, purpose="astrology"))
+
+
+def test_check_many_on_a_disabled_purpose_still_normalises_and_flags_bad_numbers(
+    cl: Consentline,
+) -> None:
+    w = worked_setup(cl)
+    cl.set_purpose("t", "fraud_alert", "disabled")
+    results = list(cl.check_many(["(415) 555-0123", "nope"], from_=w.L1, purpose="fraud_alert"))
+    assert [(d.to, d.reason) for d in results] == [
+        ("+14155550123", "enforcement_disabled"),
+        ("nope", "invalid_address"),
+    ]

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, tuple_, update
+from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from consentline.domain.ledger import Event, Projection, check_action, from_us
@@ -205,19 +205,25 @@ class SqlStore:
     ) -> dict[tuple[int, str, str], Projection]:
         """Projection rows for (tenant, channel, address) keys, batched."""
         found: dict[tuple[int, str, str], Projection] = {}
-        unique = list(dict.fromkeys(keys))
+        # Grouped by (tenant, channel) so each query is a primary-key range with an
+        # IN list on the address: a row-value IN over all three columns makes SQLite
+        # scan the whole table and PostgreSQL filter the whole tenant.
+        groups: dict[tuple[int, str], list[str]] = {}
+        for tenant_id, channel, address in dict.fromkeys(keys):
+            groups.setdefault((tenant_id, channel), []).append(address)
         cs = t.consent_state.c
-        for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start : start + _IN_CHUNK]
-            query = select(
-                cs.tenant_id, cs.channel, cs.address, cs.shape, cs.ids, cs.times, cs.max_us
-            ).where(tuple_(cs.tenant_id, cs.channel, cs.address).in_(chunk))
-            if self.dialect == "postgresql":
-                query = query.with_for_update()
-            for r in self.conn.execute(query):
-                found[(int(r.tenant_id), r.channel, r.address)] = Projection(
-                    r.shape, r.ids, r.times, int(r.max_us)
+        for (tenant_id, channel), addresses in groups.items():
+            for start in range(0, len(addresses), _IN_CHUNK):
+                chunk = addresses[start : start + _IN_CHUNK]
+                query = select(cs.address, cs.shape, cs.ids, cs.times, cs.max_us).where(
+                    cs.tenant_id == tenant_id, cs.channel == channel, cs.address.in_(chunk)
                 )
+                if self.dialect == "postgresql":
+                    query = query.with_for_update()
+                for r in self.conn.execute(query):
+                    found[(tenant_id, channel, r.address)] = Projection(
+                        r.shape, r.ids, r.times, int(r.max_us)
+                    )
         return found
 
     def save_state(self, rows: Mapping[tuple[int, str, str], Projection]) -> None:
