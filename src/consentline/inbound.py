@@ -443,35 +443,11 @@ def _proof(plan: _Plan, cls: Classification) -> dict[str, Any]:
 
 # -- rows and results ------------------------------------------------------------------
 def _classification_json(cls: Classification) -> str:
-    return json.dumps(
-        {
-            "intent": cls.intent,
-            "rule": cls.rule,
-            "keyword": cls.keyword,
-            "language": cls.language,
-            "scope": {"kind": cls.scope.kind, "name": cls.scope.name},
-            "provider_exact": cls.provider_exact,
-            "version": cls.version,
-            "normalised": cls.normalised,
-            "topic": cls.topic,
-        },
-        ensure_ascii=False,
-    )
+    return json.dumps(cls.as_dict(), ensure_ascii=False)
 
 
 def classification_from_json(text: str) -> Classification:
-    data = json.loads(text)
-    return Classification(
-        intent=data["intent"],
-        rule=data["rule"],
-        keyword=data["keyword"],
-        language=data["language"],
-        scope=KeywordScope(data["scope"]["kind"], data["scope"]["name"]),
-        provider_exact=data["provider_exact"],
-        version=data["version"],
-        normalised=data["normalised"],
-        topic=data.get("topic"),
-    )
+    return Classification.from_dict(json.loads(text))
 
 
 def _inbound_row(plan: _Plan, events: Sequence[Event]) -> dict[str, Any]:

@@ -53,17 +53,7 @@ def check_locale(locale: object, field: str = "--locale") -> str | None:
 
 def classification_json(cls: keywords.Classification) -> dict[str, Any]:
     """Every field of a classification, scope as ``{"kind": ..., "name": ...}`` (C13)."""
-    return {
-        "intent": cls.intent,
-        "rule": cls.rule,
-        "keyword": cls.keyword,
-        "language": cls.language,
-        "scope": {"kind": cls.scope.kind, "name": cls.scope.name},
-        "provider_exact": cls.provider_exact,
-        "version": cls.version,
-        "normalised": cls.normalised,
-        "topic": cls.topic,
-    }
+    return cls.as_dict()
 
 
 def intent_label(intent: str) -> str:

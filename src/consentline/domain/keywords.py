@@ -129,6 +129,35 @@ class Classification:
     normalised: str
     topic: str | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """Every field, JSON-ready, scope as ``{"kind": ..., "name": ...}`` (C13)."""
+        return {
+            "intent": self.intent,
+            "rule": self.rule,
+            "keyword": self.keyword,
+            "language": self.language,
+            "scope": {"kind": self.scope.kind, "name": self.scope.name},
+            "provider_exact": self.provider_exact,
+            "version": self.version,
+            "normalised": self.normalised,
+            "topic": self.topic,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Classification:
+        """The inverse of :meth:`as_dict` (stored classifications are read back)."""
+        return cls(
+            intent=data["intent"],
+            rule=data["rule"],
+            keyword=data["keyword"],
+            language=data["language"],
+            scope=KeywordScope(data["scope"]["kind"], data["scope"]["name"]),
+            provider_exact=data["provider_exact"],
+            version=data["version"],
+            normalised=data["normalised"],
+            topic=data.get("topic"),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ClassifierConfig:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from typing import Final, Literal, cast
+from typing import Final, Literal, cast, get_args
 from zoneinfo import ZoneInfo
 
 from consentline.domain.errors import InvalidConfig, InvalidTime, mask
@@ -31,17 +31,7 @@ Reason = Literal[
     "quiet_hours",
     "invalid_address",
 ]
-REASONS: Final = (
-    "enforcement_disabled",
-    "opted_out",
-    "opted_in",
-    "no_consent",
-    "consent_expired",
-    "pending_confirmation",
-    "not_opted_out",
-    "quiet_hours",
-    "invalid_address",
-)
+REASONS: Final = get_args(Reason)
 
 DEFAULT_PENDING_TTL: Final = timedelta(hours=48)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
