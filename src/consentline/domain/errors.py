@@ -14,7 +14,11 @@ output) so that no edge has to parse messages::
     │   ├── InvalidSlug              account slug not usable as an identifier
     │   ├── InvalidTime              naive datetime, unparsable time, bad window
     │   ├── InvalidKeyword           keyword rejected by the keyword lint
-    │   └── InvalidConfig            malformed tenant / account setting
+    │   ├── InvalidConfig            malformed tenant / account setting
+    │   └── InvalidPayload           a provider webhook body that cannot be parsed
+    ├── Unauthorized                 no or unknown API key (401)
+    ├── Forbidden                    key valid but not allowed here (403)
+    │   └── SignatureInvalid         provider webhook signature missing or wrong
     ├── NotFound                     a referenced thing does not exist (404)
     │   ├── UnknownAccount
     │   ├── UnknownLine
@@ -104,6 +108,22 @@ class InvalidKeyword(InvalidInput):
 
 class InvalidConfig(InvalidInput):
     code = "invalid_config"
+
+
+class InvalidPayload(InvalidInput):
+    code = "invalid_payload"
+
+
+class Unauthorized(ConsentlineError):
+    code = "unauthorized"
+
+
+class Forbidden(ConsentlineError):
+    code = "forbidden"
+
+
+class SignatureInvalid(Forbidden):
+    code = "signature_invalid"
 
 
 class NotFound(ConsentlineError):
