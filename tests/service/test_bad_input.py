@@ -163,3 +163,11 @@ def test_errors_print_usefully_and_mask_numbers(cl: Consentline) -> None:
         "message": "no account 'ghost'",
         "account": "ghost",
     }
+
+
+def test_a_recipient_that_is_not_a_string_is_an_invalid_address(cl: Consentline) -> None:
+    w = worked_setup(cl)
+    with pytest.raises(c.InvalidAddress):
+        cl.check(4155550123, from_=w.L1, purpose="marketing")  # type: ignore[arg-type]
+    results = list(cl.check_many([4155550123, None], from_=w.L1, purpose="marketing"))  # type: ignore[list-item]
+    assert [d.reason for d in results] == ["invalid_address", "invalid_address"]

@@ -47,7 +47,7 @@ def check_channel(channel: str) -> Channel:
 
 def is_e164_shaped(text: str) -> bool:
     """True when ``text`` already looks like E.164 (no parsing, no validity check)."""
-    return _E164.fullmatch(text) is not None
+    return text.__class__ is str and _E164.fullmatch(text) is not None
 
 
 @lru_cache(maxsize=65536)
