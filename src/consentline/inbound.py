@@ -280,6 +280,9 @@ def _resolve(ctx: Context, index: int, message: InboundMessage, now_us: int) -> 
     account = ctx.directory.account_by_id(line.account_id)
     address = normalise_address(message.from_, channel, account.default_region)
     provider = check_name("provider", message.provider)
+    hint = message.provider_hint
+    if hint is not None and (not isinstance(hint, str) or len(hint) > 32):
+        raise InvalidInput("provider_hint must be a short string", field="provider_hint")
     message_id = message.message_id or f"auto-{uuid.uuid4().hex}"
     if not isinstance(message_id, str) or not 1 <= len(message_id) <= 128:
         raise InvalidInput("message_id must be 1 to 128 characters", field="message_id")

@@ -389,3 +389,14 @@ def test_listing_arguments_are_validated(cl: Consentline) -> None:
         cl.review_list(limit=0)
     with pytest.raises(c.InvalidInput):
         cl.review_list(status="maybe")
+
+
+def test_inbound_values_of_the_wrong_type_are_typed_errors(cl: Consentline) -> None:
+    worked_setup(cl)
+    with pytest.raises(c.InvalidInput):
+        inbound(cl, "STOP", provider_hint=7)
+    with pytest.raises(c.InvalidTime):
+        inbound(cl, "STOP", received_at="yesterday")
+    with pytest.raises(c.InvalidInput):
+        inbound(cl, None)  # type: ignore[arg-type]
+    assert cl.verify().events == 0

@@ -65,6 +65,8 @@ def check_action(action: str) -> Action:
 
 def to_us(moment: datetime) -> int:
     """UTC microseconds since the epoch; naive datetimes are refused."""
+    if not isinstance(moment, datetime):
+        raise InvalidTime(f"expected a datetime, got {type(moment).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidTime("times must be timezone-aware (e.g. datetime.now(UTC))")
     delta = moment - _EPOCH
