@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lint test bench clean
+.PHONY: install lint test bench serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest
+
+serve: $(STAMP)
+	$(BIN)/consentline --db sqlite:///./var/consentline.db init
+	$(BIN)/consentline serve
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -141,9 +141,10 @@ def test_the_walk_finds_every_command() -> None:
         ("review", "decide"),
         ("outbox", "list"),
         ("account", "configure"),
+        ("serve",),
     }
     assert expected <= set(COMMAND_PATHS)
-    assert len(LEAF_PATHS) == 18  # a new command must be added to `expected` above
+    assert len(LEAF_PATHS) == 19  # a new command must be added to `expected` above
 
 
 @pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(p) or "consentline")

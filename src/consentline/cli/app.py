@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from consentline.cli import accounts, checks, classify, inbound, ledger
+from consentline.cli import accounts, checks, classify, inbound, ledger, serve
 from consentline.cli._common import (
     DEFAULT_URL,
     ENV_URL,
@@ -142,6 +142,7 @@ app.command("inbound")(inbound.inbound)
 app.add_typer(inbound.review_app, name="review")
 app.add_typer(inbound.outbox_app, name="outbox")
 app.command("verify")(verify)
+app.command("serve")(serve.serve)
 # `account configure` lives with the inbound commands; accounts.py owns the group.
 accounts.account_app.command("configure")(inbound.configure_account)
 

@@ -188,3 +188,16 @@ review_items = Table(
     Index("ix_review_items_open", "tenant_id", "status"),
     Index("ix_review_items_inbound_id", "inbound_id"),
 )
+
+# -- HTTP API keys (migration 0003) ----------------------------------------------------
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("prefix", String(16), nullable=False, index=True),  # the key's first characters
+    Column("hash", String(64), nullable=False, unique=True),  # SHA-256 hex of the whole key
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=True),  # None: install
+    Column("role", String(8), nullable=False),  # read, write, admin
+    Column("created_us", BigInteger, nullable=False),
+    Column("revoked_us", BigInteger, nullable=True),
+)

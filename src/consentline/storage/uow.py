@@ -15,6 +15,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from consentline.storage.apistore import ApiStore
 from consentline.storage.engine import storage_errors
 from consentline.storage.inbox import InboxStore
 from consentline.storage.repository import SqlStore
@@ -36,6 +37,7 @@ class UnitOfWork:
         self._conn = conn
         self.store = SqlStore(conn)
         self.inbox = InboxStore(conn)
+        self.api = ApiStore(conn)
         return self
 
     def commit(self) -> None:

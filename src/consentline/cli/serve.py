@@ -1,0 +1,58 @@
+"""``consentline serve``: run the HTTP API with uvicorn."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from consentline import connect
+from consentline.apikeys import ApiKeys
+from consentline.cli._common import ENV_URL, JsonFlag, emit, errors_to_exit, global_options
+from consentline.http import create_app
+from consentline.http.logging import uvicorn_log_config
+from consentline.settings import Settings
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port to listen on.", min=1)] = 8000,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the HTTP API (JSON, `Authorization: Bearer <key>`) until interrupted.
+
+    Settings come from the environment: CONSENTLINE_DATABASE_URL (or --db),
+    CONSENTLINE_ADMIN_KEY (the installation-admin key; without it one is
+    generated and printed once, on the first start), CONSENTLINE_PUBLIC_URL and
+    CONSENTLINE_MAX_BODY. Access logs mask phone numbers. With --json, one line
+    {"url": ..., "admin_key": ...} is printed before the server starts
+    (admin_key is null unless it was just generated).
+
+    Example:
+
+        consentline --db sqlite:///var/consentline.db serve --port 8000
+        curl -H "Authorization: Bearer $KEY" "http://127.0.0.1:8000/v1/check?..."
+    """
+    with errors_to_exit(as_json):
+        settings = Settings.from_env({**os.environ, ENV_URL: global_options(ctx).url})
+        client = connect(settings.database_url.reveal())
+        keys = ApiKeys(client.engine, client.now)
+        admin = settings.admin_key
+        created = keys.bootstrap(None if admin is None else admin.reveal())
+    if as_json:
+        emit({"url": f"http://{host}:{port}", "admin_key": created})
+    elif created is not None:
+        typer.echo(
+            "Installation admin key (shown this once; store it now):\n"
+            f"  {created}\n"
+            "Set CONSENTLINE_ADMIN_KEY to choose your own instead."
+        )
+    # Hook for the rest of issue 4: pass the outbox delivery worker as workers=[...].
+    app = create_app(client, settings, keys=keys)
+    try:
+        uvicorn.run(app, host=host, port=port, log_config=uvicorn_log_config())
+    finally:
+        client.close()

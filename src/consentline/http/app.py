@@ -1,0 +1,85 @@
+"""``create_app(client, settings)``: the consentline HTTP API as a FastAPI app.
+
+>>> app = create_app(consentline.connect(url), Settings.from_env(os.environ))  # doctest: +SKIP
+
+Everything the routes need is passed in (no globals, nothing read at import).
+``workers`` are background jobs started and stopped with the app's lifespan: the
+hook where the outbox delivery worker will plug in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+from fastapi import FastAPI
+
+from consentline.apikeys import ApiKeys
+from consentline.client import Consentline
+from consentline.http import (
+    errors,
+    routes_admin,
+    routes_check,
+    routes_consents,
+    routes_health,
+    routes_inbound,
+)
+from consentline.http.auth import Services
+from consentline.http.limits import BodyLimit
+from consentline.settings import Settings
+
+DESCRIPTION = """\
+An SMS consent ledger and send gate. Authenticate with `Authorization: Bearer <key>`.
+
+Errors are JSON `{"code", "message", ...}`. A key reaches its account's subtree;
+anything outside it is answered as if it did not exist (404). 403 means the key's
+role is too low for the operation.
+"""
+
+
+class Worker(Protocol):
+    """A background job run beside the API (e.g. outbox delivery)."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def create_app(
+    client: Consentline,
+    settings: Settings,
+    *,
+    keys: ApiKeys | None = None,
+    workers: Sequence[Worker] = (),
+) -> FastAPI:
+    """The API over ``client``; ``keys`` defaults to keys on the client's database."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        for worker in workers:
+            worker.start()
+        try:
+            yield
+        finally:
+            for worker in reversed(workers):
+                worker.stop()
+
+    app = FastAPI(
+        title="consentline",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.services = Services(
+        client=client,
+        keys=keys if keys is not None else ApiKeys(client.engine, client.now),
+        settings=settings,
+    )
+    errors.install(app)
+    for module in (routes_health, routes_admin, routes_consents, routes_check, routes_inbound):
+        app.include_router(module.router)
+    app.add_middleware(
+        BodyLimit, default=settings.max_body, per_path={"/v1/check": settings.max_bulk_body}
+    )
+    return app

@@ -1,0 +1,127 @@
+"""Who is calling, and what their key reaches.
+
+A key belongs to an account and reaches that account's *subtree* (the account
+and every descendant); a key without an account (the installation admin)
+reaches everything. Roles are ordered ``read < write < admin``: ``read`` may
+GET and run checks, ``write`` may also record consents and post inbound
+messages, ``admin`` may also create accounts, lines and keys in its subtree.
+
+The isolation rule, the same on every route, read or write: an account or line
+outside the key's subtree is answered exactly as if it did not exist
+(``404 unknown_account`` / ``404 unknown_line``), so a key cannot learn what
+other tenants hold. ``403 forbidden`` means the key is known and the thing is in
+reach, but its role is too low or the operation is not open to its position
+(an account key creating a root account). ``401 unauthorized``: no key, or an
+unknown or revoked one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from consentline.apikeys import ApiKey, ApiKeys, Role
+from consentline.client import Consentline
+from consentline.domain.addresses import normalise_line_id
+from consentline.domain.errors import UnknownAccount, UnknownLine
+from consentline.domain.scopes import Account, Directory, Line, account_scope, line_scope
+from consentline.settings import Settings
+
+bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer cl_...`")
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the routes use, kept on ``app.state.services``."""
+
+    client: Consentline
+    keys: ApiKeys
+    settings: Settings
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """An authenticated key with the directory snapshot it is judged against."""
+
+    key: ApiKey
+    directory: Directory
+
+    def require(self, role: Role) -> None:
+        self.key.require(role)
+
+    def reaches(self, account_id: int) -> bool:
+        home = self.key.account_id
+        if home is None:
+            return True
+        return any(a.id == home for a in self.directory.ancestors(account_id))
+
+    @property
+    def home(self) -> Account | None:
+        home = self.key.account_id
+        return None if home is None else self.directory.account_by_id(home)
+
+    def account(self, slug: str) -> Account:
+        """The account, if in reach; otherwise exactly the error of a missing one."""
+        account = self.directory.account(slug)
+        if not self.reaches(account.id):
+            raise UnknownAccount(f"no account {slug!r}", account=slug)
+        return account
+
+    def line(self, number: str) -> Line:
+        """The line (any spelling of its number), if in reach; else as if missing."""
+        line = self.directory.find_line(number)
+        normalised = number
+        if line is None:
+            normalised = normalise_line_id(number)
+            line = self.directory.find_line(normalised)
+        if line is None or not self.reaches(line.account_id):
+            raise UnknownLine(f"no line {normalised!r}", line=normalised)
+        return line
+
+    def accounts(self) -> list[Account]:
+        return [a for a in self.directory.accounts() if self.reaches(a.id)]
+
+    def lines(self) -> list[Line]:
+        return [line for line in self.directory.lines() if self.reaches(line.account_id)]
+
+    def tenant_ids(self) -> set[int] | None:
+        home = self.home
+        return None if home is None else {home.tenant_id}
+
+    def subtree_scopes(self) -> set[str] | None:
+        """Scope keys of the accounts and lines in reach (None: everything)."""
+        if self.key.account_id is None:
+            return None
+        scopes = {account_scope(a.id) for a in self.accounts()}
+        scopes.update(line_scope(line.id) for line in self.lines())
+        return scopes
+
+    def governing_scopes(self) -> set[str] | None:
+        """Subtree scopes plus the ancestors whose events cover the subtree's lines."""
+        scopes = self.subtree_scopes()
+        home = self.key.account_id
+        if scopes is None or home is None:
+            return None
+        scopes.update(account_scope(a.id) for a in self.directory.within_boundary(home))
+        return scopes
+
+
+def caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    found = services(request)
+    key = found.keys.authenticate(None if credentials is None else credentials.credentials)
+    return Caller(key, found.client.directory())
+
+
+CallerDep = Annotated[Caller, Depends(caller)]
+ServicesDep = Annotated[Services, Depends(services)]

@@ -1,0 +1,119 @@
+"""Errors → HTTP responses, in ONE table.
+
+Every error answer is JSON ``{"code": ..., "message": ..., **data}``. The status
+of a library error is found by walking its class's MRO in :data:`STATUS`, so a
+new subclass of ``NotFound`` is a 404 without touching this module.
+
+Malformed JSON is ``400 invalid_json``; a body that parses but does not fit the
+schema is ``422 invalid_input`` (with ``errors``); an unknown route is
+``404 not_found``; a body over the limit ``413 body_too_large``. An unexpected
+exception is ``500 internal_error`` and carries no detail (it may hold numbers).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from consentline.domain.errors import (
+    Conflict,
+    ConsentlineError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    StorageError,
+    Unauthorized,
+)
+
+log = logging.getLogger("consentline.http")
+
+STATUS: Final[Mapping[type[ConsentlineError], int]] = {
+    InvalidInput: 422,
+    Unauthorized: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    StorageError: 503,
+    ConsentlineError: 400,
+}
+
+HTTP_CODES: Final[Mapping[int, str]] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def status_of(error: ConsentlineError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400  # pragma: no cover - ConsentlineError is in the table
+
+
+def error_response(status: int, body: Mapping[str, Any]) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(dict(body), status_code=status, headers=headers)
+
+
+def _library_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ConsentlineError)
+    body = error.to_dict()
+    if isinstance(error, StorageError):
+        body.pop("detail", None)  # driver text may quote stored values
+    return error_response(status_of(error), body)
+
+
+def _field(loc: Sequence[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = list(error.errors())
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return error_response(400, {"code": "invalid_json", "message": "the body is not JSON"})
+    errors = [{"field": _field(p.get("loc", ())), "problem": str(p.get("msg"))} for p in problems]
+    first = errors[0] if errors else {"field": "body", "problem": "invalid"}
+    return error_response(
+        422,
+        {
+            "code": "invalid_input",
+            "message": f"{first['field']}: {first['problem']}",
+            "errors": errors,
+        },
+    )
+
+
+def _http_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    code = HTTP_CODES.get(error.status_code, "http_error")
+    message = error.detail if isinstance(error.detail, str) else code.replace("_", " ")
+    response = error_response(error.status_code, {"code": code, "message": message})
+    for name, value in (error.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+    log.error("unexpected error: %s", type(error).__name__)
+    return error_response(500, {"code": "internal_error", "message": "internal error"})
+
+
+def install(app: FastAPI) -> None:
+    """Register every handler on ``app``."""
+    app.add_exception_handler(ConsentlineError, _library_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,142 @@
+"""Settings of the HTTP service, read once from the environment and validated.
+
+>>> Settings.from_env({"CONSENTLINE_MAX_BODY": "2048"}).max_body
+2048
+
+Every problem is a :class:`SettingsError` naming the variable, raised at start-up
+(never at import time). Values that may carry credentials (the database URL, the
+admin key) are wrapped in :class:`Secret`, whose ``repr`` and ``str`` hide them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Final
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from consentline.domain.errors import InvalidConfig
+
+DEFAULT_DATABASE_URL: Final = "sqlite:///./var/consentline.db"
+DEFAULT_MAX_BODY: Final = 1024 * 1024  # 1 MiB
+DEFAULT_MAX_BULK_BODY: Final = 64 * 1024 * 1024  # POST /v1/check carries long lists
+MIN_ADMIN_KEY: Final = 24
+
+
+class SettingsError(InvalidConfig):
+    """A configuration variable is missing or wrong; ``variable`` names it."""
+
+    code = "invalid_setting"
+
+
+class Secret:
+    """A value kept out of reprs, logs and tracebacks; ``reveal()`` returns it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _fail(variable: str, problem: str) -> SettingsError:
+    return SettingsError(f"{variable}: {problem}", variable=variable)
+
+
+def _database_url(environ: Mapping[str, str]) -> Secret:
+    name = "CONSENTLINE_DATABASE_URL"
+    value = environ.get(name, "").strip() or DEFAULT_DATABASE_URL
+    try:
+        backend = make_url(value).get_backend_name()
+    except ArgumentError:
+        # Not echoed: an unparsable URL may still carry a password.
+        problem = "not a database URL (sqlite:///path.db or postgresql+psycopg://…)"
+        raise _fail(name, problem) from None
+    if backend not in ("sqlite", "postgresql"):
+        raise _fail(name, f"unsupported database {backend!r}; use sqlite or postgresql")
+    return Secret(value)
+
+
+def _admin_key(environ: Mapping[str, str]) -> Secret | None:
+    name = "CONSENTLINE_ADMIN_KEY"
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    if len(value) < MIN_ADMIN_KEY or any(c.isspace() for c in value):
+        raise _fail(name, f"must be at least {MIN_ADMIN_KEY} characters without spaces")
+    return Secret(value)
+
+
+def _public_url(environ: Mapping[str, str]) -> str | None:
+    name = "CONSENTLINE_PUBLIC_URL"
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise _fail(name, f"{value!r} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _fail(name, f"{value!r} is not an http(s) URL such as https://consent.example.com")
+    if parts.query or parts.fragment:
+        raise _fail(name, "must not have a query or a fragment")
+    return value.rstrip("/")
+
+
+def _size(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _fail(name, f"{raw!r} is not a whole number of bytes") from None
+    if not 1024 <= value <= 1024**3:
+        raise _fail(name, "must be between 1024 and 1073741824 bytes")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What ``consentline serve`` needs; build with :meth:`from_env`."""
+
+    database_url: Secret = field(default_factory=lambda: Secret(DEFAULT_DATABASE_URL))
+    admin_key: Secret | None = None
+    public_url: str | None = None
+    max_body: int = DEFAULT_MAX_BODY
+    max_bulk_body: int = DEFAULT_MAX_BULK_BODY
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read ``CONSENTLINE_*`` variables; raise :class:`SettingsError` naming a bad one.
+
+        ``CONSENTLINE_DATABASE_URL`` (default ``sqlite:///./var/consentline.db``),
+        ``CONSENTLINE_ADMIN_KEY`` (bootstrap installation-admin key),
+        ``CONSENTLINE_PUBLIC_URL`` (http(s) URL providers sign against),
+        ``CONSENTLINE_MAX_BODY`` (request body limit in bytes, default 1 MiB) and
+        ``CONSENTLINE_MAX_BULK_BODY`` (limit for ``POST /v1/check``, default 64 MiB).
+        """
+        return cls(
+            database_url=_database_url(environ),
+            admin_key=_admin_key(environ),
+            public_url=_public_url(environ),
+            max_body=_size(environ, "CONSENTLINE_MAX_BODY", DEFAULT_MAX_BODY),
+            max_bulk_body=_size(environ, "CONSENTLINE_MAX_BULK_BODY", DEFAULT_MAX_BULK_BODY),
+        )

@@ -1,0 +1,77 @@
+"""SQL for the HTTP API: keys, and the change feed read by CRM sync."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from consentline.domain.ledger import Event
+from consentline.storage import schema as t
+
+# The repository's row -> Event mapping, shared so that both read events alike.
+from consentline.storage.repository import _event as event_from_row
+
+
+class ApiStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- keys --------------------------------------------------------------------------
+    def insert_key(
+        self, *, prefix: str, hash_: str, account_id: int | None, role: str, now_us: int
+    ) -> int:
+        result = self.conn.execute(
+            insert(t.api_keys).values(
+                prefix=prefix, hash=hash_, account_id=account_id, role=role, created_us=now_us
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    def keys_with_prefix(self, prefix: str) -> list[Row[Any]]:
+        k = t.api_keys.c
+        return list(self.conn.execute(select(t.api_keys).where(k.prefix == prefix)))
+
+    def key(self, key_id: int) -> Row[Any] | None:
+        return self.conn.execute(select(t.api_keys).where(t.api_keys.c.id == key_id)).first()
+
+    def key_by_hash(self, hash_: str) -> Row[Any] | None:
+        return self.conn.execute(select(t.api_keys).where(t.api_keys.c.hash == hash_)).first()
+
+    def count_installation_admins(self) -> int:
+        k = t.api_keys.c
+        query = (
+            select(func.count())
+            .select_from(t.api_keys)
+            .where(k.account_id.is_(None), k.role == "admin", k.revoked_us.is_(None))
+        )
+        return int(self.conn.execute(query).scalar_one())
+
+    def revoke_key(self, key_id: int, now_us: int) -> None:
+        self.conn.execute(
+            update(t.api_keys)
+            .where(t.api_keys.c.id == key_id, t.api_keys.c.revoked_us.is_(None))
+            .values(revoked_us=now_us)
+        )
+
+    # -- change feed -------------------------------------------------------------------
+    def events_after(
+        self,
+        after: int,
+        limit: int,
+        *,
+        tenant_ids: Collection[int] | None,
+        scopes: Collection[str] | None,
+    ) -> list[Event]:
+        """Events with ``id > after`` in id order; None for a filter means "all"."""
+        ev = t.events.c
+        query = select(t.events).where(ev.id > after)
+        if tenant_ids is not None:
+            query = query.where(ev.tenant_id.in_(list(tenant_ids)))
+        if scopes is not None:
+            query = query.where(ev.scope.in_(list(scopes)))
+        query = query.order_by(ev.id).limit(limit)
+        return [event_from_row(r) for r in self.conn.execute(query)]

@@ -1,0 +1,93 @@
+"""The send gate over HTTP: one check, and bulk checks streamed in order."""
+
+from __future__ import annotations
+
+import json
+
+from tests.http.conftest import ACME_LINE, SHOP_LINE, Api, X, Y
+
+PARAMS = {"to": X, "from": ACME_LINE, "purpose": "marketing"}
+
+
+def test_a_check_answers_allowed_reason_and_the_deciding_event(api: Api) -> None:
+    read = api.key("acme_read")
+    before = api.http.get("/v1/check", params=PARAMS, headers=read).json()
+    assert before == {"to": X, "allowed": False, "reason": "no_consent", "event": None}
+    event = api.consent("acme_write").json()
+    after = api.http.get("/v1/check", params=PARAMS, headers=read).json()
+    assert (after["allowed"], after["reason"]) == (True, "opted_in")
+    assert after["event"]["id"] == event["id"]
+    assert after["event"]["where"] == "account acme"
+
+
+def test_at_asks_about_another_moment(api: Api) -> None:
+    api.consent("acme_write")
+    params = {**PARAMS, "at": "2026-03-01T00:00:00Z"}
+    earlier = api.http.get("/v1/check", params=params, headers=api.key("acme_read")).json()
+    assert earlier["reason"] == "no_consent"
+    naive = api.http.get(
+        "/v1/check", params={**PARAMS, "at": "2026-03-01T00:00:00"}, headers=api.key("acme_read")
+    )
+    assert (naive.status_code, naive.json()["code"]) == (422, "invalid_time")
+
+
+def test_check_errors_are_4xx_json(api: Api) -> None:
+    read = api.key("acme_read")
+    cases = [
+        ({"to": "nonsense"}, 422, "invalid_address"),
+        ({"purpose": "raffle"}, 404, "unknown_purpose"),
+        ({"from": "+18005550177"}, 404, "unknown_line"),
+        ({"channel": "fax"}, 422, "invalid_channel"),
+        ({"to": None}, 422, "invalid_input"),
+        ({"at": "soon"}, 422, "invalid_input"),
+    ]
+    for change, status, code in cases:
+        params = {k: v for k, v in {**PARAMS, **change}.items() if v is not None}
+        response = api.http.get("/v1/check", params=params, headers=read)
+        assert (response.status_code, response.json()["code"]) == (status, code), change
+
+
+def test_bulk_checks_answer_in_order(api: Api) -> None:
+    api.consent("acme_write", address=Y)
+    body = {"from": ACME_LINE, "purpose": "marketing", "recipients": [X, Y, "junk", Y]}
+    response = api.http.post("/v1/check", json=body, headers=api.key("acme_read"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "results": [
+            {"to": X, "allowed": False, "reason": "no_consent"},
+            {"to": Y, "allowed": True, "reason": "opted_in"},
+            {"to": "junk", "allowed": False, "reason": "invalid_address"},
+            {"to": Y, "allowed": True, "reason": "opted_in"},
+        ]
+    }
+
+
+def test_a_long_list_streams_valid_json(api: Api) -> None:
+    api.consent("acme_write", address="+14155551234")
+    recipients = [f"+1415555{i:04d}" for i in range(10_000)]
+    body = {"from": SHOP_LINE, "purpose": "marketing", "recipients": recipients}
+    response = api.http.post("/v1/check", json=body, headers=api.key("shop_read"))
+    results = json.loads(response.content)["results"]
+    assert [r["to"] for r in results] == recipients
+    assert [r["to"] for r in results if r["allowed"]] == ["+14155551234"]
+
+
+def test_bulk_errors_come_before_the_stream(api: Api) -> None:
+    read = api.key("acme_read")
+    empty = api.http.post(
+        "/v1/check",
+        json={"from": ACME_LINE, "purpose": "marketing", "recipients": []},
+        headers=read,
+    )
+    assert empty.json() == {"results": []}
+    cases = [
+        ({"purpose": "raffle"}, 404, "unknown_purpose"),
+        ({"recipients": "+14155550123"}, 422, "invalid_input"),
+        ({"recipients": [1, 2]}, 422, "invalid_input"),
+        ({"channel": "fax"}, 422, "invalid_channel"),
+    ]
+    for change, status, code in cases:
+        body = {"from": ACME_LINE, "purpose": "marketing", "recipients": [X], **change}
+        response = api.http.post("/v1/check", json=body, headers=read)
+        assert (response.status_code, response.json()["code"]) == (status, code), change

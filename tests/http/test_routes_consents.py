@@ -1,0 +1,109 @@
+"""Recording consent, status, history and the change feed."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.http.conftest import ACME_LINE, SHOP_LINE, Api, X, Y
+
+
+@pytest.fixture
+def url(db_url: str) -> str:  # the ledger routes run on SQLite and PostgreSQL
+    return db_url
+
+
+def test_recording_returns_the_event_with_its_chain_hash(api: Api) -> None:
+    response = api.consent("acme_write", proof={"form_url": "https://acme.example/join"})
+    assert response.status_code == 201
+    event = response.json()
+    assert event["seq"] == 1
+    assert (event["action"], event["scope"], event["where"]) == ("opt_in", "A1", "account acme")
+    assert event["proof"] == {"form_url": "https://acme.example/join"}
+    assert len(event["hash"]) == 64 and len(event["prev_hash"]) == 64
+    assert event["occurred_at"] == "2026-03-02T15:00:00+00:00"
+
+
+def test_an_idempotent_replay_answers_200_with_the_original(api: Api) -> None:
+    first = api.consent("acme_write", idempotency_key="form-1")
+    again = api.consent("acme_write", idempotency_key="form-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    clash = api.consent("acme_write", idempotency_key="form-1", action="opt_out")
+    assert (clash.status_code, clash.json()["code"]) == (409, "idempotency_conflict")
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        ({"address": "not-a-number"}, 422, "invalid_address"),
+        ({"action": "maybe"}, 422, "invalid_action"),
+        ({"account": None}, 422, "invalid_input"),
+        ({"purpose": "raffle"}, 404, "unknown_purpose"),
+        ({"channel": "pigeon"}, 422, "invalid_channel"),
+        ({"occurred_at": "2026-03-01T10:00:00"}, 422, "invalid_input"),
+        ({"occurred_at": "yesterday"}, 422, "invalid_input"),
+        ({"proof": "a string"}, 422, "invalid_input"),
+        ({"account": "nope"}, 404, "unknown_account"),
+        ({"account": None, "line": "+18005550177"}, 404, "unknown_line"),
+    ],
+)
+def test_bad_consents_are_4xx_json(
+    api: Api, change: dict[str, object], status: int, code: str
+) -> None:
+    response = api.consent("acme_write", **change)
+    assert (response.status_code, response.json()["code"]) == (status, code)
+
+
+def test_a_sub_account_key_writes_its_own_lines_only(api: Api) -> None:
+    own = api.consent("shop_write", account=None, line=SHOP_LINE)
+    assert own.status_code == 201
+    parent = api.consent("shop_write", account=None, line=ACME_LINE)
+    assert (parent.status_code, parent.json()["code"]) == (404, "unknown_line")
+
+
+def test_consent_status_covers_every_line_in_reach(api: Api) -> None:
+    api.consent("acme_write", account=None, line=SHOP_LINE)
+    body = api.http.get(f"/v1/addresses/{X}/consent", headers=api.key("acme_read")).json()
+    assert body["address"] == X
+    by_line = {line["line"]: line for line in body["lines"]}
+    assert set(by_line) == {ACME_LINE, SHOP_LINE}
+    assert by_line[SHOP_LINE]["account"] == "shop"
+    marketing = by_line[SHOP_LINE]["purposes"]["marketing"]
+    assert marketing["allowed"] is True and marketing["state"] == "defined"
+    assert by_line[ACME_LINE]["state"] == "not_defined"
+    unknown = by_line[ACME_LINE]["purposes"]["marketing"]
+    assert unknown == {
+        "allowed": False,
+        "reason": "no_consent",
+        "state": "not_defined",
+        "event": None,
+    }
+    shop = api.http.get(f"/v1/addresses/{Y}/consent", headers=api.key("shop_read")).json()
+    assert [line["line"] for line in shop["lines"]] == [SHOP_LINE]
+    bad = api.http.get("/v1/addresses/garbage/consent", headers=api.key("acme_read"))
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_address")
+
+
+def test_history_shows_the_subtree_and_what_governs_it(api: Api) -> None:
+    api.consent("acme_write")  # account acme: covers shop's line too
+    api.consent("acme_write", account=None, line=ACME_LINE, action="opt_out")
+    api.consent("acme_write", account=None, line=SHOP_LINE, action="opt_out")
+    full = api.http.get(f"/v1/addresses/{X}/history", headers=api.key("acme_read")).json()
+    assert [e["seq"] for e in full["events"]] == [1, 2, 3]
+    assert full["events"][1]["prev_hash"] == full["events"][0]["hash"]
+    shop = api.http.get(f"/v1/addresses/{X}/history", headers=api.key("shop_read")).json()
+    assert [e["where"] for e in shop["events"]] == ["account acme", f"line {SHOP_LINE}"]
+
+
+def test_the_change_feed_pages_with_a_cursor(api: Api) -> None:
+    for i in range(5):
+        api.consent("acme_write", address=f"+1415555020{i}")
+    api.consent("globex_write", account="globex")
+    page = api.http.get("/v1/events?limit=3", headers=api.key("acme_read")).json()
+    assert len(page["events"]) == 3
+    rest = api.http.get(f"/v1/events?after={page['next']}", headers=api.key("acme_read")).json()
+    assert [e["address"] for e in rest["events"]] == ["+14155550203", "+14155550204"]
+    end = api.http.get(f"/v1/events?after={rest['next']}", headers=api.key("acme_read")).json()
+    assert end == {"events": [], "next": rest["next"]}
+    bad = api.http.get("/v1/events?limit=0", headers=api.key("acme_read"))
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")

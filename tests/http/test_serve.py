@@ -1,0 +1,101 @@
+"""``consentline serve`` and the installation-admin key bootstrap."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from typer.testing import CliRunner
+
+import consentline
+from consentline.apikeys import ApiKeys
+from consentline.cli.app import app
+from tests.conftest import Clock
+
+KEY = "cl_" + "k" * 40
+
+
+def test_serve_help_has_an_example() -> None:
+    result = CliRunner().invoke(app, ["serve", "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output
+    assert "--port" in result.output
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+
+    def fake_run(application: object, **options: Any) -> None:
+        calls.append({"app": application, **options})
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.delenv("CONSENTLINE_ADMIN_KEY", raising=False)
+    return calls
+
+
+def test_the_first_start_prints_a_generated_admin_key_once(
+    tmp_path: Path, runs: list[dict[str, Any]]
+) -> None:
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    first = CliRunner().invoke(app, ["--db", db, "serve", "--port", "8123"])
+    assert first.exit_code == 0, first.output
+    printed = [word for word in first.output.split() if word.startswith("cl_")]
+    assert len(printed) == 1
+    second = CliRunner().invoke(app, ["--db", db, "serve"])
+    assert second.exit_code == 0
+    assert "cl_" not in second.output
+    assert runs[0]["port"] == 8123 and runs[0]["host"] == "127.0.0.1"
+    assert "mask_numbers" in runs[0]["log_config"]["filters"]
+    with consentline.connect(db) as cl:
+        assert ApiKeys(cl.engine, cl.now).authenticate(printed[0]).installation
+
+
+def test_json_prints_the_url_and_the_new_key(tmp_path: Path, runs: list[dict[str, Any]]) -> None:
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    first = CliRunner().invoke(app, ["--db", db, "serve", "--json"])
+    info = json.loads(first.stdout)
+    assert info["url"] == "http://127.0.0.1:8000"
+    assert info["admin_key"].startswith("cl_")
+    second = CliRunner().invoke(app, ["--db", db, "serve", "--json"])
+    assert json.loads(second.stdout)["admin_key"] is None
+
+
+def test_a_configured_admin_key_is_stored_and_nothing_printed(
+    tmp_path: Path, runs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    monkeypatch.setenv("CONSENTLINE_ADMIN_KEY", KEY)
+    result = CliRunner().invoke(app, ["--db", db, "serve"])
+    assert result.exit_code == 0
+    assert "cl_" not in result.output
+    with consentline.connect(db) as cl:
+        assert ApiKeys(cl.engine, cl.now).authenticate(KEY).role == "admin"
+
+
+def test_a_bad_setting_stops_the_start_naming_the_variable(
+    tmp_path: Path, runs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONSENTLINE_PUBLIC_URL", "not a url")
+    result = CliRunner().invoke(app, ["--db", f"sqlite:///{tmp_path / 'x.db'}", "serve"])
+    assert result.exit_code == 2
+    assert "CONSENTLINE_PUBLIC_URL" in result.output
+    assert runs == []
+
+
+def test_bootstrap_generates_only_when_no_installation_admin_exists(
+    tmp_path: Path, clock: Clock
+) -> None:
+    with consentline.connect(f"sqlite:///{tmp_path / 'k.db'}", clock=clock) as cl:
+        keys = ApiKeys(cl.engine, clock)
+        first = keys.bootstrap(None)
+        assert first is not None and first.startswith("cl_")
+        assert keys.bootstrap(None) is None
+        assert keys.bootstrap(KEY) is None  # a configured key is added alongside
+        assert keys.authenticate(KEY).installation
+        keys.revoke(keys.authenticate(first).id)
+        keys.revoke(keys.authenticate(KEY).id)
+        assert keys.bootstrap(None) is not None  # every admin revoked: a new one
