@@ -52,6 +52,9 @@ _HINTS: Final[Mapping[str, str]] = {
 }
 
 
+_FIRST_WORD_HINTS: Final = frozenset({"vonage"})
+
+
 def normalise_hint(raw: str | None) -> str | None:
     """Provider keyword verdicts (Twilio ``OptOutType``, Telnyx ``autoresponse_type``,
     Plivo ``MessageIntent``) as ``opt_out`` / ``opt_in`` / ``help``, else None."""
@@ -350,7 +353,9 @@ def _decide(ctx: Context, plan: _Plan, entries: list[Entry]) -> None:
     cls = classify(message.text, config)
     plan.classification = cls
     plan.language = _language(ctx, plan)
-    hint = normalise_hint(message.provider_hint)
+    # Vonage's ``keyword`` is only the message's first word, not a verdict: it is
+    # kept as evidence but neither overrides the classifier nor means Vonage replied.
+    hint = None if plan.provider in _FIRST_WORD_HINTS else normalise_hint(message.provider_hint)
     provider_replied = hint is not None  # the provider already auto-replied to it
     intent = cls.intent
     if hint == "opt_out" and intent != "opt_out":

@@ -400,3 +400,17 @@ def test_inbound_values_of_the_wrong_type_are_typed_errors(cl: Consentline) -> N
     with pytest.raises(c.InvalidInput):
         inbound(cl, None)  # type: ignore[arg-type]
     assert cl.verify().events == 0
+
+
+def test_vonage_first_word_keywords_are_evidence_not_verdicts(cl: Consentline) -> None:
+    worked_setup(cl)
+    r = inbound(
+        cl,
+        "Stop the story, I returned it",
+        provider="vonage",
+        message_id="v-1",
+        provider_hint="STOP",
+    )
+    assert r.decided_by == "classifier" and r.event is None  # not an opt-out
+    s = inbound(cl, "STOP", provider="vonage", message_id="v-2", provider_hint="STOP")
+    assert s.reply is not None  # Vonage does not auto-reply: we confirm

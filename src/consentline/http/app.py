@@ -24,6 +24,8 @@ from consentline.http import (
     routes_consents,
     routes_health,
     routes_inbound,
+    routes_providers,
+    routes_webhooks,
 )
 from consentline.http.auth import Services
 from consentline.http.limits import BodyLimit
@@ -70,6 +72,7 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        responses=errors.RESPONSES,
     )
     app.state.services = Services(
         client=client,
@@ -79,6 +82,8 @@ def create_app(
     errors.install(app)
     for module in (routes_health, routes_admin, routes_consents, routes_check, routes_inbound):
         app.include_router(module.router)
+    app.include_router(routes_providers.router)
+    app.include_router(routes_webhooks.router)
     app.add_middleware(
         BodyLimit, default=settings.max_body, per_path={"/v1/check": settings.max_bulk_body}
     )

@@ -19,6 +19,7 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from consentline.domain.errors import (
@@ -51,6 +52,31 @@ HTTP_CODES: Final[Mapping[int, str]] = {
     405: "method_not_allowed",
     413: "body_too_large",
     415: "unsupported_media_type",
+}
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer (extra fields carry the error's data)."""
+
+    model_config = ConfigDict(extra="allow")
+    code: str
+    message: str
+
+
+# Documented on every operation, so clients (and schemathesis) know the error shapes.
+RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in (
+        (400, "malformed request (e.g. invalid JSON)"),
+        (401, "no API key, or an unknown or revoked one"),
+        (403, "the key's role is too low, or the signature is invalid"),
+        (404, "not found, or outside the key's subtree"),
+        (405, "method not allowed"),
+        (409, "conflicts with stored state"),
+        (413, "body too large"),
+        (422, "invalid input"),
+        (503, "the database is unavailable"),
+    )
 }
 
 

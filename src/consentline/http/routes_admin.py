@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from consentline.apikeys import check_role
-from consentline.domain.errors import Forbidden, NotFound
+from consentline.domain.errors import Conflict, Forbidden, NotFound
 from consentline.http.auth import CallerDep, ServicesDep
 from consentline.http.serialise import account_json, key_json, line_json
 
@@ -83,7 +83,9 @@ def create_key(body: NewKey, who: CallerDep, svc: ServicesDep) -> dict[str, Any]
 
 
 @router.delete("/keys/{key_id}", summary="Revoke an API key")
-def revoke_key(key_id: int, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
+def revoke_key(
+    key_id: Annotated[int, Path(ge=1, le=2**63 - 1)], who: CallerDep, svc: ServicesDep
+) -> dict[str, Any]:
     who.require("admin")
     key = svc.keys.get(key_id)
     in_reach = key.account_id is None and who.key.installation
@@ -91,4 +93,6 @@ def revoke_key(key_id: int, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
         in_reach = who.reaches(key.account_id)
     if not in_reach:
         raise NotFound(f"no API key #{key_id}", key=key_id)
+    if key.id == who.key.id:  # revoking the key in use would lock its holder out
+        raise Conflict("a key cannot revoke itself; use another admin key", key=key_id)
     return key_json(svc.keys.revoke(key_id), who.directory)

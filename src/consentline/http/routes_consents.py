@@ -142,7 +142,7 @@ def history(
 def events(
     who: CallerDep,
     svc: ServicesDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Events with ``id > after`` whose scope is inside the key's subtree, in id

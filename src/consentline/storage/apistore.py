@@ -75,3 +75,43 @@ class ApiStore:
             query = query.where(ev.scope.in_(list(scopes)))
         query = query.order_by(ev.id).limit(limit)
         return [event_from_row(r) for r in self.conn.execute(query)]
+
+    # -- provider credentials ----------------------------------------------------------
+    def credentials(self, account_ids: Collection[int], provider: str) -> dict[int, Row[Any]]:
+        """The stored credentials of ``provider`` for each of ``account_ids`` that has some."""
+        pc = t.provider_credentials.c
+        query = select(t.provider_credentials).where(
+            pc.provider == provider, pc.account_id.in_(list(account_ids))
+        )
+        return {int(r.account_id): r for r in self.conn.execute(query)}
+
+    def credentials_by_external_id(self, provider: str, external_id: str) -> Row[Any] | None:
+        pc = t.provider_credentials.c
+        query = select(t.provider_credentials).where(
+            pc.provider == provider, pc.external_id == external_id
+        )
+        return self.conn.execute(query).first()
+
+    def put_credentials(
+        self,
+        *,
+        account_id: int,
+        provider: str,
+        fields: str,
+        external_id: str | None,
+        now_us: int,
+    ) -> None:
+        """Insert or replace the credentials of ``provider`` for ``account_id``."""
+        pc = t.provider_credentials.c
+        values = {"fields": fields, "external_id": external_id, "updated_us": now_us}
+        result = self.conn.execute(
+            update(t.provider_credentials)
+            .where(pc.account_id == account_id, pc.provider == provider)
+            .values(**values)
+        )
+        if result.rowcount == 0:
+            self.conn.execute(
+                insert(t.provider_credentials).values(
+                    account_id=account_id, provider=provider, **values
+                )
+            )

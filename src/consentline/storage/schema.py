@@ -201,3 +201,17 @@ api_keys = Table(
     Column("created_us", BigInteger, nullable=False),
     Column("revoked_us", BigInteger, nullable=True),
 )
+
+# -- provider credentials (migration 0004) ---------------------------------------------
+provider_credentials = Table(
+    "provider_credentials",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("provider", String(32), nullable=False),  # a name in providers.REGISTRY
+    Column("fields", Text, nullable=False),  # JSON object name -> value (secrets: never output)
+    Column("external_id", String(128), nullable=True),  # Twilio AccountSid (gateway lookup)
+    Column("updated_us", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "provider"),
+    UniqueConstraint("provider", "external_id"),
+)

@@ -1,0 +1,211 @@
+"""SMS provider credentials per account, inherited down the account tree.
+
+An account stores at most one set of credentials per provider (the names an adapter
+lists in ``credential_fields``; Twilio also ``upstream_base_url`` for the send
+gateway). A webhook to a line uses the credentials of the nearest account, from the
+line's own up to the tenant, that has that provider configured.
+
+Values are secrets: they are stored for verifying signatures (and, later, for sending)
+and never returned; :meth:`ProviderCredentials.describe` says which names are set.
+Twilio's ``account_sid`` is also kept as ``external_id`` (unique per provider) so that
+the send gateway can find an account from the AccountSid in its URL.
+
+>>> store = ProviderCredentials(engine, clock)                      # doctest: +SKIP
+>>> store.put(account_id=1, provider="telnyx", fields={"public_key": "..."})
+>>> store.resolve(directory, account_id=2, provider="telnyx")       # inherited from #1
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine, Row
+
+from consentline.domain.errors import Conflict, InvalidInput, NotFound
+from consentline.domain.ledger import from_us, to_us
+from consentline.domain.scopes import Directory
+from consentline.providers import REGISTRY, Provider
+from consentline.storage.uow import UnitOfWork
+
+__all__ = [
+    "REQUIRED",
+    "CredentialSet",
+    "ProviderCredentials",
+    "UnknownProvider",
+    "allowed_fields",
+    "provider",
+    "validate",
+]
+
+MAX_VALUE: Final = 8192  # a PEM public key fits comfortably
+
+# Names accepted beside an adapter's ``credential_fields`` (not used for verifying).
+EXTRA_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {"twilio": ("upstream_base_url",)}
+
+# Each provider needs ALL the names of at least one of these groups.
+REQUIRED: Final[Mapping[str, tuple[frozenset[str], ...]]] = {
+    "twilio": (frozenset({"account_sid", "auth_token"}),),
+    "sinch": (frozenset({"signature_secret"}), frozenset({"username", "password"})),
+    "messagemedia": (frozenset({"public_key"}), frozenset({"username", "password"})),
+    "vonage": (frozenset({"signature_secret"}),),
+    "plivo": (frozenset({"auth_token"}),),
+    "telnyx": (frozenset({"public_key"}),),
+    "bandwidth": (frozenset({"username", "password"}),),
+}
+
+# The field kept as ``external_id`` (looked up by the Twilio-compatible gateway).
+EXTERNAL_ID: Final[Mapping[str, str]] = {"twilio": "account_sid"}
+
+
+class UnknownProvider(NotFound):
+    code = "unknown_provider"
+
+
+class DuplicateExternalId(Conflict):
+    code = "external_id_in_use"
+
+
+def provider(name: str) -> Provider:
+    """The adapter called ``name``, or :class:`UnknownProvider` (404)."""
+    found = REGISTRY.get(name)
+    if found is None:
+        known = ", ".join(sorted(REGISTRY))
+        raise UnknownProvider(f"no provider {name!r}; known: {known}", provider=name)
+    return found
+
+
+def allowed_fields(name: str) -> tuple[str, ...]:
+    """Every credential name ``name`` accepts."""
+    return provider(name).credential_fields + EXTRA_FIELDS.get(name, ())
+
+
+def validate(name: str, fields: Mapping[str, Any]) -> dict[str, str]:
+    """``fields`` checked against the provider's names; :class:`InvalidInput` (422) if not.
+
+    Error messages name fields, never values (they are secrets).
+    """
+    allowed = allowed_fields(name)
+    unknown = sorted(str(k) for k in fields if k not in allowed)
+    if unknown:
+        raise InvalidInput(
+            f"unknown credential field(s) for {name}: {', '.join(unknown)}; "
+            f"expected some of {', '.join(allowed)}",
+            field=unknown[0],
+            allowed=list(allowed),
+        )
+    clean: dict[str, str] = {}
+    for key, value in fields.items():
+        if not isinstance(value, str) or not value.strip():
+            raise InvalidInput(f"{key} must be a non-empty string", field=key)
+        if len(value) > MAX_VALUE:
+            raise InvalidInput(f"{key} is longer than {MAX_VALUE} characters", field=key)
+        clean[key] = value.strip() if key != "public_key" else value
+    groups = REQUIRED.get(name, ())
+    if groups and not any(group <= clean.keys() for group in groups):
+        options = " or ".join("+".join(sorted(g)) for g in groups)
+        closest = min(groups, key=lambda g: (len(g - clean.keys()), -len(g & clean.keys())))
+        missing = sorted(closest - clean.keys())
+        raise InvalidInput(
+            f"missing credential field(s) for {name}: {', '.join(missing)} (needs {options})",
+            field=missing[0],
+        )
+    url = clean.get("upstream_base_url")
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidInput(
+                "upstream_base_url must be an http(s) URL", field="upstream_base_url"
+            )
+    return clean
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialSet:
+    """One account's credentials for one provider (``fields`` holds the secrets)."""
+
+    account_id: int
+    provider: str
+    fields: Mapping[str, str]
+    updated_at: datetime
+
+    def describe(self) -> dict[str, Any]:
+        """Which names are set, never their values."""
+        return {
+            "provider": self.provider,
+            "fields_set": sorted(self.fields),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+def _set(row: Row[Any]) -> CredentialSet:
+    raw = json.loads(row.fields)
+    fields = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    return CredentialSet(
+        account_id=int(row.account_id),
+        provider=str(row.provider),
+        fields=fields,
+        updated_at=from_us(int(row.updated_us)),
+    )
+
+
+class ProviderCredentials:
+    """Store and resolve provider credentials on one database."""
+
+    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def put(self, *, account_id: int, provider: str, fields: Mapping[str, Any]) -> CredentialSet:
+        """Replace the account's credentials for ``provider`` (validated first)."""
+        clean = validate(provider, fields)
+        external_field = EXTERNAL_ID.get(provider)
+        external_id = clean.get(external_field) if external_field else None
+        with UnitOfWork(self._engine) as uow:
+            if external_id is not None:
+                other = uow.api.credentials_by_external_id(provider, external_id)
+                if other is not None and int(other.account_id) != account_id:
+                    raise DuplicateExternalId(
+                        f"this {external_field} is configured on another account",
+                        field=external_field,
+                    )
+            uow.api.put_credentials(
+                account_id=account_id,
+                provider=provider,
+                fields=json.dumps(clean, sort_keys=True),
+                external_id=external_id,
+                now_us=to_us(self._clock()),
+            )
+            row = uow.api.credentials([account_id], provider).get(account_id)
+            uow.commit()
+        assert row is not None
+        return _set(row)
+
+    def get(self, *, account_id: int, provider: str) -> CredentialSet | None:
+        """The account's OWN credentials for ``provider`` (not inherited), or None."""
+        with UnitOfWork(self._engine, write=False) as uow:
+            row = uow.api.credentials([account_id], provider).get(account_id)
+        return None if row is None else _set(row)
+
+    def resolve(
+        self, directory: Directory, *, account_id: int, provider: str
+    ) -> CredentialSet | None:
+        """The credentials of the nearest account, ``account_id`` first, up to its root."""
+        chain = [a.id for a in directory.ancestors(account_id)]
+        with UnitOfWork(self._engine, write=False) as uow:
+            rows = uow.api.credentials(chain, provider)
+        for candidate in chain:
+            row = rows.get(candidate)
+            if row is not None:
+                return _set(row)
+        return None
+
+    def by_external_id(self, provider: str, external_id: str) -> CredentialSet | None:
+        """The credentials whose external id (Twilio AccountSid) is ``external_id``."""
+        with UnitOfWork(self._engine, write=False) as uow:
+            row = uow.api.credentials_by_external_id(provider, external_id)
+        return None if row is None else _set(row)

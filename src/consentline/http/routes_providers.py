@@ -1,0 +1,85 @@
+"""Provider credentials per account: ``admin`` keys, secrets never returned."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+
+from consentline.credentials import ProviderCredentials, provider
+from consentline.domain.errors import InvalidInput
+from consentline.http.auth import CallerDep, Services, ServicesDep
+
+router = APIRouter(prefix="/v1", tags=["admin"])
+
+MAX_FIELDS = 16
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no key, or an unknown or revoked one"},
+    403: {"description": "the key's role is not admin"},
+    404: {"description": "unknown provider, or an account outside the key's subtree"},
+    422: {"description": "unknown, missing or empty credential fields"},
+}
+
+
+def store(svc: Services) -> ProviderCredentials:
+    return ProviderCredentials(svc.client.engine, svc.client.now)
+
+
+@router.put(
+    "/accounts/{slug}/providers/{name}",
+    summary="Set an account's credentials for an SMS provider",
+    responses={**_ERRORS, 409: {"description": "the Twilio account_sid is on another account"}},
+)
+def put_credentials(
+    slug: str,
+    name: str,
+    body: Annotated[dict[str, Any], Body(examples=[{"account_sid": "AC...", "auth_token": "..."}])],
+    who: CallerDep,
+    svc: ServicesDep,
+) -> dict[str, Any]:
+    """The body is the provider's credential fields (Twilio ``account_sid``,
+    ``auth_token``, ``shared_key_secret``, ``upstream_base_url``; see PROVIDERS.md for
+    the others); it replaces what was set. Sub-accounts without their own inherit
+    these. The answer names the fields that are set, never their values."""
+    who.require("admin")
+    account = who.account(slug)
+    provider(name)
+    if len(body) > MAX_FIELDS:
+        raise InvalidInput(f"at most {MAX_FIELDS} fields", field="body")
+    saved = store(svc).put(account_id=account.id, provider=name, fields=body)
+    return {"account": account.slug, **saved.describe()}
+
+
+@router.get(
+    "/accounts/{slug}/providers/{name}",
+    summary="Which credential fields an account has for an SMS provider",
+    responses=_ERRORS,
+)
+def get_credentials(slug: str, name: str, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
+    """``configured`` is about the account itself; ``inherited_from`` names the
+    ancestor whose credentials its lines use when it has none of its own."""
+    who.require("admin")
+    account = who.account(slug)
+    provider(name)
+    credentials = store(svc)
+    own = credentials.get(account_id=account.id, provider=name)
+    if own is not None:
+        return {
+            "account": account.slug,
+            "configured": True,
+            "inherited_from": None,
+            **own.describe(),
+        }
+    found = credentials.resolve(who.directory, account_id=account.id, provider=name)
+    origin = None
+    if found is not None and who.reaches(found.account_id):
+        origin = who.directory.account_by_id(found.account_id).slug
+    return {
+        "account": account.slug,
+        "configured": False,
+        "inherited": found is not None,
+        "inherited_from": origin,
+        "provider": name,
+        "fields_set": [],
+        "updated_at": None,
+    }

@@ -1,0 +1,252 @@
+"""``/webhooks/{provider}``: inbound SMS and status callbacks from the SMS providers.
+
+The order is fixed, and nothing is stored before the signature is checked::
+
+    destination()   our number in the request -> the line (404 unknown_line)
+    credentials     nearest account up the tree with this provider configured (403)
+    verify()        the provider's signature scheme (403 signature_invalid)
+    parse()         InboundSms / DeliveryStatus (422 invalid_payload)
+    handle          ONE handle_inbound_many call (it commits), then the opted-out
+                    receipts as ``opt_out`` events with source ``provider_signal``
+    answer          the provider's native format; Twilio and Plivo carry the reply
+                    inline (the outbox row is then marked ``sent``), the others leave
+                    it ``pending`` for the outbox worker
+
+A 2xx is returned only after the commit, so a provider retry can neither lose nor
+duplicate an opt-out: a retried message id answers the same, records nothing new and
+queues no second reply; a retried receipt reuses its idempotency key
+``{provider}:status:{message_id}``.
+
+Receipts that carry no number of ours (Sinch delivery reports, MessageMedia delivery
+reports) cannot be tied to a line or to credentials, so they cannot be verified: they
+are answered ``200 {"recorded": 0, "reason": ...}`` and record nothing.
+
+Nothing here logs: numbers and texts stay in the request and the ledger (C23).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from consentline.credentials import ProviderCredentials, provider
+from consentline.domain.addresses import normalise_line_id
+from consentline.domain.errors import (
+    ConsentlineError,
+    InvalidPayload,
+    SignatureInvalid,
+    UnknownLine,
+)
+from consentline.domain.scopes import Directory, Line
+from consentline.http.auth import Services, services
+from consentline.inbound import InboundMessage, InboundResult
+from consentline.providers import DeliveryStatus, InboundSms, Provider, WebhookRequest
+from consentline.services import RecordRequest
+
+router = APIRouter(tags=["webhooks"])
+
+# Providers whose answer carries the reply (TwiML, Plivo Message XML).
+INLINE: Final = frozenset({"twilio", "plivo"})
+# Providers that may call with GET (parameters in the query string).
+GET_ALLOWED: Final = frozenset({"twilio", "plivo", "vonage"})
+NO_SENDER_REASON: Final = (
+    "this {provider} delivery report names no number of ours, so it cannot be tied to a "
+    "line or its credentials; nothing was recorded"
+)
+
+
+def public_url(request: Request, configured: str | None) -> str:
+    """The URL the provider called and signed: the configured public URL when set."""
+    if configured is None:
+        return str(request.url)
+    query = request.url.query
+    return f"{configured}{request.url.path}" + (f"?{query}" if query else "")
+
+
+_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    200: {"description": "handled; the body is the provider's native answer"},
+    403: {"description": "signature missing or wrong, or no credentials configured"},
+    404: {"description": "unknown provider or line"},
+    405: {"description": "this provider does not call with GET"},
+    422: {"description": "malformed payload"},
+}
+
+
+@router.post(
+    "/webhooks/{name}",
+    summary="Inbound SMS and status callbacks from an SMS provider",
+    response_class=Response,
+    responses=_RESPONSES,
+)
+async def webhook(name: str, request: Request) -> Response:
+    """``name`` is twilio, sinch, messagemedia, vonage, plivo, telnyx or bandwidth.
+    Signed with the credentials set by ``PUT /v1/accounts/{slug}/providers/{name}``
+    on the line's account or its nearest ancestor."""
+    return await _webhook(name, request)
+
+
+@router.get(
+    "/webhooks/{name}",
+    summary="Inbound SMS by GET (Twilio, Plivo, Vonage SMS API)",
+    response_class=Response,
+    responses=_RESPONSES,
+)
+async def webhook_get(name: str, request: Request) -> Response:
+    """The parameters travel in the query string; signed as for POST."""
+    return await _webhook(name, request)
+
+
+async def _webhook(name: str, request: Request) -> Response:
+    adapter = provider(name)
+    if request.method == "GET" and name not in GET_ALLOWED:
+        raise HTTPException(405, f"{name} webhooks are POSTed")
+    svc = services(request)
+    body = await request.body()
+    hook = WebhookRequest.create(
+        request.method,
+        public_url(request, svc.settings.public_url),
+        request.headers.items(),
+        body,
+    )
+    return await run_in_threadpool(handle, svc, adapter, hook)
+
+
+def _line(directory: Directory, number: str | None) -> Line:
+    if number:
+        line = directory.find_line(number)
+        if line is not None:
+            return line
+        try:
+            line = directory.find_line(normalise_line_id(number))
+        except ConsentlineError:
+            line = None
+        if line is not None:
+            return line
+    raise UnknownLine("the number this webhook was sent to is not a line here")
+
+
+@dataclass
+class _Plan:
+    messages: list[InboundMessage] = field(default_factory=list)
+    inbound: list[InboundSms] = field(default_factory=list)
+    opt_outs: list[RecordRequest] = field(default_factory=list)
+    ignored: int = 0
+
+
+def handle(svc: Services, adapter: Provider, hook: WebhookRequest) -> Response:
+    """Verify, parse, record and answer one webhook (runs in a worker thread)."""
+    name = adapter.name
+    client = svc.client
+    number = adapter.destination(hook)
+    if number is None:
+        return _without_destination(adapter, hook)
+    directory = client.directory()
+    line = _line(directory, number)
+    store = ProviderCredentials(client.engine, client.now)
+    credentials = store.resolve(directory, account_id=line.account_id, provider=name)
+    if credentials is None:
+        raise SignatureInvalid(
+            f"no {name} credentials configured for this line's account or its ancestors",
+            provider=name,
+        )
+    adapter.verify(hook, credentials.fields, now=client.now())
+    events = adapter.parse(hook)
+
+    plan = _Plan()
+    seen_keys: dict[str, int] = {}
+    for event in events:
+        if isinstance(event, InboundSms):
+            target = _line(directory, event.to)
+            _same_credentials(store, directory, target, credentials.account_id, name)
+            plan.inbound.append(event)
+            plan.messages.append(
+                InboundMessage(
+                    from_=event.from_,
+                    to=target.number,
+                    text=event.text,
+                    provider=name,
+                    message_id=event.message_id,
+                    received_at=event.received_at,
+                    channel=event.channel,
+                    provider_hint=event.provider_hint,
+                )
+            )
+        elif isinstance(event, DeliveryStatus) and event.opted_out and event.to:
+            target = _line(directory, event.from_ or number)
+            _same_credentials(store, directory, target, credentials.account_id, name)
+            key = f"{name}:status:{event.message_id}"
+            count = seen_keys.get(key, 0)
+            seen_keys[key] = count + 1
+            plan.opt_outs.append(
+                RecordRequest(
+                    address=event.to,
+                    action="opt_out",
+                    via=target.number,
+                    channel="sms",
+                    source="provider_signal",
+                    proof={
+                        "provider": name,
+                        "message_id": event.message_id,
+                        "error_code": event.error_code,
+                        "status": event.status,
+                    },
+                    idempotency_key=key if count == 0 else f"{key}:{count}",
+                )
+            )
+        else:
+            plan.ignored += 1
+
+    results = client.handle_inbound_many(plan.messages)  # commits
+    client.record_many(plan.opt_outs)  # commits; idempotent on a provider retry
+    return _answer(svc, adapter, plan, results)
+
+
+def _same_credentials(
+    store: ProviderCredentials, directory: Directory, line: Line, verified_account: int, name: str
+) -> None:
+    """Every event must belong to a line whose credentials were the ones verified."""
+    found = store.resolve(directory, account_id=line.account_id, provider=name)
+    if found is None or found.account_id != verified_account:
+        raise SignatureInvalid(
+            "the webhook carries events for lines verified with other credentials", provider=name
+        )
+
+
+def _answer(
+    svc: Services, adapter: Provider, plan: _Plan, results: list[InboundResult]
+) -> Response:
+    text: str | None = None
+    answered: InboundSms | None = plan.inbound[0] if plan.inbound else None
+    to_mark: list[int] = []
+    if adapter.name in INLINE and len(results) == 1:
+        reply = results[0].reply
+        if reply is not None and reply.status == "pending":
+            text = reply.body
+            to_mark.append(reply.id)
+        elif reply is not None and reply.status == "sent" and results[0].duplicate:
+            text = reply.body  # a retry: the provider never got our first answer
+    if to_mark:
+        svc.client.mark_replies(to_mark, "sent", "inline")
+    native = adapter.reply(text, inbound=answered)
+    return Response(
+        content=native.body,
+        status_code=native.status,
+        media_type=native.content_type,
+    )
+
+
+def _without_destination(adapter: Provider, hook: WebhookRequest) -> Response:
+    """No number of ours: a receipt that cannot be verified (recorded: 0), else 422."""
+    events = adapter.parse(hook)
+    if any(isinstance(e, InboundSms) for e in events):
+        raise InvalidPayload("the message names no number of ours", provider=adapter.name)
+    body: dict[str, Any] = {
+        "recorded": 0,
+        "reason": NO_SENDER_REASON.format(provider=adapter.name),
+    }
+    return JSONResponse(body, status_code=200)

@@ -1,0 +1,120 @@
+"""``PUT/GET /v1/accounts/{slug}/providers/{provider}``: admin only, subtree only, no secrets."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from consentline.credentials import ProviderCredentials
+from tests.http.conftest import Api
+
+TOKEN = "tok-0123456789abcdef0123456789abcdef"
+SID = "AC" + "ab" * 16
+TWILIO = {"account_sid": SID, "auth_token": TOKEN, "upstream_base_url": "http://127.0.0.1:9"}
+
+
+def put(
+    api: Api, key: str, body: object, slug: str = "acme", name: str = "twilio"
+) -> httpx.Response:
+    return api.http.put(f"/v1/accounts/{slug}/providers/{name}", json=body, headers=api.key(key))
+
+
+def test_admin_sets_credentials_and_never_sees_the_secrets(api: Api) -> None:
+    response = put(api, "acme_admin", TWILIO)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["account"] == "acme" and body["provider"] == "twilio"
+    assert body["fields_set"] == ["account_sid", "auth_token", "upstream_base_url"]
+    assert TOKEN not in response.text
+    got = api.http.get("/v1/accounts/acme/providers/twilio", headers=api.key("acme_admin"))
+    assert got.status_code == 200 and got.json()["configured"] is True
+    assert TOKEN not in got.text and SID not in got.text
+    stored = ProviderCredentials(api.cl.engine, api.cl.now)
+    found = stored.by_external_id("twilio", SID)
+    assert found is not None and found.fields["auth_token"] == TOKEN
+
+
+def test_put_replaces_and_sub_accounts_inherit(api: Api) -> None:
+    assert put(api, "acme_admin", TWILIO).status_code == 200
+    again = put(api, "acme_admin", {"account_sid": SID, "auth_token": "new"})
+    assert again.json()["fields_set"] == ["account_sid", "auth_token"]
+    got = api.http.get("/v1/accounts/shop/providers/twilio", headers=api.key("shop_admin"))
+    body = got.json()
+    assert body["configured"] is False and body["inherited"] is True
+    assert body["inherited_from"] is None  # acme is outside a shop key's reach
+    got = api.http.get("/v1/accounts/shop/providers/twilio", headers=api.key("acme_admin"))
+    assert got.json()["inherited_from"] == "acme"
+    cl = api.cl
+    stored = ProviderCredentials(cl.engine, cl.now)
+    shop = cl.directory().account("shop").id
+    resolved = stored.resolve(cl.directory(), account_id=shop, provider="twilio")
+    assert resolved is not None and resolved.fields["auth_token"] == "new"
+
+
+@pytest.mark.parametrize(
+    ("key", "slug", "status", "code"),
+    [
+        ("acme_write", "acme", 403, "forbidden"),
+        ("acme_read", "acme", 403, "forbidden"),
+        ("shop_admin", "acme", 404, "unknown_account"),
+        ("globex_admin", "acme", 404, "unknown_account"),
+        ("globex_admin", "shop", 404, "unknown_account"),
+        ("acme_admin", "shop", 200, None),
+        ("admin", "globex", 200, None),
+    ],
+)
+def test_admin_keys_in_the_subtree_only(
+    api: Api, key: str, slug: str, status: int, code: str | None
+) -> None:
+    body = {"account_sid": SID if slug != "globex" else "AC2", "auth_token": TOKEN}
+    response = put(api, key, body, slug=slug)
+    assert response.status_code == status, response.text
+    if code is not None:
+        assert response.json()["code"] == code
+    got = api.http.get(f"/v1/accounts/{slug}/providers/twilio", headers=api.key(key))
+    assert got.status_code == status
+
+
+def test_no_key_is_401(api: Api) -> None:
+    response = api.http.put("/v1/accounts/acme/providers/twilio", json=TWILIO)
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "field"),
+    [
+        ("twilio", {"account_sid": SID, "auth_token": TOKEN, "password": "x"}, "password"),
+        ("twilio", {"auth_token": TOKEN}, "account_sid"),
+        ("twilio", {"account_sid": SID, "auth_token": 5}, "auth_token"),
+        ("twilio", {"account_sid": SID, "auth_token": " "}, "auth_token"),
+        ("twilio", {**TWILIO, "upstream_base_url": "ftp://x"}, "upstream_base_url"),
+        ("telnyx", {}, "public_key"),
+        ("sinch", {"username": "u"}, "password"),
+        ("bandwidth", {"username": "u", "password": "p", "auth_token": "t"}, "auth_token"),
+    ],
+)
+def test_bad_fields_are_422_without_values(api: Api, name: str, body: object, field: str) -> None:
+    response = put(api, "acme_admin", body, name=name)
+    assert response.status_code == 422, response.text
+    answer = response.json()
+    assert answer["code"] == "invalid_input" and answer["field"] == field
+    assert TOKEN not in response.text
+
+
+def test_body_must_be_an_object(api: Api) -> None:
+    assert put(api, "acme_admin", ["x"]).status_code == 422
+
+
+def test_unknown_provider_is_404(api: Api) -> None:
+    response = put(api, "acme_admin", {"a": "b"}, name="nope")
+    assert response.status_code == 404
+    assert response.json()["code"] == "unknown_provider"
+    got = api.http.get("/v1/accounts/acme/providers/nope", headers=api.key("acme_admin"))
+    assert got.status_code == 404
+
+
+def test_an_account_sid_belongs_to_one_account(api: Api) -> None:
+    assert put(api, "acme_admin", TWILIO).status_code == 200
+    response = put(api, "admin", TWILIO, slug="globex")
+    assert response.status_code == 409
+    assert response.json()["code"] == "external_id_in_use"
