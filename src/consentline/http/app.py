@@ -22,6 +22,7 @@ from consentline.http import (
     routes_admin,
     routes_check,
     routes_consents,
+    routes_gateway,
     routes_health,
     routes_inbound,
     routes_providers,
@@ -84,6 +85,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(routes_providers.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_gateway.router)
     app.add_middleware(
         BodyLimit, default=settings.max_body, per_path={"/v1/check": settings.max_bulk_body}
     )
