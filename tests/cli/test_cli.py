@@ -24,23 +24,6 @@ BOB = "+14155550102"
 Run = Callable[..., Result]
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "consent.db"
-
-
-@pytest.fixture
-def cli(db_path: Path) -> Run:
-    """Run ``consentline --db <temp file> ARGS`` (wide terminal, so tables do not wrap)."""
-    runner = CliRunner()
-    url = f"sqlite:///{db_path}"
-
-    def run(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(app, ["--db", url, *args], input=input, env={"COLUMNS": "200"})
-
-    return run
-
-
 def ok_json(result: Result) -> Any:
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)

@@ -118,6 +118,31 @@ class Event:
     prev_hash: str
     hash: str
 
+    def as_dict(self, where: str | None = None) -> dict[str, Any]:
+        """JSON-ready, proof and chain links included; ``where`` describes the scope."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "seq": self.seq,
+            "address": self.address,
+            "channel": self.channel,
+            "action": self.action,
+            "scope": self.scope,
+        }
+        if where is not None:
+            out["where"] = where
+        out.update(
+            purpose=self.purpose,
+            topic=self.topic,
+            occurred_at=self.occurred_at.astimezone(UTC).isoformat(),
+            recorded_at=self.recorded_at.astimezone(UTC).isoformat(),
+            source=self.source,
+            proof=dict(self.proof),
+            idempotency_key=self.idempotency_key,
+            prev_hash=self.prev_hash,
+            hash=self.hash,
+        )
+        return out
+
     def entry(self) -> Entry:
         return Entry(
             self.id,

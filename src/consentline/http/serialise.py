@@ -51,25 +51,8 @@ def key_json(key: ApiKey, directory: Directory) -> dict[str, Any]:
 
 
 def event_json(event: Event, directory: Directory) -> dict[str, Any]:
-    """A stored event, complete: proof and chain links included."""
-    return {
-        "id": event.id,
-        "seq": event.seq,
-        "address": event.address,
-        "channel": event.channel,
-        "action": event.action,
-        "scope": event.scope,
-        "where": directory.describe_scope(event.scope),
-        "purpose": event.purpose,
-        "topic": event.topic,
-        "occurred_at": iso(event.occurred_at),
-        "recorded_at": iso(event.recorded_at),
-        "source": event.source,
-        "proof": dict(event.proof),
-        "idempotency_key": event.idempotency_key,
-        "prev_hash": event.prev_hash,
-        "hash": event.hash,
-    }
+    """A stored event, complete (proof and chain links included)."""
+    return event.as_dict(where=directory.describe_scope(event.scope))
 
 
 def ref_json(ref: EventRef | None, directory: Directory) -> dict[str, Any] | None:
