@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from consentline import configuration, inbound, outbox, review, services
+from consentline import configuration, inbound, outbox, review, services, subscriptions
 from consentline.domain.addresses import check_channel, normalise_address
 from consentline.domain.errors import InvalidInput, UnknownAccount, UnknownLine, UnknownPurpose
 from consentline.domain.ledger import Event, encode, fold, parse_shape, to_us
@@ -35,6 +35,7 @@ from consentline.services import RecordRequest
 from consentline.storage.engine import make_engine, migrate
 from consentline.storage.fastpath import Row, StateReader
 from consentline.storage.uow import UnitOfWork
+from consentline.subscriptions import Subscription
 from consentline.verification import VerifyReport, verify
 
 Clock = Callable[[], datetime]
@@ -427,6 +428,38 @@ class Consentline:
         """Record the outcome of sending replies (``sent``, ``failed``, ``pending``)."""
         with self._write() as uow:
             outbox.mark(uow, ids, status, detail)
+            uow.commit()
+
+    # -- outbound webhooks -------------------------------------------------------------
+    def subscribe(
+        self, account: str, url: str, events: Sequence[str] = ("*",)
+    ) -> tuple[Subscription, str]:
+        """Send ``account``'s consent changes to ``url``; returns the subscription and
+        the secret that signs every delivery (shown this once)."""
+        directory = self.directory()
+        owner = directory.account(account)
+        with self._write() as uow:
+            created = subscriptions.create(
+                uow, directory, account_id=owner.id, url=url, events=events, now=self._clock()
+            )
+            uow.commit()
+        return created
+
+    def subscriptions(self, *, accounts: Sequence[str] | None = None) -> list[Subscription]:
+        """Live webhook subscriptions, of ``accounts`` or of every account."""
+        directory = self.directory()
+        ids = None if accounts is None else [directory.account(a).id for a in accounts]
+        with UnitOfWork(self.engine, write=False) as uow:
+            return subscriptions.listed(uow, directory, ids)
+
+    def subscription(self, subscription_id: int) -> Subscription:
+        with UnitOfWork(self.engine, write=False) as uow:
+            return subscriptions.get(uow, self.directory(), subscription_id, visible=None)
+
+    def unsubscribe(self, subscription_id: int) -> None:
+        """Stop deliveries to a subscription (it is kept, marked deleted)."""
+        with self._write() as uow:
+            subscriptions.delete(uow, subscription_id, visible=None, now=self._clock())
             uow.commit()
 
     def history(self, address: str, *, account: str, channel: str | None = None) -> list[Event]:

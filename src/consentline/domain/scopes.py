@@ -122,6 +122,12 @@ class Directory:
         except KeyError:
             raise UnknownAccount(f"no account {slug!r}", account=slug) from None
 
+    def has_account_id(self, account_id: int) -> bool:
+        return account_id in self._accounts
+
+    def has_line_id(self, line_id: int) -> bool:
+        return line_id in self._lines_by_id
+
     def account_by_id(self, account_id: int) -> Account:
         try:
             return self._accounts[account_id]

@@ -26,6 +26,7 @@ from consentline.http import (
     routes_health,
     routes_inbound,
     routes_providers,
+    routes_subscriptions,
     routes_webhooks,
 )
 from consentline.http.auth import Services
@@ -85,6 +86,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(routes_providers.router)
     app.include_router(routes_webhooks.router)
+    app.include_router(routes_subscriptions.router)
     app.include_router(routes_gateway.router)
     app.add_middleware(
         BodyLimit, default=settings.max_body, per_path={"/v1/check": settings.max_bulk_body}

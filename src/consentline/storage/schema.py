@@ -215,3 +215,28 @@ provider_credentials = Table(
     UniqueConstraint("account_id", "provider"),
     UniqueConstraint("provider", "external_id"),
 )
+
+# -- outbound webhook subscriptions (migration 0005) -----------------------------------
+# Delivery reads the ledger itself: each subscription keeps a cursor on its tenant's
+# chain sequence (``seq`` is assigned under the tenant lock, so it grows in commit
+# order), and the events after it are what is still to be delivered. The ledger is
+# therefore the durable outbox: nothing is copied on the write path.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("url", String(2048), nullable=False),
+    Column("events", String(255), nullable=False),  # "*" or "opt_in,opt_out,..."
+    Column("secret", String(128), nullable=False),  # signs deliveries; never returned again
+    Column("created_us", BigInteger, nullable=False),
+    Column("deleted_us", BigInteger, nullable=True),
+    Column("cursor_seq", BigInteger, nullable=False),  # last chain seq delivered or skipped
+    Column("delivered", BigInteger, nullable=False, default=0),
+    Column("attempts", Integer, nullable=False, default=0),  # consecutive failures
+    Column("next_attempt_us", BigInteger, nullable=False),
+    Column("lease_until_us", BigInteger, nullable=True),  # a worker is delivering
+    Column("last_error", String(255), nullable=True),
+    Column("last_success_us", BigInteger, nullable=True),
+)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from consentline.storage.apistore import ApiStore
 from consentline.storage.engine import storage_errors
+from consentline.storage.hookstore import HookStore
 from consentline.storage.inbox import InboxStore
 from consentline.storage.repository import SqlStore
 
@@ -38,6 +39,7 @@ class UnitOfWork:
         self.store = SqlStore(conn)
         self.inbox = InboxStore(conn)
         self.api = ApiStore(conn)
+        self.hooks = HookStore(conn)
         return self
 
     def commit(self) -> None:
