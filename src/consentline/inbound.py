@@ -75,6 +75,9 @@ class InboundMessage:
     received_at: datetime | None = None
     channel: str = "sms"
     provider_hint: str | None = None
+    # The provider's webhook answer carries the reply (TwiML, Plivo XML): it is
+    # stored as sent ("inline") in the same transaction, for no sender to send again.
+    inline_reply: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,6 +491,9 @@ def _reply_row(
         not_after = plan.received_us + int(CONFIRMATION_WINDOW.total_seconds() * 1_000_000)
         if now_us > not_after:
             status = "dropped"  # C17: late confirmations are never sent
+    detail = "later than 5 minutes after receipt" if status == "dropped" else None
+    if status == "pending" and plan.message.inline_reply:
+        status, detail = "sent", "inline"
     return {
         "tenant_id": plan.line.tenant_id,
         "kind": plan.reply_kind,
@@ -503,7 +509,7 @@ def _reply_row(
         "next_attempt_us": now_us,
         "inbound_id": inbound_id,
         "event_id": events[0].id if events else None,
-        "detail": "later than 5 minutes after receipt" if status == "dropped" else None,
+        "detail": detail,
     }
 
 

@@ -30,6 +30,7 @@ from consentline.http import (
     routes_webhooks,
 )
 from consentline.http.auth import Services
+from consentline.http.batching import InboundBatcher
 from consentline.http.limits import BodyLimit
 from consentline.settings import Settings
 
@@ -80,6 +81,7 @@ def create_app(
         client=client,
         keys=keys if keys is not None else ApiKeys(client.engine, client.now),
         settings=settings,
+        batcher=InboundBatcher(client),
     )
     errors.install(app)
     for module in (routes_health, routes_admin, routes_consents, routes_check, routes_inbound):

@@ -28,6 +28,7 @@ from consentline.client import Consentline
 from consentline.domain.addresses import normalise_line_id
 from consentline.domain.errors import UnknownAccount, UnknownLine
 from consentline.domain.scopes import Account, Directory, Line, account_scope, line_scope
+from consentline.http.batching import InboundBatcher
 from consentline.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer cl_...`")
@@ -40,6 +41,7 @@ class Services:
     client: Consentline
     keys: ApiKeys
     settings: Settings
+    batcher: InboundBatcher
 
 
 def services(request: Request) -> Services:

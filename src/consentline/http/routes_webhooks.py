@@ -6,11 +6,12 @@ The order is fixed, and nothing is stored before the signature is checked::
     credentials     nearest account up the tree with this provider configured (403)
     verify()        the provider's signature scheme (403 signature_invalid)
     parse()         InboundSms / DeliveryStatus (422 invalid_payload)
-    handle          ONE handle_inbound_many call (it commits), then the opted-out
+    handle          the messages through the group-commit batcher (concurrent
+                    webhooks share one durable transaction), then the opted-out
                     receipts as ``opt_out`` events with source ``provider_signal``
     answer          the provider's native format; Twilio and Plivo carry the reply
-                    inline (the outbox row is then marked ``sent``), the others leave
-                    it ``pending`` for the outbox worker
+                    inline (its outbox row is stored ``sent``/``inline`` in the same
+                    commit), the others leave it ``pending`` for the reply worker
 
 A 2xx is returned only after the commit, so a provider retry can neither lose nor
 duplicate an opt-out: a retried message id answers the same, records nothing new and
@@ -113,7 +114,14 @@ async def _webhook(name: str, request: Request) -> Response:
         request.headers.items(),
         body,
     )
-    return await run_in_threadpool(handle, svc, adapter, hook)
+    prepared = await run_in_threadpool(prepare, svc, adapter, hook)
+    if isinstance(prepared, Response):
+        return prepared
+    # Group commit: requests arriving together share one durable transaction.
+    results = await svc.batcher.handle(prepared.messages)
+    if prepared.opt_outs:  # idempotent on a provider retry
+        await run_in_threadpool(svc.client.record_many, prepared.opt_outs)
+    return _answer(adapter, prepared, results)
 
 
 def _line(directory: Directory, number: str | None) -> Line:
@@ -138,8 +146,8 @@ class _Plan:
     ignored: int = 0
 
 
-def handle(svc: Services, adapter: Provider, hook: WebhookRequest) -> Response:
-    """Verify, parse, record and answer one webhook (runs in a worker thread)."""
+def prepare(svc: Services, adapter: Provider, hook: WebhookRequest) -> _Plan | Response:
+    """Verify and parse one webhook into what to record (runs in a worker thread)."""
     name = adapter.name
     client = svc.client
     number = adapter.destination(hook)
@@ -156,6 +164,8 @@ def handle(svc: Services, adapter: Provider, hook: WebhookRequest) -> Response:
         )
     adapter.verify(hook, credentials.fields, now=client.now())
     events = adapter.parse(hook)
+    # A lone message to an inline provider is answered with its reply in the body.
+    inline = name in INLINE and sum(isinstance(e, InboundSms) for e in events) == 1
 
     plan = _Plan()
     seen_keys: dict[str, int] = {}
@@ -174,6 +184,7 @@ def handle(svc: Services, adapter: Provider, hook: WebhookRequest) -> Response:
                     received_at=event.received_at,
                     channel=event.channel,
                     provider_hint=event.provider_hint,
+                    inline_reply=inline,
                 )
             )
         elif isinstance(event, DeliveryStatus) and event.opted_out and event.to:
@@ -201,9 +212,7 @@ def handle(svc: Services, adapter: Provider, hook: WebhookRequest) -> Response:
         else:
             plan.ignored += 1
 
-    results = client.handle_inbound_many(plan.messages)  # commits
-    client.record_many(plan.opt_outs)  # commits; idempotent on a provider retry
-    return _answer(svc, adapter, plan, results)
+    return plan
 
 
 def _same_credentials(
@@ -217,21 +226,15 @@ def _same_credentials(
         )
 
 
-def _answer(
-    svc: Services, adapter: Provider, plan: _Plan, results: list[InboundResult]
-) -> Response:
+def _answer(adapter: Provider, plan: _Plan, results: list[InboundResult]) -> Response:
     text: str | None = None
     answered: InboundSms | None = plan.inbound[0] if plan.inbound else None
-    to_mark: list[int] = []
     if adapter.name in INLINE and len(results) == 1:
         reply = results[0].reply
-        if reply is not None and reply.status == "pending":
+        # Stored as sent ("inline") in the commit; a retry answers with it again,
+        # since the provider never got our first answer.
+        if reply is not None and reply.status == "sent":
             text = reply.body
-            to_mark.append(reply.id)
-        elif reply is not None and reply.status == "sent" and results[0].duplicate:
-            text = reply.body  # a retry: the provider never got our first answer
-    if to_mark:
-        svc.client.mark_replies(to_mark, "sent", "inline")
     native = adapter.reply(text, inbound=answered)
     return Response(
         content=native.body,

@@ -1,0 +1,158 @@
+"""``consentline serve`` as a real process on 127.0.0.1, for end-to-end tests.
+
+    server = Server(f"sqlite:///{tmp_path / 'e2e.db'}", tmp_path / "server.log")
+    try:
+        server.start()                  # returns once uvicorn listens and /healthz is 200
+        httpx.get(f"{server.url}/healthz")
+        server.kill()                   # SIGKILL: no shutdown, no flush, like a crash
+        server.start()                  # the same database and admin key, a fresh port
+    finally:
+        server.stop()                   # SIGTERM, then SIGKILL after a timeout
+
+The process's stdout and stderr go through a pipe into ``log`` (every start appends),
+so readiness is seen in uvicorn's own "Uvicorn running on" line rather than by
+polling, and :meth:`Server.tail` gives the end of the log for assertion messages.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import IO, Final
+
+import httpx
+
+START_TIMEOUT: Final = 30.0
+STOP_TIMEOUT: Final = 10.0
+READY_LINE: Final = b"Uvicorn running on"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def command() -> list[str]:
+    """The installed ``consentline`` console script, next to this interpreter."""
+    script = Path(sys.executable).with_name("consentline")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from consentline.cli import main; main()"]
+
+
+class Server:
+    """One ``consentline serve`` process at a time on a database that outlives it."""
+
+    def __init__(
+        self,
+        db_url: str,
+        log: Path,
+        *,
+        public_url: str | None = None,
+        admin_key: str | None = None,
+    ) -> None:
+        self.db_url = db_url
+        self.log = log
+        self.public_url = public_url
+        self.admin_key = admin_key or "cl_" + secrets.token_hex(20)
+        self.port = 0
+        self.starts = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._copier: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "the server is not running"
+        return self._process.pid
+
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}"}
+
+    def start(self) -> None:
+        """Start the process; return once it listens and answers ``/healthz``."""
+        assert self._process is None, "the server is already running"
+        self.port = free_port()
+        self.starts += 1
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENTLINE_")}
+        env.update(CONSENTLINE_ADMIN_KEY=self.admin_key, PYTHONUNBUFFERED="1")
+        if self.public_url is not None:
+            env["CONSENTLINE_PUBLIC_URL"] = self.public_url
+        args = [*command(), "--db", self.db_url, "serve", "--host", "127.0.0.1"]
+        args += ["--port", str(self.port)]
+        with self.log.open("ab") as log:
+            log.write(f"--- start {self.starts}: port {self.port}\n".encode())
+        process = subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        assert process.stdout is not None
+        ready = threading.Event()
+        self._process = process
+        self._copier = threading.Thread(
+            target=self._copy, args=(process.stdout, ready), name="server-log", daemon=True
+        )
+        self._copier.start()
+        if not ready.wait(START_TIMEOUT) or process.poll() is not None:
+            raise AssertionError(f"consentline serve did not start:\n{self.tail()}")
+        with httpx.Client(base_url=self.url, timeout=5.0) as client:
+            health = client.get("/healthz")
+        assert health.status_code == 200, f"/healthz: {health.status_code}\n{self.tail()}"
+
+    def _copy(self, stream: IO[bytes], ready: threading.Event) -> None:
+        with self.log.open("ab") as log:
+            for line in stream:
+                log.write(line)
+                log.flush()
+                if READY_LINE in line:
+                    ready.set()
+        ready.set()  # the process ended: let start() see it at once
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would: no shutdown handler runs."""
+        os.kill(self.pid, signal.SIGKILL)
+        self._reap(STOP_TIMEOUT)
+
+    def stop(self) -> None:
+        """Stop gracefully (SIGTERM); SIGKILL if it has not ended within the timeout."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self._reap(STOP_TIMEOUT)
+
+    def _reap(self, timeout: float) -> None:
+        process, copier = self._process, self._copier
+        assert process is not None and copier is not None
+        process.wait(timeout)
+        copier.join(timeout)
+        assert process.stdout is not None
+        process.stdout.close()
+        self._process = self._copier = None
+
+    def tail(self, lines: int = 40) -> str:
+        """The end of the server's log, for assertion messages."""
+        try:
+            text = self.log.read_text(errors="replace")
+        except FileNotFoundError:
+            return "(no server log)"
+        return "\n".join(text.splitlines()[-lines:])
