@@ -417,10 +417,15 @@ class Consentline:
         with UnitOfWork(self.engine, write=False) as uow:
             return [outbox.message(r) for r in uow.inbox.outbox(status=status, limit=limit)]
 
-    def take_due_replies(self, limit: int = 100) -> list[OutboxMessage]:
-        """Replies due for sending now; drops opt-out confirmations past 5 minutes (C17)."""
+    def take_due_replies(self, limit: int = 100, *, lease_s: int = 60) -> list[OutboxMessage]:
+        """Replies due for sending now; drops opt-out confirmations past 5 minutes (C17).
+
+        The replies handed out are not due again for ``lease_s`` seconds, so the
+        server's own reply worker does not send them too; report the outcome with
+        :meth:`mark_replies` (a reply never marked comes round again).
+        """
         with self._write() as uow:
-            due = outbox.take_due(uow, now=self._clock(), limit=limit)
+            due = outbox.take_due(uow, now=self._clock(), limit=limit, lease_s=lease_s)
             uow.commit()
         return due
 

@@ -1,12 +1,27 @@
 """SMS provider credentials per account, inherited down the account tree.
 
-An account stores at most one set of credentials per provider (the names an adapter
-lists in ``credential_fields``; Twilio also ``upstream_base_url`` for the send
-gateway). A webhook to a line uses the credentials of the nearest account, from the
-line's own up to the tenant, that has that provider configured.
+An account stores at most one set of credentials per provider. A provider accepts the
+names its adapter lists in ``credential_fields`` (for verifying webhooks), the names
+:data:`consentline.providers.send.SEND_FIELDS` lists (for sending replies through its
+API), and ``upstream_base_url`` (an http(s) URL replacing the provider's API host:
+Twilio's for the send gateway, any provider's for sending replies)::
 
-Values are secrets: they are stored for verifying signatures (and, later, for sending)
-and never returned; :meth:`ProviderCredentials.describe` says which names are set.
+    twilio        account_sid, auth_token, shared_key_secret | (send: the same)
+    sinch         signature_secret, username, password       | service_plan_id, api_token
+    messagemedia  public_key, username, password             | api_key, api_secret
+    vonage        api_key, signature_secret, signature_method | api_key, api_secret
+    plivo         auth_id, auth_token                        | (send: the same)
+    telnyx        public_key                                 | api_key
+    bandwidth     username, password                         | account_id, application_id,
+                                                               username, password
+
+Only the verifying names are required (:data:`REQUIRED`); sending checks its own
+names when it builds a request. A webhook to a line uses the credentials of the
+nearest account, from the line's own up to the tenant, that has that provider
+configured.
+
+Values are secrets: they are stored for verifying signatures and for sending, and
+never returned; :meth:`ProviderCredentials.describe` says which names are set.
 Twilio's ``account_sid`` is also kept as ``external_id`` (unique per provider) so that
 the send gateway can find an account from the AccountSid in its URL.
 
@@ -30,6 +45,7 @@ from consentline.domain.errors import Conflict, InvalidInput, NotFound
 from consentline.domain.ledger import from_us, to_us
 from consentline.domain.scopes import Directory
 from consentline.providers import REGISTRY, Provider
+from consentline.providers.send import SEND_FIELDS, UPSTREAM_BASE_URL
 from consentline.storage.uow import UnitOfWork
 
 __all__ = [
@@ -44,8 +60,15 @@ __all__ = [
 
 MAX_VALUE: Final = 8192  # a PEM public key fits comfortably
 
-# Names accepted beside an adapter's ``credential_fields`` (not used for verifying).
-EXTRA_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {"twilio": ("upstream_base_url",)}
+# Names accepted beside an adapter's ``credential_fields`` (not used for verifying):
+# the send API's names the adapter does not list, and ``upstream_base_url``.
+EXTRA_FIELDS: Final[Mapping[str, tuple[str, ...]]] = {
+    name: (
+        *sorted(SEND_FIELDS.get(name, frozenset()) - set(adapter.credential_fields)),
+        UPSTREAM_BASE_URL,
+    )
+    for name, adapter in REGISTRY.items()
+}
 
 # Each provider needs ALL the names of at least one of these groups.
 REQUIRED: Final[Mapping[str, tuple[frozenset[str], ...]]] = {
@@ -114,12 +137,12 @@ def validate(name: str, fields: Mapping[str, Any]) -> dict[str, str]:
             f"missing credential field(s) for {name}: {', '.join(missing)} (needs {options})",
             field=missing[0],
         )
-    url = clean.get("upstream_base_url")
+    url = clean.get(UPSTREAM_BASE_URL)
     if url is not None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InvalidInput(
-                "upstream_base_url must be an http(s) URL", field="upstream_base_url"
+                f"{UPSTREAM_BASE_URL} must be an http(s) URL", field=UPSTREAM_BASE_URL
             )
     return clean
 

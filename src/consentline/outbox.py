@@ -34,6 +34,7 @@ class OutboxMessage:
     not_after: datetime | None
     attempts: int
     detail: str | None
+    inbound_id: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +67,7 @@ def message(row: Any) -> OutboxMessage:
         not_after=from_us(int(row.not_after_us)) if row.not_after_us is not None else None,
         attempts=int(row.attempts),
         detail=row.detail,
+        inbound_id=int(row.inbound_id) if row.inbound_id is not None else None,
     )
 
 
@@ -123,8 +125,15 @@ def queue_confirmation_requests(
     uow.inbox.insert_outbox(rows)
 
 
-def take_due(uow: UnitOfWork, *, now: datetime, limit: int = 100) -> list[OutboxMessage]:
-    """Due messages for the sender; late opt-out confirmations are dropped here."""
+def take_due(
+    uow: UnitOfWork, *, now: datetime, limit: int = 100, lease_s: int = 0
+) -> list[OutboxMessage]:
+    """Due messages for the sender; late opt-out confirmations are dropped here.
+
+    With ``lease_s`` the messages handed out are not due again for that long, so a
+    second sender does not take them too, and a sender that crashes mid-send only
+    delays them (they come round again when the lease runs out).
+    """
     now_us = to_us(now)
     due, late = [], []
     for row in uow.inbox.due_outbox(now_us, limit):
@@ -133,6 +142,9 @@ def take_due(uow: UnitOfWork, *, now: datetime, limit: int = 100) -> list[Outbox
         else:
             due.append(row)
     uow.inbox.set_outbox(late, status="dropped", detail="later than 5 minutes after receipt")
+    if lease_s:
+        leased = now_us + lease_s * 1_000_000
+        uow.inbox.set_outbox([int(r.id) for r in due], next_attempt_us=leased)
     return [message(r) for r in due]
 
 

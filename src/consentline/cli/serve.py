@@ -13,13 +13,23 @@ from consentline.apikeys import ApiKeys
 from consentline.cli._common import ENV_URL, JsonFlag, emit, errors_to_exit, global_options
 from consentline.http import create_app
 from consentline.http.logging import uvicorn_log_config
+from consentline.reply_delivery import ReplyDelivery
 from consentline.settings import Settings
+from consentline.webhook_delivery import WebhookDelivery
+from consentline.worker import Job, Worker
 
 
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port to listen on.", min=1)] = 8000,
+    worker: Annotated[
+        bool,
+        typer.Option(
+            "--worker/--no-worker",
+            help="Run the background worker (replies, outbound webhooks) in this process.",
+        ),
+    ] = True,
     as_json: JsonFlag = False,
 ) -> None:
     """Run the HTTP API (JSON, `Authorization: Bearer <key>`) until interrupted.
@@ -27,7 +37,9 @@ def serve(
     Settings come from the environment: CONSENTLINE_DATABASE_URL (or --db),
     CONSENTLINE_ADMIN_KEY (the installation-admin key; without it one is
     generated and printed once, on the first start), CONSENTLINE_PUBLIC_URL and
-    CONSENTLINE_MAX_BODY. Access logs mask phone numbers. With --json, one line
+    CONSENTLINE_MAX_BODY. Access logs mask phone numbers. The background worker
+    sends queued replies through the providers and consent changes to webhook
+    subscribers; several processes may run it (each subscription is leased). With --json, one line
     {"url": ..., "admin_key": ...} is printed before the server starts
     (admin_key is null unless it was just generated).
 
@@ -50,8 +62,11 @@ def serve(
             f"  {created}\n"
             "Set CONSENTLINE_ADMIN_KEY to choose your own instead."
         )
-    # Hook for the rest of issue 4: pass the outbox delivery worker as workers=[...].
-    app = create_app(client, settings, keys=keys)
+    jobs: list[Job] = [
+        ReplyDelivery(client.engine, clock=client.now, directory=client.directory),
+        WebhookDelivery(client.engine, clock=client.now, directory=client.directory),
+    ]
+    app = create_app(client, settings, keys=keys, workers=[Worker(jobs)] if worker else [])
     try:
         uvicorn.run(app, host=host, port=port, log_config=uvicorn_log_config())
     finally:

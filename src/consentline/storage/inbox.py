@@ -101,6 +101,18 @@ class InboxStore:
             query = query.with_for_update(skip_locked=True)
         return list(self.conn.execute(query))
 
+    def inbound_providers(self, inbound_ids: Iterable[int]) -> dict[int, str]:
+        """The provider each inbound message came through."""
+        unique = list(dict.fromkeys(inbound_ids))
+        found: dict[int, str] = {}
+        for start in range(0, len(unique), _IN_CHUNK):
+            query = select(t.inbound_messages.c.id, t.inbound_messages.c.provider).where(
+                t.inbound_messages.c.id.in_(unique[start : start + _IN_CHUNK])
+            )
+            for r in self.conn.execute(query):
+                found[int(r.id)] = str(r.provider)
+        return found
+
     def set_outbox(self, ids: Sequence[int], **values: Any) -> None:
         if ids:
             self.conn.execute(update(t.outbox).where(t.outbox.c.id.in_(ids)).values(**values))
