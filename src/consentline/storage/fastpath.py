@@ -1,8 +1,8 @@
 """Projection reads for the send gate, on the bare DB-API connection.
 
 A check is one primary-key lookup in ``consent_state``. Going through SQLAlchemy
-Core costs several times the lookup itself, so the hot path keeps one raw driver
-connection per thread (autocommit: every read sees the latest commit, C14) and
+Core costs several times the lookup itself, so the hot path keeps raw driver
+connections of its own (autocommit: every read sees the latest commit, C14) and
 runs fixed SQL on it, through one reused cursor for point lookups (a fresh cursor
 per lookup costs more than the lookup on SQLite). Bulk reads return the driver's
 row tuples as they are, keyed by address. Everything else goes through the unit
@@ -12,9 +12,11 @@ of work.
 from __future__ import annotations
 
 import gc
+import queue
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from operator import itemgetter
 from typing import Any
 
@@ -39,71 +41,97 @@ _SQLITE_CHUNK = 5000
 _first = itemgetter(0)
 
 
+class _Handle:
+    """One reader connection with its reused cursor."""
+
+    __slots__ = ("conn", "cursor", "fairy")
+
+    def __init__(self, fairy: Any, conn: Any, cursor: Any) -> None:
+        self.fairy, self.conn, self.cursor = fairy, conn, cursor
+
+
 class StateReader:
-    """Reads projection rows; one driver connection per thread, reconnects on failure."""
+    """Reads projection rows on reader connections of its own.
+
+    Connections are taken from the engine (so they get its settings) and then
+    detached from its pool: the reader never holds a slot the writers need, and a
+    thread that ends cannot take a connection with it. They are kept in a free
+    list and lent to one call at a time, whichever thread makes it; a connection
+    that fails is closed and the call retried once on a new one.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._local = threading.local()
         self._sqlite = engine.dialect.name == "sqlite"
         p = "?" if self._sqlite else "%s"
         self._point = _POINT.format(p=p)
         self._scan = _SCAN.format(p=p)
         self._count = _COUNT.format(p=p)
-        self._held: list[Any] = []
+        self._idle: queue.SimpleQueue[_Handle] = queue.SimpleQueue()
+        self._all: set[_Handle] = set()
         self._lock = threading.Lock()
 
-    def _conn(self) -> Any:
-        conn: Any = getattr(self._local, "conn", None)
-        if conn is None:
-            with storage_errors():
-                fairy = self._engine.raw_connection()
-            conn = fairy.driver_connection
-            if not self._sqlite:
-                conn.autocommit = True
-            self._local.conn = conn
-            self._local.fairy = fairy
-            with self._lock:
-                self._held.append(fairy)
-        return conn
+    def _new(self) -> _Handle:
+        with storage_errors():
+            fairy = self._engine.raw_connection()
+        conn: Any = fairy.driver_connection
+        assert conn is not None
+        fairy.detach()
+        if not self._sqlite:
+            conn.autocommit = True
+        handle = _Handle(fairy, conn, conn.cursor())
+        with self._lock:
+            self._all.add(handle)
+        return handle
 
-    def _cursor(self) -> Any:
-        cursor: Any = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._conn().cursor()
-            self._local.cursor = cursor
-        return cursor
+    def _take(self) -> _Handle:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            return self._new()
 
-    def _drop(self) -> None:
-        fairy = getattr(self._local, "fairy", None)
-        self._local.conn = None
-        self._local.fairy = None
-        self._local.cursor = None
-        if fairy is not None:
-            fairy.invalidate()
+    def _discard(self, handle: _Handle) -> None:
+        with self._lock:
+            self._all.discard(handle)
+        with suppress(Exception):  # already broken: closing is best effort
+            handle.fairy.close()
+
+    @contextmanager
+    def _lent(self) -> Iterator[_Handle]:
+        """A connection for one call; back to the free list only after a clean exit."""
+        handle = self._take()
+        try:
+            yield handle
+        except BaseException:
+            self._discard(handle)
+            raise
+        self._idle.put(handle)
 
     def get(self, tenant_id: int, channel: str, address: str) -> Row | None:
         # The statement runs to completion in fetchone (at most one row by primary
         # key), so the reused cursor holds no read transaction open between checks.
+        handle = self._take()
         try:
-            cursor = getattr(self._local, "cursor", None) or self._cursor()
-            row: Row | None = cursor.execute(self._point, (tenant_id, channel, address)).fetchone()
-            return row
+            row: Row | None = handle.cursor.execute(
+                self._point, (tenant_id, channel, address)
+            ).fetchone()
         except (sqlite3.Error, psycopg.Error):
-            self._drop()
-            with storage_errors():
-                retried: Row | None = (
-                    self._cursor().execute(self._point, (tenant_id, channel, address)).fetchone()
-                )
+            self._discard(handle)
+            with self._lent() as fresh, storage_errors():
+                retried: Row | None = fresh.cursor.execute(
+                    self._point, (tenant_id, channel, address)
+                ).fetchone()
                 return retried
+        self._idle.put(handle)
+        return row
 
     def get_many(
         self, tenant_id: int, channel: str, addresses: Sequence[str]
     ) -> dict[str, StateRow]:
         """Rows for many addresses at once (chunks of IN lists / one ANY array)."""
         found: dict[str, StateRow] = {}
-        with storage_errors():
-            conn = self._conn()
+        with self._lent() as handle, storage_errors():
+            conn = handle.conn
             if self._sqlite:
                 for start in range(0, len(addresses), _SQLITE_CHUNK):
                     chunk = addresses[start : start + _SQLITE_CHUNK]
@@ -126,9 +154,13 @@ class StateReader:
         return found
 
     def scan(self, tenant_id: int, channel: str) -> Iterator[tuple[str, str, str, str, int]]:
-        """Every projection row of a tenant and channel (for campaign-sized checks)."""
-        with storage_errors():
-            conn = self._conn()
+        """Every projection row of a tenant and channel (for campaign-sized checks).
+
+        The connection is the generator's until it is exhausted; one abandoned half-way
+        is closed rather than reused with a statement still open.
+        """
+        with self._lent() as handle, storage_errors():
+            conn = handle.conn
             if self._sqlite:
                 yield from conn.execute(self._scan, (tenant_id, channel))
             else:
@@ -148,8 +180,8 @@ class StateReader:
         paused = gc.isenabled()
         gc.disable()
         try:
-            with storage_errors():
-                conn = self._conn()
+            with self._lent() as handle, storage_errors():
+                conn = handle.conn
                 if self._sqlite:
                     rows = conn.execute(self._scan, (tenant_id, channel)).fetchall()
                     return dict(zip(map(_first, rows), rows, strict=True))
@@ -164,13 +196,14 @@ class StateReader:
                 gc.enable()
 
     def count(self, tenant_id: int, channel: str) -> int:
-        with storage_errors():
-            row = self._conn().execute(self._count, (tenant_id, channel)).fetchone()
+        with self._lent() as handle, storage_errors():
+            row = handle.conn.execute(self._count, (tenant_id, channel)).fetchone()
         return int(row[0]) if row else 0
 
     def close(self) -> None:
         with self._lock:
-            held, self._held = self._held, []
-        for fairy in held:
-            fairy.close()
-        self._local = threading.local()
+            handles, self._all = list(self._all), set()
+        for handle in handles:
+            with suppress(Exception):  # closing is best effort
+                handle.fairy.close()
+        self._idle = queue.SimpleQueue()
