@@ -39,7 +39,10 @@ def test_check_errors_are_4xx_json(api: Api) -> None:
         ({"from": "+18005550177"}, 404, "unknown_line"),
         ({"channel": "fax"}, 422, "invalid_channel"),
         ({"to": None}, 422, "invalid_input"),
-        ({"at": "soon"}, 422, "invalid_input"),
+        ({"at": "soon"}, 422, "invalid_time"),
+        ({"to": "+1" * 200}, 422, "invalid_input"),
+        ({"purpose": None}, 422, "invalid_input"),
+        ({"from": None}, 422, "invalid_input"),
     ]
     for change, status, code in cases:
         params = {k: v for k, v in {**PARAMS, **change}.items() if v is not None}
@@ -91,3 +94,27 @@ def test_bulk_errors_come_before_the_stream(api: Api) -> None:
         body = {"from": ACME_LINE, "purpose": "marketing", "recipients": [X], **change}
         response = api.http.post("/v1/check", json=body, headers=read)
         assert (response.status_code, response.json()["code"]) == (status, code), change
+
+
+def test_the_lean_check_route_is_still_documented_in_openapi(api: Api) -> None:
+    spec = api.http.get("/openapi.json").json()
+    operation = spec["paths"]["/v1/check"]["get"]
+    names = {p["name"]: p["required"] for p in operation["parameters"]}
+    assert names == {
+        "to": True,
+        "from": True,
+        "purpose": True,
+        "topic": False,
+        "channel": False,
+        "at": False,
+    }
+    assert operation["security"] == [{"HTTPBearer": []}]
+    assert "post" in spec["paths"]["/v1/check"]  # the bulk check beside it
+
+
+def test_a_bearer_scheme_in_any_case_is_accepted_and_others_are_401(api: Api) -> None:
+    raw = api.named["acme_read"]
+    ok = api.http.get("/v1/check", params=PARAMS, headers={"Authorization": f"bearer {raw}"})
+    assert ok.status_code == 200
+    basic = api.http.get("/v1/check", params=PARAMS, headers={"Authorization": f"Basic {raw}"})
+    assert basic.status_code == 401 and basic.headers["www-authenticate"] == "Bearer"

@@ -44,7 +44,12 @@ class Services:
     batcher: InboundBatcher
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    """The app's services (async: a dependency on the event loop costs no thread hop)."""
+    return services_of(request)
+
+
+def services_of(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
 
@@ -116,13 +121,28 @@ class Caller:
         return scopes
 
 
-def caller(
+async def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Caller:
-    found = services(request)
+    # On the event loop: a known key and the directory are in memory (a miss costs
+    # one short indexed read), and a thread hop would cost more than the work.
+    found = services_of(request)
     key = found.keys.authenticate(None if credentials is None else credentials.credentials)
     return Caller(key, found.client.directory())
+
+
+def authenticate(request: Request) -> Caller:
+    """The caller of ``request`` without the dependency machinery (for hot routes):
+    the same rule as :func:`caller` (a ``Bearer`` key, else 401)."""
+    header = request.headers.get("authorization")
+    raw = None
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value:
+            raw = value.strip()
+    found = services_of(request)
+    return Caller(found.keys.authenticate(raw), found.client.directory())
 
 
 CallerDep = Annotated[Caller, Depends(caller)]

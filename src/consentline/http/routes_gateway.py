@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from consentline import gateway
 from consentline.domain.errors import ConsentlineError
 from consentline.http import errors
-from consentline.http.auth import Services, services
+from consentline.http.auth import Services, services_of
 
 router = APIRouter(tags=["gateway"])
 
@@ -34,7 +34,7 @@ def _decide(
     response_class=Response,
 )
 async def send_message(account_sid: str, request: Request) -> Response:
-    svc = services(request)
+    svc = services_of(request)
     body = await request.body()
     headers = request.headers
     try:

@@ -44,7 +44,7 @@ from consentline.domain.errors import (
     UnknownLine,
 )
 from consentline.domain.scopes import Directory, Line
-from consentline.http.auth import Services, services
+from consentline.http.auth import Services, services_of
 from consentline.inbound import InboundMessage, InboundResult
 from consentline.providers import DeliveryStatus, InboundSms, Provider, WebhookRequest
 from consentline.services import RecordRequest
@@ -106,7 +106,7 @@ async def _webhook(name: str, request: Request) -> Response:
     adapter = provider(name)
     if request.method == "GET" and name not in GET_ALLOWED:
         raise HTTPException(405, f"{name} webhooks are POSTed")
-    svc = services(request)
+    svc = services_of(request)
     body = await request.body()
     hook = WebhookRequest.create(
         request.method,
