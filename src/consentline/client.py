@@ -112,6 +112,11 @@ class Consentline:
         assert policies is not None
         return policies
 
+    @property
+    def cache_seconds(self) -> float:
+        """How long a change made by another process may take to be seen here."""
+        return self._cache_seconds
+
     def _write(self) -> UnitOfWork:
         return UnitOfWork(self.engine, write=True)
 

@@ -33,6 +33,8 @@ the send gateway can find an account from the AccountSid in its URL.
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -179,9 +181,18 @@ def _set(row: Row[Any]) -> CredentialSet:
 class ProviderCredentials:
     """Store and resolve provider credentials on one database."""
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, engine: Engine, clock: Callable[[], datetime], *, cache_seconds: float = 0.0
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        # Webhooks resolve credentials on every request (twice with the check that all
+        # of a batch's events share them); with ``cache_seconds`` a resolution is kept
+        # that long. ``put`` on this instance clears it; a change made by another
+        # process is seen within ``cache_seconds``, as for the client's other caches.
+        self._cache_seconds = cache_seconds
+        self._cache: dict[tuple[tuple[int, ...], str], tuple[float, CredentialSet | None]] = {}
+        self._lock = threading.Lock()
 
     def put(self, *, account_id: int, provider: str, fields: Mapping[str, Any]) -> CredentialSet:
         """Replace the account's credentials for ``provider`` (validated first)."""
@@ -206,6 +217,8 @@ class ProviderCredentials:
             row = uow.api.credentials([account_id], provider).get(account_id)
             uow.commit()
         assert row is not None
+        with self._lock:
+            self._cache.clear()
         return _set(row)
 
     def get(self, *, account_id: int, provider: str) -> CredentialSet | None:
@@ -218,14 +231,21 @@ class ProviderCredentials:
         self, directory: Directory, *, account_id: int, provider: str
     ) -> CredentialSet | None:
         """The credentials of the nearest account, ``account_id`` first, up to its root."""
-        chain = [a.id for a in directory.ancestors(account_id)]
+        chain = tuple(a.id for a in directory.ancestors(account_id))
+        key = (chain, provider)
+        if self._cache_seconds > 0:
+            cached = self._cache.get(key)
+            if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
+                return cached[1]
         with UnitOfWork(self._engine, write=False) as uow:
-            rows = uow.api.credentials(chain, provider)
-        for candidate in chain:
-            row = rows.get(candidate)
-            if row is not None:
-                return _set(row)
-        return None
+            rows = uow.api.credentials(list(chain), provider)
+        found = next((_set(rows[c]) for c in chain if c in rows), None)
+        if self._cache_seconds > 0:
+            with self._lock:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[key] = (time.monotonic(), found)
+        return found
 
     def by_external_id(self, provider: str, external_id: str) -> CredentialSet | None:
         """The credentials whose external id (Twilio AccountSid) is ``external_id``."""

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from consentline.apikeys import ApiKeys
 from consentline.client import Consentline
+from consentline.credentials import ProviderCredentials
 from consentline.http import (
     errors,
     routes_admin,
@@ -83,6 +84,9 @@ def create_app(
         keys=keys if keys is not None else ApiKeys(client.engine, client.now),
         settings=settings,
         batcher=InboundBatcher(client),
+        credentials=ProviderCredentials(
+            client.engine, client.now, cache_seconds=client.cache_seconds
+        ),
     )
     errors.install(app)
     for module in (routes_health, routes_admin, routes_consents, routes_check, routes_inbound):

@@ -25,6 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from consentline.apikeys import ApiKey, ApiKeys, Role
 from consentline.client import Consentline
+from consentline.credentials import ProviderCredentials
 from consentline.domain.addresses import normalise_line_id
 from consentline.domain.errors import UnknownAccount, UnknownLine
 from consentline.domain.scopes import Account, Directory, Line, account_scope, line_scope
@@ -42,6 +43,7 @@ class Services:
     keys: ApiKeys
     settings: Settings
     batcher: InboundBatcher
+    credentials: ProviderCredentials
 
 
 async def services(request: Request) -> Services:

@@ -22,7 +22,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def store(svc: Services) -> ProviderCredentials:
-    return ProviderCredentials(svc.client.engine, svc.client.now)
+    return svc.credentials
 
 
 @router.put(

@@ -155,7 +155,7 @@ def prepare(svc: Services, adapter: Provider, hook: WebhookRequest) -> _Plan | R
         return _without_destination(adapter, hook)
     directory = client.directory()
     line = _line(directory, number)
-    store = ProviderCredentials(client.engine, client.now)
+    store = svc.credentials
     credentials = store.resolve(directory, account_id=line.account_id, provider=name)
     if credentials is None:
         raise SignatureInvalid(
