@@ -98,19 +98,24 @@ def create_app(
     app.add_middleware(
         BodyLimit, default=settings.max_body, per_path={"/v1/check": settings.max_bulk_body}
     )
-    _lean_check(app)
+    _lean_routes(app)
     return app
 
 
-def _lean_check(app: FastAPI) -> None:
-    """Serve ``GET /v1/check`` from a plain Starlette route placed first.
+def _lean_routes(app: FastAPI) -> None:
+    """Serve the hot paths, ``GET /v1/check`` and the provider webhooks, from plain
+    Starlette routes placed first.
 
-    The check is the hot path and its handler takes only the request (it reads its
-    parameters and key itself), so FastAPI's per-request dependency solving and the
-    route-by-route matching through every router before it are pure overhead. The
-    OpenAPI document is built from the declared route first, so it still documents
-    the operation exactly; at run time the same handler answers through the plain
-    route, which is tried before any other.
+    Their handlers take only the request (they read their parameters, key or
+    signature themselves), so FastAPI's per-request dependency solving and the
+    route-by-route matching through every router before them are pure overhead. The
+    OpenAPI document is built from the declared routes first, so it still documents
+    the operations exactly; at run time the same handlers answer through the plain
+    routes, which are tried before any other.
     """
     app.openapi()  # generated now from the declared routes, and cached
-    app.router.routes.insert(0, Route("/v1/check", routes_check.check, methods=["GET"]))
+    lean = [
+        Route("/v1/check", routes_check.check, methods=["GET"]),
+        Route("/webhooks/{name}", routes_webhooks.lean_webhook, methods=["GET", "POST"]),
+    ]
+    app.router.routes[:0] = lean

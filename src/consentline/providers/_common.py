@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hmac
 import json
 from collections.abc import Mapping
@@ -27,10 +28,16 @@ _XML_FORBIDDEN = dict.fromkeys(n for n in range(32) if n not in (9, 10, 13))
 def form_pairs(raw: bytes | str, *, provider: str) -> list[tuple[str, str]]:
     """Decode an ``application/x-www-form-urlencoded`` body or query into ordered pairs."""
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        return parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+        return list(_decoded_pairs(raw))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidPayload("form body is not valid UTF-8", provider=provider) from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _decoded_pairs(raw: bytes | str) -> tuple[tuple[str, str], ...]:
+    # A webhook's body is read to find the line, to verify and to parse: decoded once.
+    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    return tuple(parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict"))
 
 
 def query_pairs(url: str, *, provider: str) -> list[tuple[str, str]]:

@@ -78,10 +78,12 @@ class Twilio:
             pairs = c.form_pairs(request.body, provider=NAME)
         else:
             pairs = []
-        ok = False
-        for url in _url_spellings(request.url):
-            expected = compute_signature(key, url, pairs, algorithm)
-            ok |= hmac.compare_digest(expected.encode(), signature.strip().encode())
+        given = signature.strip().encode()
+        # Each comparison is constant-time; which spelling of the URL matched is public.
+        ok = any(
+            hmac.compare_digest(compute_signature(key, url, pairs, algorithm).encode(), given)
+            for url in _url_spellings(request.url)
+        )
         if not ok:
             raise SignatureInvalid("X-Twilio-Signature does not match", provider=NAME)
 
