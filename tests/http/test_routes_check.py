@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qsl, urlencode
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from consentline.http.routes_check import _pairs
 from tests.http.conftest import ACME_LINE, SHOP_LINE, Api, X, Y
 
 PARAMS = {"to": X, "from": ACME_LINE, "purpose": "marketing"}
@@ -118,3 +123,19 @@ def test_a_bearer_scheme_in_any_case_is_accepted_and_others_are_401(api: Api) ->
     assert ok.status_code == 200
     basic = api.http.get("/v1/check", params=PARAMS, headers={"Authorization": f"Basic {raw}"})
     assert basic.status_code == 401 and basic.headers["www-authenticate"] == "Bearer"
+
+
+@given(
+    st.lists(
+        st.tuples(st.text(max_size=8), st.text(max_size=12)),
+        max_size=6,
+    )
+)
+def test_the_hand_read_query_string_means_what_the_standard_parser_reads(
+    pairs: list[tuple[str, str]],
+) -> None:
+    raw = urlencode(pairs).encode()
+    expected: dict[str, str] = {}
+    for name, value in parse_qsl(raw.decode(), keep_blank_values=True):
+        expected.setdefault(name, value)
+    assert _pairs(raw) == expected

@@ -33,6 +33,7 @@ from consentline.http import (
 )
 from consentline.http.auth import Services
 from consentline.http.batching import InboundBatcher
+from consentline.http.fastlane import FastLane
 from consentline.http.limits import BodyLimit
 from consentline.settings import Settings
 
@@ -99,6 +100,7 @@ def create_app(
         BodyLimit, default=settings.max_body, per_path={"/v1/check": settings.max_bulk_body}
     )
     _lean_routes(app)
+    app.add_middleware(FastLane)  # last added: outermost, inside only the error middleware
     return app
 
 
@@ -114,6 +116,8 @@ def _lean_routes(app: FastAPI) -> None:
     routes, which are tried before any other.
     """
     app.openapi()  # generated now from the declared routes, and cached
+    # GET /v1/check is answered even earlier, by the FastLane middleware; this route
+    # is what a HEAD or a mounted copy of the app would reach.
     lean = [
         Route("/v1/check", routes_check.check, methods=["GET"]),
         Route("/webhooks/{name}", routes_webhooks.lean_webhook, methods=["GET", "POST"]),

@@ -92,7 +92,7 @@ def error_response(status: int, body: Mapping[str, Any]) -> JSONResponse:
     return JSONResponse(dict(body), status_code=status, headers=headers)
 
 
-def _library_error(_request: Request, error: Exception) -> JSONResponse:
+def library_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ConsentlineError)
     body = error.to_dict()
     if isinstance(error, StorageError):
@@ -139,7 +139,7 @@ def _unexpected(_request: Request, error: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Register every handler on ``app``."""
-    app.add_exception_handler(ConsentlineError, _library_error)
+    app.add_exception_handler(ConsentlineError, library_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Final
+from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -67,8 +68,26 @@ _PARAMETERS: Final = [
 ]
 
 
+def _pairs(raw: bytes) -> dict[str, str]:
+    """The query string's first value per name (what ``QueryParams`` gives, decoded
+    only where something is escaped: most checks carry nothing but ``%2B``)."""
+    found: dict[str, str] = {}
+    for part in raw.decode("latin-1").split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if "%" in name or "+" in name:
+            name = unquote_plus(name)
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        elif not value.isascii():
+            value = value.encode("latin-1").decode("utf-8", "replace")
+        found.setdefault(name, value)
+    return found
+
+
 def _query(request: Request) -> dict[str, str | None]:
-    params = request.query_params
+    params = _pairs(request.scope["query_string"])
     found: dict[str, str | None] = {}
     for name, limit, required, _ in _QUERY:
         value = params.get(name)
