@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qsl, urlencode
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -139,3 +140,15 @@ def test_the_hand_read_query_string_means_what_the_standard_parser_reads(
     for name, value in parse_qsl(raw.decode(), keep_blank_values=True):
         expected.setdefault(name, value)
     assert _pairs(raw) == expected
+
+
+def test_an_unexpected_failure_in_the_fast_lane_is_the_json_500_without_details(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("+14155550123 leaked?")
+
+    monkeypatch.setattr(api.cl, "check", broken)
+    response = api.http.get("/v1/check", params=PARAMS, headers=api.key("acme_read"))
+    assert response.status_code == 500
+    assert response.json() == {"code": "internal_error", "message": "internal error"}

@@ -9,12 +9,14 @@ hook where the outbox delivery worker will plug in.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from fastapi import FastAPI
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from consentline.apikeys import ApiKeys
 from consentline.client import Consentline
@@ -46,6 +48,23 @@ role is too low for the operation.
 """
 
 
+# FastAPI >= 0.16x can emit OpenTelemetry traces and metrics itself, and asks the
+# environment whether to on every request. consentline does not export telemetry;
+# switching it off keeps that question off the hot path (older FastAPI has no switch).
+_NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
+
+
+class ConsentlineApp(FastAPI):
+    """FastAPI with the send gate's :class:`FastLane` as its outermost layer."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return FastLane(super().build_middleware_stack())
+
+
 class Worker(Protocol):
     """A background job run beside the API (e.g. outbox delivery)."""
 
@@ -73,12 +92,13 @@ def create_app(
             for worker in reversed(workers):
                 worker.stop()
 
-    app = FastAPI(
+    app = ConsentlineApp(
         title="consentline",
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=errors.RESPONSES,
+        **_NO_TELEMETRY,
     )
     app.state.services = Services(
         client=client,
@@ -100,7 +120,6 @@ def create_app(
         BodyLimit, default=settings.max_body, per_path={"/v1/check": settings.max_bulk_body}
     )
     _lean_routes(app)
-    app.add_middleware(FastLane)  # last added: outermost, inside only the error middleware
     return app
 
 
@@ -116,8 +135,8 @@ def _lean_routes(app: FastAPI) -> None:
     routes, which are tried before any other.
     """
     app.openapi()  # generated now from the declared routes, and cached
-    # GET /v1/check is answered even earlier, by the FastLane middleware; this route
-    # is what a HEAD or a mounted copy of the app would reach.
+    # GET /v1/check is answered even earlier, by the FastLane wrapper; this route is
+    # what a HEAD, or the app mounted under a prefix, reaches.
     lean = [
         Route("/v1/check", routes_check.check, methods=["GET"]),
         Route("/webhooks/{name}", routes_webhooks.lean_webhook, methods=["GET", "POST"]),

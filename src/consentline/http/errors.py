@@ -132,7 +132,7 @@ def _http_error(_request: Request, error: Exception) -> JSONResponse:
     return response
 
 
-def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+def unexpected(_request: Request, error: Exception) -> JSONResponse:
     log.error("unexpected error: %s", type(error).__name__)
     return error_response(500, {"code": "internal_error", "message": "internal error"})
 
@@ -142,4 +142,4 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ConsentlineError, library_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(Exception, unexpected)

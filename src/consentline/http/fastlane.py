@@ -1,11 +1,12 @@
 """The send gate's fast lane: ``GET /v1/check`` answered ahead of the framework.
 
 A check is one indexed read of a few microseconds; the framework's layers around a
-route (FastAPI's telemetry and body-limit middleware, exception middleware, the
-exit stack, the router) cost several times that. This pure ASGI middleware sits
-just inside Starlette's outermost error middleware and hands ``GET /v1/check``
-straight to the route's own handler, with the same error mapping as every other
-route; every other request passes through untouched. The OpenAPI document still
+route (its error, telemetry, body-limit and exception middleware, the exit stack,
+the router) cost several times that. This pure ASGI wrapper is the outermost layer
+of the app (see ``app.ConsentlineApp``) and hands ``GET /v1/check`` straight to the
+route's own handler, with the same error answers as every other route: a library
+error through the one status table, anything else as the JSON 500. Every other
+request passes through untouched. The OpenAPI document still
 describes the operation, from its declaration in ``routes_check``.
 """
 
@@ -33,4 +34,6 @@ class FastLane:
             response = await routes_check.check(request)
         except ConsentlineError as error:
             response = errors.library_error(request, error)
+        except Exception as error:  # as the app's own handler would answer it
+            response = errors.unexpected(request, error)
         await response(scope, receive, send)

@@ -78,7 +78,9 @@ def _pairs(raw: bytes) -> dict[str, str]:
         name, _, value = part.partition("=")
         if "%" in name or "+" in name:
             name = unquote_plus(name)
-        if "%" in value or "+" in value:
+        if value.startswith("%2B") and "%" not in value[3:] and "+" not in value[3:]:
+            value = "+" + value[3:]  # an E.164 number, as every client escapes it
+        elif "%" in value or "+" in value:
             value = unquote_plus(value)
         elif not value.isascii():
             value = value.encode("latin-1").decode("utf-8", "replace")
