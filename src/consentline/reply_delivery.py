@@ -81,6 +81,9 @@ class ReplyDelivery:
     def run_once(self) -> int:
         """Send one batch of due replies; returns how many were handled."""
         now = self._clock()
+        with UnitOfWork(self._engine, write=False) as uow:
+            if not uow.inbox.any_due_outbox(to_us(now)):
+                return 0  # idle: no write transaction (and no disk flush) every turn
         with UnitOfWork(self._engine) as uow:
             due = outbox.take_due(uow, now=now, limit=self._batch, lease_s=LEASE_S)
             came_by = uow.inbox.inbound_providers(

@@ -90,6 +90,15 @@ class InboxStore:
             query = query.where(t.outbox.c.status == status)
         return list(self.conn.execute(query))
 
+    def any_due_outbox(self, now_us: int) -> bool:
+        """Is anything pending and due? (a read, so an idle sender writes nothing)"""
+        query = (
+            select(t.outbox.c.id)
+            .where(t.outbox.c.status == "pending", t.outbox.c.next_attempt_us <= now_us)
+            .limit(1)
+        )
+        return self.conn.execute(query).first() is not None
+
     def due_outbox(self, now_us: int, limit: int) -> list[Row[Any]]:
         query = (
             select(t.outbox)
