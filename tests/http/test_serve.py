@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,10 @@ import consentline
 from consentline.apikeys import ApiKeys
 from consentline.cli.app import app
 from tests.conftest import Clock
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # Starlette's TestClient suggests httpx2
+    from fastapi.testclient import TestClient
 
 KEY = "cl_" + "k" * 40
 
@@ -99,3 +105,20 @@ def test_bootstrap_generates_only_when_no_installation_admin_exists(
         keys.revoke(keys.authenticate(first).id)
         keys.revoke(keys.authenticate(KEY).id)
         assert keys.bootstrap(None) is not None  # every admin revoked: a new one
+
+
+def _worker_running() -> bool:
+    return any(t.name == "consentline-worker" for t in threading.enumerate())
+
+
+@pytest.mark.parametrize(("flag", "expected"), [([], True), (["--no-worker"], False)])
+def test_the_background_worker_runs_with_the_app_unless_switched_off(
+    tmp_path: Path, runs: list[dict[str, Any]], flag: list[str], expected: bool
+) -> None:
+    db = f"sqlite:///{tmp_path / 'serve.db'}"
+    result = CliRunner().invoke(app, ["--db", db, "serve", *flag])
+    assert result.exit_code == 0, result.output
+    with TestClient(runs[0]["app"]) as http:  # runs the app's lifespan
+        assert http.get("/healthz").status_code == 200
+        assert _worker_running() is expected
+    assert not _worker_running()  # stopped with the app
