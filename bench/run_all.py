@@ -2,7 +2,8 @@
 
 ``make bench`` calls this. Arguments are passed to bench_core.py (e.g. ``--quick``,
 ``--sqlite-only``, ``--postgres URL``, ``--rebuild``); other scripts run without
-arguments. Exits non-zero if any script fails.
+arguments (``bench_http.py`` skips its wrk parts, with a message, when wrk is not
+installed). Exits non-zero if any script fails.
 """
 
 from __future__ import annotations
