@@ -26,6 +26,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -161,7 +162,12 @@ class WebhookDelivery:
         directory = self._directory()
         cursor, delivered = int(row.cursor_seq), 0
         failure: Attempt | None = None
+        # Stop well inside the lease, so no other worker can take the subscription
+        # while this round is still sending (slow answers could otherwise outlast it).
+        deadline = time.monotonic() + LEASE_S / 2
         for event in events:
+            if time.monotonic() > deadline:
+                break
             if wanted(events_wanted, event) and covers(directory, account_id, event):
                 body = payload(
                     event, subscription_id=sub_id, where=directory.describe_scope(event.scope)

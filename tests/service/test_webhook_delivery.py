@@ -17,7 +17,7 @@ from datetime import timedelta
 
 import pytest
 
-from consentline import Consentline
+from consentline import Consentline, webhook_delivery
 from consentline.domain.errors import InvalidInput, UnknownAccount
 from consentline.storage.uow import UnitOfWork
 from consentline.subscriptions import TooManySubscriptions, UnknownSubscription
@@ -353,3 +353,23 @@ def test_the_worker_thread_delivers_without_being_asked(
     finally:
         worker.stop()
     assert len(receiver.requests) == 1
+
+
+def test_a_slow_round_stops_inside_its_lease_and_the_next_one_carries_on(
+    setup: WorkedSetup,
+    receiver: StandIn,
+    delivery: WebhookDelivery,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cl = setup.cl
+    monkeypatch.setattr(webhook_delivery, "LEASE_S", 0.5)  # the round may use 0.25 s
+    cl.subscribe("t", receiver.url)
+    for address in (X, Y, "+14155550125"):
+        cl.record(address, "opt_out", account="a", source="keyword")
+    receiver.answer(Answer(200, delay_s=0.2))
+    first = delivery.run_once(wait=True)
+    assert 1 <= first < 3  # not all three: the round stopped before its lease ran out
+    while len(receiver.requests) < 3:
+        assert delivery.run_once(wait=True) > 0
+    ids = [r.json()["id"] for r in receiver.requests]
+    assert ids == sorted(ids) and len(set(ids)) == 3  # in order, none twice
