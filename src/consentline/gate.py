@@ -220,10 +220,15 @@ class Gate:
         else:
             at_us = -1  # computed below only if a time rule needs it
         row = self._reader.get(context.tenant_id, context.channel, address)
+        if row is None and fast:
+            normalised = normalise_address(to, context.channel, context.region)  # validates
+            if normalised != address:
+                # E.164-shaped but not canonical ("+44 07911...", a national prefix
+                # after the country code): the ledger knows it by its canonical form.
+                address = normalised
+                row = self._reader.get(context.tenant_id, context.channel, address)
         source: tuple[str, str, str, int] | None = None
         if row is None:
-            if fast:
-                normalise_address(to, context.channel, context.region)  # validates
             allowed, reason = context.none_allowed, context.none_reason
         elif at is not None and at_us < row[3]:
             allowed, reason, source = self._older(context, address, at_us)
@@ -310,14 +315,19 @@ class Gate:
                             yield Decision(str(raw), False, "invalid_address")
                             continue
                         row = get(address)
+                if row is None and fast:
+                    try:
+                        normalised = normalise_address(address, checked, region)
+                    except InvalidAddress:
+                        yield Decision(address, False, "invalid_address")
+                        continue
+                    if normalised != address:  # not canonical: look up the canonical form
+                        address = normalised
+                        row = self._reader.get_many(context.tenant_id, checked, [address]).get(
+                            address
+                        )
                 source: tuple[str, str, str, int] | None = None
                 if row is None:
-                    if fast:
-                        try:
-                            normalise_address(address, checked, region)
-                        except InvalidAddress:
-                            yield Decision(address, False, "invalid_address")
-                            continue
                     allowed, reason = none_allowed, none_reason
                 elif at is not None and at_us < row[4]:
                     allowed, reason, source = self._older(context, address, at_us)

@@ -219,3 +219,23 @@ def test_check_many_on_a_disabled_purpose_still_normalises_and_flags_bad_numbers
         ("+14155550123", "enforcement_disabled"),
         ("nope", "invalid_address"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("stored", "asked"),
+    [
+        ("+447911123456", "+4407911123456"),  # a national prefix left after +44
+        ("+33612345678", "+330612345678"),
+        ("+61412345678", "+610412345678"),
+    ],
+)
+def test_an_e164_shaped_but_uncanonical_number_finds_its_opt_out(
+    cl: Consentline, stored: str, asked: str
+) -> None:
+    cl.create_account("intl", default_region="US")
+    cl.add_line("+18005550177", account="intl")
+    cl.record(stored, "opt_out", account="intl", source="keyword")
+    single = cl.check(asked, from_="+18005550177", purpose="marketing")
+    assert (single.to, single.reason, single.allowed) == (stored, "opted_out", False)
+    [bulk] = list(cl.check_many([asked], from_="+18005550177", purpose="marketing"))
+    assert (bulk.to, bulk.reason, bulk.allowed) == (stored, "opted_out", False)
