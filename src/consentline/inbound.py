@@ -93,6 +93,19 @@ class Reply:
     status: str
     not_after: datetime | None
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, with the keys of ``OutboxMessage.as_dict`` (CLI and HTTP alike)."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status,
+            "language": self.language,
+            "to": self.to,
+            "from": self.from_line,
+            "body": self.body,
+            "not_after": None if self.not_after is None else self.not_after.isoformat(),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class InboundResult:

@@ -45,6 +45,7 @@ log = logging.getLogger("consentline.replies")
 LEASE_S: Final = 60
 WAIT_FOR_CREDENTIALS_S: Final = 300
 MAX_ATTEMPTS: Final = 8
+CREDENTIALS_S: Final = 5.0
 NO_PROVIDER: Final = "no provider credentials on this line's account can send; waiting"
 
 
@@ -72,7 +73,9 @@ class ReplyDelivery:
         self._http = http or httpx.Client(timeout=timeout_s, follow_redirects=False)
         self._owns_http = http is None
         self._batch = batch
-        self._credentials = ProviderCredentials(engine, clock)
+        # A batch asks for the same few lines' credentials again and again (and, for a
+        # reply with no inbound provider, for every provider in turn): keep them briefly.
+        self._credentials = ProviderCredentials(engine, clock, cache_seconds=CREDENTIALS_S)
 
     def close(self) -> None:
         if self._owns_http:

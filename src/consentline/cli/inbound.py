@@ -19,7 +19,6 @@ from consentline.cli._common import (
     console,
     emit,
     event_json,
-    iso,
     parse_time,
     session,
     short_iso,
@@ -85,20 +84,6 @@ def _event_line(event: Event, client: Consentline) -> str:
 
 
 # -- inbound ----------------------------------------------------------------------------
-def reply_json(reply: Reply) -> dict[str, Any]:
-    """A queued reply, with the keys of ``OutboxMessage.as_dict``."""
-    return {
-        "id": reply.id,
-        "kind": reply.kind,
-        "status": reply.status,
-        "language": reply.language,
-        "to": reply.to,
-        "from": reply.from_line,
-        "body": reply.body,
-        "not_after": None if reply.not_after is None else iso(reply.not_after),
-    }
-
-
 def result_json(result: InboundResult, client: Consentline) -> dict[str, Any]:
     return {
         "id": result.id,
@@ -106,7 +91,7 @@ def result_json(result: InboundResult, client: Consentline) -> dict[str, Any]:
         "decided_by": result.decided_by,
         "classification": classification_json(result.classification),
         "events": [event_json(event, client) for event in result.events],
-        "reply": None if result.reply is None else reply_json(result.reply),
+        "reply": None if result.reply is None else result.reply.as_dict(),
         "review_id": result.review_id,
     }
 

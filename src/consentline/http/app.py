@@ -124,21 +124,15 @@ def create_app(
 
 
 def _lean_routes(app: FastAPI) -> None:
-    """Serve the hot paths, ``GET /v1/check`` and the provider webhooks, from plain
-    Starlette routes placed first.
+    """Serve the provider webhooks from a plain Starlette route placed first.
 
-    Their handlers take only the request (they read their parameters, key or
-    signature themselves), so FastAPI's per-request dependency solving and the
-    route-by-route matching through every router before them are pure overhead. The
-    OpenAPI document is built from the declared routes first, so it still documents
-    the operations exactly; at run time the same handlers answer through the plain
-    routes, which are tried before any other.
+    The handler takes only the request (it reads its signature itself), so FastAPI's
+    per-request dependency solving and the route-by-route matching through every
+    router before it are pure overhead. The OpenAPI document is built from the
+    declared routes first, so it still documents the operations exactly.
+    ``GET /v1/check`` goes further still: the :class:`FastLane` wrapper answers it
+    before any middleware (its declared route is what a mounted copy reaches).
     """
     app.openapi()  # generated now from the declared routes, and cached
-    # GET /v1/check is answered even earlier, by the FastLane wrapper; this route is
-    # what a HEAD, or the app mounted under a prefix, reaches.
-    lean = [
-        Route("/v1/check", routes_check.check, methods=["GET"]),
-        Route("/webhooks/{name}", routes_webhooks.lean_webhook, methods=["GET", "POST"]),
-    ]
-    app.router.routes[:0] = lean
+    lean = Route("/webhooks/{name}", routes_webhooks.lean_webhook, methods=["GET", "POST"])
+    app.router.routes.insert(0, lean)

@@ -9,7 +9,7 @@ from consentline.apikeys import ApiKey
 from consentline.domain.ledger import Event, EventRef
 from consentline.domain.policy import Decision, event_dict
 from consentline.domain.scopes import Account, Directory, Line
-from consentline.inbound import InboundResult, Reply
+from consentline.inbound import InboundResult
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -70,19 +70,6 @@ def decision_json(decision: Decision, directory: Directory) -> dict[str, Any]:
     }
 
 
-def reply_json(reply: Reply) -> dict[str, Any]:
-    return {
-        "id": reply.id,
-        "kind": reply.kind,
-        "status": reply.status,
-        "language": reply.language,
-        "to": reply.to,
-        "from": reply.from_line,
-        "body": reply.body,
-        "not_after": iso(reply.not_after),
-    }
-
-
 def inbound_json(result: InboundResult, directory: Directory) -> dict[str, Any]:
     return {
         "id": result.id,
@@ -90,6 +77,6 @@ def inbound_json(result: InboundResult, directory: Directory) -> dict[str, Any]:
         "decided_by": result.decided_by,
         "classification": result.classification.as_dict(),
         "events": [event_json(event, directory) for event in result.events],
-        "reply": None if result.reply is None else reply_json(result.reply),
+        "reply": None if result.reply is None else result.reply.as_dict(),
         "review_id": result.review_id,
     }

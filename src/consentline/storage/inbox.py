@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, select, update
@@ -112,15 +112,8 @@ class InboxStore:
 
     def inbound_providers(self, inbound_ids: Iterable[int]) -> dict[int, str]:
         """The provider each inbound message came through."""
-        unique = list(dict.fromkeys(inbound_ids))
-        found: dict[int, str] = {}
-        for start in range(0, len(unique), _IN_CHUNK):
-            query = select(t.inbound_messages.c.id, t.inbound_messages.c.provider).where(
-                t.inbound_messages.c.id.in_(unique[start : start + _IN_CHUNK])
-            )
-            for r in self.conn.execute(query):
-                found[int(r.id)] = str(r.provider)
-        return found
+        im = t.inbound_messages.c
+        return {int(k): str(v) for k, v in self._by_ids(im.id, im.provider, inbound_ids)}
 
     def set_outbox(self, ids: Sequence[int], **values: Any) -> None:
         if ids:
@@ -137,15 +130,15 @@ class InboxStore:
         return [int(r[0]) for r in result]
 
     def review_for_inbound(self, inbound_ids: Iterable[int]) -> dict[int, int]:
-        unique = list(dict.fromkeys(inbound_ids))
-        found: dict[int, int] = {}
+        ri = t.review_items.c
+        return {int(k): int(v) for k, v in self._by_ids(ri.inbound_id, ri.id, inbound_ids)}
+
+    def _by_ids(self, key: Any, value: Any, ids: Iterable[int]) -> Iterator[tuple[Any, Any]]:
+        """``(key, value)`` of the rows whose ``key`` is in ``ids``, in IN chunks."""
+        unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), _IN_CHUNK):
-            query = select(t.review_items.c.id, t.review_items.c.inbound_id).where(
-                t.review_items.c.inbound_id.in_(unique[start : start + _IN_CHUNK])
-            )
-            for r in self.conn.execute(query):
-                found[int(r.inbound_id)] = int(r.id)
-        return found
+            query = select(key, value).where(key.in_(unique[start : start + _IN_CHUNK]))
+            yield from ((r[0], r[1]) for r in self.conn.execute(query))
 
     def review_items(
         self, tenant_ids: Sequence[int], status: str | None, limit: int
