@@ -21,7 +21,11 @@ nearest account, from the line's own up to the tenant, that has that provider
 configured.
 
 Values are secrets: they are stored for verifying signatures and for sending, and
-never returned; :meth:`ProviderCredentials.describe` says which names are set.
+never returned; :meth:`CredentialSet.describe` says which names are set and whether
+they can verify a webhook at all (``verifiable``, with the ``problems`` found).
+Values whose shape can never verify (a Telnyx key that is not a base64 Ed25519 key, a
+MessageMedia key that is not an RSA PEM, an unknown Vonage ``signature_method``) are
+refused on save, naming the field and never the value.
 Twilio's ``account_sid`` is also kept as ``external_id`` (unique per provider) so that
 the send gateway can find an account from the AccountSid in its URL.
 
@@ -47,15 +51,18 @@ from consentline.domain.errors import Conflict, InvalidInput, NotFound
 from consentline.domain.ledger import from_us, to_us
 from consentline.domain.scopes import Directory
 from consentline.providers import REGISTRY, Provider
+from consentline.providers.base import CredentialProblem
 from consentline.providers.send import SEND_FIELDS, UPSTREAM_BASE_URL
 from consentline.storage.uow import UnitOfWork
 
 __all__ = [
     "REQUIRED",
+    "CredentialProblem",
     "CredentialSet",
     "ProviderCredentials",
     "UnknownProvider",
     "allowed_fields",
+    "problems",
     "provider",
     "validate",
 ]
@@ -130,14 +137,14 @@ def validate(name: str, fields: Mapping[str, Any]) -> dict[str, str]:
         if len(value) > MAX_VALUE:
             raise InvalidInput(f"{key} is longer than {MAX_VALUE} characters", field=key)
         clean[key] = value.strip() if key != "public_key" else value
-    groups = REQUIRED.get(name, ())
-    if groups and not any(group <= clean.keys() for group in groups):
-        options = " or ".join("+".join(sorted(g)) for g in groups)
-        closest = min(groups, key=lambda g: (len(g - clean.keys()), -len(g & clean.keys())))
-        missing = sorted(closest - clean.keys())
+    for problem in provider(name).credential_problems(clean):
+        raise InvalidInput(f"{problem.field} {problem.problem}", field=problem.field)
+    missing = _missing(name, clean)
+    if missing is not None:
+        names, options = missing
         raise InvalidInput(
-            f"missing credential field(s) for {name}: {', '.join(missing)} (needs {options})",
-            field=missing[0],
+            f"missing credential field(s) for {name}: {', '.join(names)} (needs {options})",
+            field=names[0],
         )
     url = clean.get(UPSTREAM_BASE_URL)
     if url is not None:
@@ -147,6 +154,32 @@ def validate(name: str, fields: Mapping[str, Any]) -> dict[str, str]:
                 f"{UPSTREAM_BASE_URL} must be an http(s) URL", field=UPSTREAM_BASE_URL
             )
     return clean
+
+
+def _missing(name: str, fields: Mapping[str, str]) -> tuple[list[str], str] | None:
+    """The missing names of the required group closest to complete, and the groups."""
+    groups = REQUIRED.get(name, ())
+    if not groups or any(group <= fields.keys() for group in groups):
+        return None
+    options = " or ".join("+".join(sorted(g)) for g in groups)
+    closest = min(groups, key=lambda g: (len(g - fields.keys()), -len(g & fields.keys())))
+    return sorted(closest - fields.keys()), options
+
+
+def problems(name: str, fields: Mapping[str, str]) -> list[CredentialProblem]:
+    """Why stored ``fields`` can never verify a ``name`` webhook (empty: they may).
+
+    The same checks as :func:`validate`, for credentials saved before a check existed.
+
+    >>> [p.field for p in problems("vonage", {"signature_secret": "s", "signature_method": "x"})]
+    ['signature_method']
+    """
+    found = list(provider(name).credential_problems(fields))
+    missing = _missing(name, fields)
+    if missing is not None:
+        names, options = missing
+        found += [CredentialProblem(n, f"is missing (needs {options})") for n in names]
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +192,14 @@ class CredentialSet:
     updated_at: datetime
 
     def describe(self) -> dict[str, Any]:
-        """Which names are set, never their values."""
+        """Which names are set and whether they can verify a webhook, never the values."""
+        found = problems(self.provider, self.fields)
         return {
             "provider": self.provider,
             "fields_set": sorted(self.fields),
             "updated_at": self.updated_at.isoformat(),
+            "verifiable": not found,
+            "problems": [{"field": p.field, "problem": p.problem} for p in found],
         }
 
 

@@ -25,7 +25,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-__all__ = ["DeliveryStatus", "InboundSms", "Provider", "ProviderReply", "WebhookRequest"]
+__all__ = [
+    "CredentialProblem",
+    "DeliveryStatus",
+    "InboundSms",
+    "Provider",
+    "ProviderReply",
+    "WebhookRequest",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +120,17 @@ class ProviderReply:
 Event = InboundSms | DeliveryStatus
 
 
+@dataclass(frozen=True, slots=True)
+class CredentialProblem:
+    """Why stored credentials can never verify a webhook: the field and the problem.
+
+    ``problem`` describes the value's shape, never the value (it is a secret).
+    """
+
+    field: str
+    problem: str
+
+
 class Provider(Protocol):
     """The port every SMS provider adapter implements."""
 
@@ -131,6 +149,15 @@ class Provider(Protocol):
         self, request: WebhookRequest, credentials: Mapping[str, str], *, now: datetime
     ) -> None:
         """Raise ``SignatureInvalid`` unless the request is authentic."""
+        ...
+
+    def credential_problems(self, credentials: Mapping[str, str]) -> list[CredentialProblem]:
+        """What in ``credentials`` makes every webhook fail ``verify`` (empty: nothing).
+
+        Checked when credentials are saved and shown when they are read back, so that
+        a key that can never match is refused at once rather than found out from a
+        stream of 403s (and STOPs refused meanwhile).
+        """
         ...
 
     def parse(self, request: WebhookRequest) -> list[Event]:

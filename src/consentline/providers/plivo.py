@@ -34,6 +34,7 @@ from urllib.parse import urlsplit, urlunsplit
 from consentline.domain.errors import InvalidPayload, SignatureInvalid
 from consentline.providers import _common as c
 from consentline.providers.base import (
+    CredentialProblem,
     DeliveryStatus,
     Event,
     InboundSms,
@@ -82,6 +83,10 @@ class Plivo:
             ok |= hmac.compare_digest(expected.encode(), candidate.encode())
         if not ok:
             raise SignatureInvalid("X-Plivo-Signature does not match", provider=NAME)
+
+    def credential_problems(self, credentials: Mapping[str, str]) -> list[CredentialProblem]:
+        """Any non-empty auth token can be right: nothing to check by shape."""
+        return []
 
     def parse(self, request: WebhookRequest) -> list[Event]:
         params = _params(request)
