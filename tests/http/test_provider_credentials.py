@@ -101,6 +101,8 @@ def test_no_key_is_401(api: Api) -> None:
         ("telnyx", {"public_key": base64.b64encode(TOKEN.encode()[:31]).decode()}, "public_key"),
         ("messagemedia", {"public_key": f"-----BEGIN PUBLIC KEY-----\n{TOKEN}"}, "public_key"),
         ("vonage", {"signature_secret": TOKEN, "signature_method": "rot13"}, "signature_method"),
+        ("plivo", {"auth_token": TOKEN, "accept_v2": "maybe"}, "accept_v2"),
+        ("plivo", {"auth_token": TOKEN, "accept_v2": 1}, "accept_v2"),
     ],
 )
 def test_bad_fields_are_422_without_values(api: Api, name: str, body: object, field: str) -> None:
@@ -174,3 +176,11 @@ def test_get_reports_stored_credentials_that_can_never_verify(api: Api) -> None:
     assert [p["field"] for p in below["problems"]] == [None]
     seen_from_above = get(api, "acme_admin", "shop", "telnyx")
     assert [p["field"] for p in seen_from_above["problems"]] == ["public_key"]
+
+
+def test_plivo_v2_is_an_explicit_flag_shown_only_when_set(api: Api) -> None:
+    on = put(api, "acme_admin", {"auth_token": TOKEN, "accept_v2": True}, name="plivo")
+    assert on.status_code == 200, on.text
+    assert on.json()["fields_set"] == ["accept_v2", "auth_token"]
+    off = put(api, "acme_admin", {"auth_token": TOKEN, "accept_v2": False}, name="plivo")
+    assert off.json()["fields_set"] == ["auth_token"]

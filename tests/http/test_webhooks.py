@@ -12,6 +12,7 @@ import logging
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -80,8 +81,9 @@ class Hooks:
     http: TestClient
     cl: Consentline
     credentials: ProviderCredentials
+    clock: Clock
 
-    def configure(self, provider: str, fields: dict[str, str], account: str = "acme") -> None:
+    def configure(self, provider: str, fields: dict[str, Any], account: str = "acme") -> None:
         account_id = self.cl.directory().account(account).id
         self.credentials.put(account_id=account_id, provider=provider, fields=fields)
 
@@ -109,7 +111,8 @@ def make_hooks(url: str, public_url: str | None) -> Iterator[Hooks]:
     cl.add_line(LINE, account="shop")
     cl.add_line(AU_LINE, account="shop")
     settings = Settings(max_body=64 * 1024, max_bulk_body=1024 * 1024, public_url=public_url)
-    hooks = Hooks(TestClient(create_app(cl, settings)), cl, ProviderCredentials(cl.engine, clock))
+    app = create_app(cl, settings)
+    hooks = Hooks(TestClient(app), cl, ProviderCredentials(cl.engine, clock), clock)
     try:
         with hooks.http:
             yield hooks

@@ -4,7 +4,8 @@ The order is fixed, and nothing is stored before the signature is checked::
 
     destination()   our number in the request -> the line
     credentials     nearest account up the tree with this provider configured
-    verify()        the provider's signature scheme
+    verify()        the provider's signature scheme (Plivo V2, when an account opts in:
+                    its nonce claimed durably for this one request, before anything)
                     (a number that is no line here, no credentials and a bad signature
                     all answer the same 403 signature_invalid, so that an outsider
                     cannot probe which numbers are lines here; the cause is logged)
@@ -31,9 +32,11 @@ refused webhook, names the provider and the cause, never a value.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -51,7 +54,13 @@ from consentline.domain.errors import (
 from consentline.domain.scopes import Directory, Line
 from consentline.http.auth import Services, services_of
 from consentline.inbound import InboundMessage, InboundResult
-from consentline.providers import DeliveryStatus, InboundSms, Provider, WebhookRequest
+from consentline.providers import (
+    DeliveryStatus,
+    InboundSms,
+    Provider,
+    SingleUseNonces,
+    WebhookRequest,
+)
 from consentline.services import RecordRequest
 
 router = APIRouter(tags=["webhooks"])
@@ -139,6 +148,8 @@ async def _webhook(name: str, request: Request) -> Response:
     prepared = prepare(svc, adapter, hook)
     if isinstance(prepared, Response):
         return prepared
+    if prepared.nonce is not None:  # a write: off the event loop, before any other
+        await run_in_threadpool(_claim, svc, adapter, hook, prepared.nonce)
     # Group commit: requests arriving together share one durable transaction.
     results = await svc.batcher.handle(prepared.messages)
     if prepared.opt_outs:  # idempotent on a provider retry
@@ -166,6 +177,7 @@ class _Plan:
     inbound: list[InboundSms] = field(default_factory=list)
     opt_outs: list[RecordRequest] = field(default_factory=list)
     ignored: int = 0
+    nonce: str | None = None  # to claim for this request only before recording
 
 
 def prepare(svc: Services, adapter: Provider, hook: WebhookRequest) -> _Plan | Response:
@@ -186,15 +198,14 @@ def prepare(svc: Services, adapter: Provider, hook: WebhookRequest) -> _Plan | R
                 provider=name,
             )
         adapter.verify(hook, credentials.fields, now=client.now())
-    except (UnknownLine, SignatureInvalid) as refused:
-        # Adapter and lookup messages name headers and fields, never values (C23).
-        log.info("%s webhook refused (%s): %s", name, refused.code, refused.message)
-        raise SignatureInvalid(UNVERIFIED.format(provider=name), provider=name) from None
+    except (UnknownLine, SignatureInvalid, InvalidPayload) as refused:
+        raise _unverified(name, refused) from None
     events = adapter.parse(hook)
     # A lone message to an inline provider is answered with its reply in the body.
     inline = name in INLINE and sum(isinstance(e, InboundSms) for e in events) == 1
 
     plan = _Plan()
+    plan.nonce = _single_use_nonce(adapter, hook, credentials.fields)
     seen_keys: dict[str, int] = {}
     for event in events:
         if isinstance(event, InboundSms):
@@ -240,6 +251,34 @@ def prepare(svc: Services, adapter: Provider, hook: WebhookRequest) -> _Plan | R
             plan.ignored += 1
 
     return plan
+
+
+def _unverified(name: str, refused: ConsentlineError) -> SignatureInvalid:
+    """The one answer to a webhook that is not authenticated, whatever the cause."""
+    # Adapter and lookup messages name headers and fields, never values (C23).
+    log.info("%s webhook refused (%s): %s", name, refused.code, refused.message)
+    return SignatureInvalid(UNVERIFIED.format(provider=name), provider=name)
+
+
+def _single_use_nonce(
+    adapter: Provider, hook: WebhookRequest, fields: Mapping[str, str]
+) -> str | None:
+    if not _claims_nonces(type(adapter)):
+        return None
+    return cast(SingleUseNonces, adapter).single_use_nonce(hook, fields)
+
+
+@functools.cache
+def _claims_nonces(kind: type[object]) -> bool:
+    # Once per adapter class: a runtime Protocol check costs ~14 µs, per webhook too much.
+    return issubclass(kind, SingleUseNonces)
+
+
+def _claim(svc: Services, adapter: Provider, hook: WebhookRequest, nonce: str) -> None:
+    try:
+        svc.credentials.claim_nonce(adapter.name, nonce, hook)
+    except SignatureInvalid as replayed:
+        raise _unverified(adapter.name, replayed) from None
 
 
 def _same_credentials(

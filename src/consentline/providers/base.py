@@ -5,6 +5,7 @@ signed, headers, raw body). The HTTP layer then calls, in this order::
 
     number = provider.destination(request)          # find the line, hence the credentials
     provider.verify(request, credentials, now=now)  # SignatureInvalid: 403, nothing recorded
+    provider.single_use_nonce(request, credentials) # SingleUseNonces only: claim it, once
     events = provider.parse(request)                # InboundSms / DeliveryStatus, or InvalidPayload
     reply = provider.reply(text, inbound=sms)       # what to answer the provider
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 __all__ = [
     "CredentialProblem",
@@ -31,6 +32,7 @@ __all__ = [
     "InboundSms",
     "Provider",
     "ProviderReply",
+    "SingleUseNonces",
     "WebhookRequest",
 ]
 
@@ -166,4 +168,19 @@ class Provider(Protocol):
 
     def reply(self, text: str | None, *, inbound: InboundSms | None = None) -> ProviderReply:
         """The response that answers ``inbound`` with ``text`` (or with nothing)."""
+        ...
+
+
+@runtime_checkable
+class SingleUseNonces(Protocol):
+    """An adapter whose ``verify`` may accept a signature that does not cover the body.
+
+    Its caller must then accept the named nonce for one request only, durably and
+    atomically, before recording anything (Plivo V2; see ``providers.plivo``).
+    """
+
+    def single_use_nonce(
+        self, request: WebhookRequest, credentials: Mapping[str, str]
+    ) -> str | None:
+        """The nonce to claim for ``request`` (verified), or ``None`` when none is needed."""
         ...
