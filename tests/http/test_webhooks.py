@@ -379,3 +379,13 @@ def test_unknown_provider_and_wrong_method(hooks: Hooks) -> None:
     response = hooks.http.post("/webhooks/nope", content=b"")
     assert response.status_code == 404 and response.json()["code"] == "unknown_provider"
     assert hooks.http.get("/webhooks/sinch").status_code == 405
+
+
+def test_an_unreadable_signed_url_answers_as_a_bad_signature(hooks: Hooks) -> None:
+    """Verify cannot read the query (not UTF-8): the same 403 as for a stranger."""
+    request, credentials = signers.plivo_v3("plivo_stop.txt")
+    hooks.configure("plivo", credentials)
+    broken = WebhookRequest(request.method, f"{request.url}&x=%ff", request.headers, request.body)
+    response = hooks.send(broken)
+    assert (response.status_code, response.json()["code"]) == (403, "signature_invalid")
+    assert hooks.stored() == {"events": 0, "inbound_messages": 0, "outbox": 0}
