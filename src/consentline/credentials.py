@@ -10,10 +10,15 @@ Twilio's for the send gateway, any provider's for sending replies)::
     sinch         signature_secret, username, password       | service_plan_id, api_token
     messagemedia  public_key, username, password             | api_key, api_secret
     vonage        api_key, signature_secret, signature_method | api_key, api_secret
-    plivo         auth_id, auth_token                        | (send: the same)
+    plivo         auth_id, auth_token, accept_v2 (flag)      | (send: the same)
     telnyx        public_key                                 | api_key
     bandwidth     username, password                         | account_id, application_id,
                                                                username, password
+
+A flag (:data:`FLAGS`: Plivo's ``accept_v2``) is given as JSON ``true``/``false`` and
+stored only when true. ``accept_v2`` lets Plivo V2-only requests in, each V2 nonce for
+one request only (:meth:`ProviderCredentials.claim_nonce`, remembered for
+:data:`NONCE_WINDOW`): V2 signs the URL and the nonce, not the message.
 
 Only the verifying names are required (:data:`REQUIRED`); sending checks its own
 names when it builds a request. A webhook to a line uses the credentials of the
@@ -21,7 +26,11 @@ nearest account, from the line's own up to the tenant, that has that provider
 configured.
 
 Values are secrets: they are stored for verifying signatures and for sending, and
-never returned; :meth:`ProviderCredentials.describe` says which names are set.
+never returned; :meth:`CredentialSet.describe` says which names are set and whether
+they can verify a webhook at all (``verifiable``, with the ``problems`` found).
+Values whose shape can never verify (a Telnyx key that is not a base64 Ed25519 key, a
+MessageMedia key that is not an RSA PEM, an unknown Vonage ``signature_method``) are
+refused on save, naming the field and never the value.
 Twilio's ``account_sid`` is also kept as ``external_id`` (unique per provider) so that
 the send gateway can find an account from the AccountSid in its URL.
 
@@ -32,35 +41,48 @@ the send gateway can find an account from the AccountSid in its URL.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, Row
 
-from consentline.domain.errors import Conflict, InvalidInput, NotFound
+from consentline.domain.errors import Conflict, InvalidInput, NotFound, SignatureInvalid
 from consentline.domain.ledger import from_us, to_us
 from consentline.domain.scopes import Directory
-from consentline.providers import REGISTRY, Provider
+from consentline.providers import REGISTRY, Provider, WebhookRequest
+from consentline.providers.base import CredentialProblem
 from consentline.providers.send import SEND_FIELDS, UPSTREAM_BASE_URL
+from consentline.storage import nonces
+from consentline.storage.engine import storage_errors
 from consentline.storage.uow import UnitOfWork
 
 __all__ = [
     "REQUIRED",
+    "CredentialProblem",
     "CredentialSet",
     "ProviderCredentials",
     "UnknownProvider",
     "allowed_fields",
+    "problems",
     "provider",
     "validate",
 ]
 
 MAX_VALUE: Final = 8192  # a PEM public key fits comfortably
+# Names given as JSON true/false; stored as "true" when set, left out when false.
+FLAGS: Final[Mapping[str, frozenset[str]]] = {"plivo": frozenset({"accept_v2"})}
+# How long a single-use nonce is remembered. Within it a nonce serves one request only;
+# a nonce older than this is forgotten (pruned), which is the limit of what a nonce
+# can do for a signature without a timestamp (Plivo V2).
+NONCE_WINDOW: Final = timedelta(hours=24)
+_PRUNE_EVERY_US: Final = 60 * 1_000_000
 
 # Names accepted beside an adapter's ``credential_fields`` (not used for verifying):
 # the send API's names the adapter does not list, and ``upstream_base_url``.
@@ -124,20 +146,25 @@ def validate(name: str, fields: Mapping[str, Any]) -> dict[str, str]:
             allowed=list(allowed),
         )
     clean: dict[str, str] = {}
+    flags = FLAGS.get(name, frozenset())
     for key, value in fields.items():
+        if key in flags:
+            if _flag(key, value):
+                clean[key] = "true"
+            continue
         if not isinstance(value, str) or not value.strip():
             raise InvalidInput(f"{key} must be a non-empty string", field=key)
         if len(value) > MAX_VALUE:
             raise InvalidInput(f"{key} is longer than {MAX_VALUE} characters", field=key)
         clean[key] = value.strip() if key != "public_key" else value
-    groups = REQUIRED.get(name, ())
-    if groups and not any(group <= clean.keys() for group in groups):
-        options = " or ".join("+".join(sorted(g)) for g in groups)
-        closest = min(groups, key=lambda g: (len(g - clean.keys()), -len(g & clean.keys())))
-        missing = sorted(closest - clean.keys())
+    for problem in provider(name).credential_problems(clean):
+        raise InvalidInput(f"{problem.field} {problem.problem}", field=problem.field)
+    missing = _missing(name, clean)
+    if missing is not None:
+        names, options = missing
         raise InvalidInput(
-            f"missing credential field(s) for {name}: {', '.join(missing)} (needs {options})",
-            field=missing[0],
+            f"missing credential field(s) for {name}: {', '.join(names)} (needs {options})",
+            field=names[0],
         )
     url = clean.get(UPSTREAM_BASE_URL)
     if url is not None:
@@ -147,6 +174,40 @@ def validate(name: str, fields: Mapping[str, Any]) -> dict[str, str]:
                 f"{UPSTREAM_BASE_URL} must be an http(s) URL", field=UPSTREAM_BASE_URL
             )
     return clean
+
+
+def _flag(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise InvalidInput(f"{key} must be true or false", field=key)
+
+
+def _missing(name: str, fields: Mapping[str, str]) -> tuple[list[str], str] | None:
+    """The missing names of the required group closest to complete, and the groups."""
+    groups = REQUIRED.get(name, ())
+    if not groups or any(group <= fields.keys() for group in groups):
+        return None
+    options = " or ".join("+".join(sorted(g)) for g in groups)
+    closest = min(groups, key=lambda g: (len(g - fields.keys()), -len(g & fields.keys())))
+    return sorted(closest - fields.keys()), options
+
+
+def problems(name: str, fields: Mapping[str, str]) -> list[CredentialProblem]:
+    """Why stored ``fields`` can never verify a ``name`` webhook (empty: they may).
+
+    The same checks as :func:`validate`, for credentials saved before a check existed.
+
+    >>> [p.field for p in problems("vonage", {"signature_secret": "s", "signature_method": "x"})]
+    ['signature_method']
+    """
+    found = list(provider(name).credential_problems(fields))
+    missing = _missing(name, fields)
+    if missing is not None:
+        names, options = missing
+        found += [CredentialProblem(n, f"is missing (needs {options})") for n in names]
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +220,14 @@ class CredentialSet:
     updated_at: datetime
 
     def describe(self) -> dict[str, Any]:
-        """Which names are set, never their values."""
+        """Which names are set and whether they can verify a webhook, never the values."""
+        found = problems(self.provider, self.fields)
         return {
             "provider": self.provider,
             "fields_set": sorted(self.fields),
             "updated_at": self.updated_at.isoformat(),
+            "verifiable": not found,
+            "problems": [{"field": p.field, "problem": p.problem} for p in found],
         }
 
 
@@ -193,6 +257,7 @@ class ProviderCredentials:
         self._cache_seconds = cache_seconds
         self._cache: dict[tuple[tuple[int, ...], str], tuple[float, CredentialSet | None]] = {}
         self._lock = threading.Lock()
+        self._pruned_us = 0
 
     def put(self, *, account_id: int, provider: str, fields: Mapping[str, Any]) -> CredentialSet:
         """Replace the account's credentials for ``provider`` (validated first)."""
@@ -252,3 +317,35 @@ class ProviderCredentials:
         with UnitOfWork(self._engine, write=False) as uow:
             row = uow.api.credentials_by_external_id(provider, external_id)
         return None if row is None else _set(row)
+
+    def claim_nonce(self, provider: str, nonce: str, request: WebhookRequest) -> None:
+        """Accept ``nonce`` for ``request`` only; :class:`SignatureInvalid` if another used it.
+
+        A nonce is bound to the first request that used it (the SHA-256 of its method,
+        URL and body) for :data:`NONCE_WINDOW`: the same nonce with any other request
+        — a forged body under a seen signature — is refused, atomically (two at once
+        cannot both pass), while a byte-identical retry is let through: it can only
+        repeat what was recorded, which the message id dedupes. Committed before the
+        request is recorded; nonces older than the window are pruned.
+        """
+        now_us = to_us(self._clock())
+        since_us = now_us - int(NONCE_WINDOW.total_seconds() * 1_000_000)
+        digest = hashlib.sha256(
+            b"\n".join((request.method.encode(), request.url.encode(), request.body))
+        ).hexdigest()
+        with storage_errors(), self._engine.begin() as conn:
+            if now_us - self._pruned_us >= _PRUNE_EVERY_US:
+                nonces.prune(conn, before_us=since_us)
+                self._pruned_us = now_us
+            fresh = nonces.claim(
+                conn,
+                provider=provider,
+                nonce=nonce,
+                digest=digest,
+                now_us=now_us,
+                since_us=since_us,
+            )
+        if not fresh:
+            raise SignatureInvalid(
+                "this signature nonce was already used by another request", provider=provider
+            )

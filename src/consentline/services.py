@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from consentline.domain.addresses import check_channel, normalise_address, normalise_line_id
+from consentline.domain.addresses import (
+    check_channel,
+    is_region,
+    normalise_address,
+    normalise_line_id,
+)
 from consentline.domain.errors import (
     AccountExists,
     CrossTenant,
@@ -61,16 +66,18 @@ from consentline.domain.scopes import (
 from consentline.storage.uow import UnitOfWork
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
-_REGION_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 # -- accounts, lines, purposes -------------------------------------------------------
 def _check_region(region: str | None) -> str | None:
+    # A region phonenumbers does not know ("ZZ") would make every national number of
+    # the account unparsable, STOPs included: refuse it here instead.
     if region is None:
         return None
-    if not isinstance(region, str) or len(region) != 2 or not set(region) <= _REGION_CHARS:
+    if not isinstance(region, str) or not is_region(region):
         raise InvalidConfig(
-            f"default_region {region!r} is not a two-letter region code such as 'US'",
+            f"default_region {str(region)[:8]!r} is not a region code phone numbers can be"
+            " parsed for, such as 'US' or 'GB' (ISO 3166-1 alpha-2, capital letters)",
             default_region=str(region)[:8],
         )
     return region

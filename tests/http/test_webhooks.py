@@ -8,9 +8,11 @@ proxy, unless a test says otherwise.
 from __future__ import annotations
 
 import base64
+import logging
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -79,8 +81,9 @@ class Hooks:
     http: TestClient
     cl: Consentline
     credentials: ProviderCredentials
+    clock: Clock
 
-    def configure(self, provider: str, fields: dict[str, str], account: str = "acme") -> None:
+    def configure(self, provider: str, fields: dict[str, Any], account: str = "acme") -> None:
         account_id = self.cl.directory().account(account).id
         self.credentials.put(account_id=account_id, provider=provider, fields=fields)
 
@@ -108,7 +111,8 @@ def make_hooks(url: str, public_url: str | None) -> Iterator[Hooks]:
     cl.add_line(LINE, account="shop")
     cl.add_line(AU_LINE, account="shop")
     settings = Settings(max_body=64 * 1024, max_bulk_body=1024 * 1024, public_url=public_url)
-    hooks = Hooks(TestClient(create_app(cl, settings)), cl, ProviderCredentials(cl.engine, clock))
+    app = create_app(cl, settings)
+    hooks = Hooks(TestClient(app), cl, ProviderCredentials(cl.engine, clock), clock)
     try:
         with hooks.http:
             yield hooks
@@ -262,19 +266,26 @@ def test_plain_text_gets_no_reply_and_no_event(hooks: Hooks) -> None:
     assert hooks.count("events") == 0 and hooks.count("inbound_messages") == 1
 
 
-def test_unknown_line_is_404_and_stores_nothing(
-    hooks: Hooks, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _to_another_number(monkeypatch: pytest.MonkeyPatch) -> None:
     original = payload
     monkeypatch.setattr(
         signers, "payload", lambda n: original(n).replace(b"%2B18005550100", b"%2B18005550177")
     )
+
+
+def test_unknown_line_is_403_and_stores_nothing(
+    hooks: Hooks, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _to_another_number(monkeypatch)
     request, credentials = signers.twilio("twilio_stop.txt")
     hooks.configure("twilio", credentials)
-    response = hooks.send(request)
-    assert response.status_code == 404
-    assert response.json()["code"] == "unknown_line"
+    with caplog.at_level(logging.INFO, logger="consentline.webhooks"):
+        response = hooks.send(request)
+    assert response.status_code == 403
+    assert response.json()["code"] == "signature_invalid"
     assert "18005550177" not in response.text
+    # the operator still learns the cause; the log names no number (C23)
+    assert "unknown_line" in caplog.text and "5550177" not in caplog.text
     assert hooks.stored() == {"events": 0, "inbound_messages": 0, "outbox": 0}
 
 
@@ -282,8 +293,28 @@ def test_no_credentials_is_403(hooks: Hooks) -> None:
     request, _ = signers.twilio("twilio_stop.txt")
     response = hooks.send(request)
     assert response.status_code == 403
-    body = response.json()
-    assert body["code"] == "signature_invalid" and "no twilio credentials" in body["message"]
+    assert response.json()["code"] == "signature_invalid"
+    assert hooks.stored() == {"events": 0, "inbound_messages": 0, "outbox": 0}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_outsider_cannot_tell_a_line_from_a_stranger(
+    hooks: Hooks, provider: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No line, no credentials, bad signature: one answer, so numbers cannot be probed."""
+    request, credentials = stop(provider, monkeypatch)
+    unconfigured = hooks.send(request)  # a line here, no credentials yet
+    hooks.configure(provider, credentials)
+    forged = hooks.send(bad_twin(provider, request))  # a line here, a bad signature
+    with hooks.cl.engine.begin() as conn:  # the numbers stop being lines here
+        conn.execute(sa.text("UPDATE lines SET number = 'gone' || id"))
+    stranger = hooks.send(request)  # well signed, to a number that is no line
+    answers = [
+        (r.status_code, r.headers.get("content-type"), r.content)
+        for r in (unconfigured, forged, stranger)
+    ]
+    assert answers[0][0] == 403, answers
+    assert answers[0] == answers[1] == answers[2]
     assert hooks.stored() == {"events": 0, "inbound_messages": 0, "outbox": 0}
 
 
@@ -348,3 +379,13 @@ def test_unknown_provider_and_wrong_method(hooks: Hooks) -> None:
     response = hooks.http.post("/webhooks/nope", content=b"")
     assert response.status_code == 404 and response.json()["code"] == "unknown_provider"
     assert hooks.http.get("/webhooks/sinch").status_code == 405
+
+
+def test_an_unreadable_signed_url_answers_as_a_bad_signature(hooks: Hooks) -> None:
+    """Verify cannot read the query (not UTF-8): the same 403 as for a stranger."""
+    request, credentials = signers.plivo_v3("plivo_stop.txt")
+    hooks.configure("plivo", credentials)
+    broken = WebhookRequest(request.method, f"{request.url}&x=%ff", request.headers, request.body)
+    response = hooks.send(broken)
+    assert (response.status_code, response.json()["code"]) == (403, "signature_invalid")
+    assert hooks.stored() == {"events": 0, "inbound_messages": 0, "outbox": 0}

@@ -130,15 +130,16 @@ def vonage_jwt(name: str) -> Signed:
     return post(url, body, JSON, authorization=f"Bearer {token}"), credentials
 
 
-def plivo_v2(name: str) -> Signed:
-    nonce = "05429567804466091622"
+def plivo_v2(name: str, *, nonce: str = "05429567804466091622", accept_v2: bool = True) -> Signed:
+    """A V2-only request; its credentials opt in to V2 unless ``accept_v2`` is False."""
     url = f"{PLIVO_URL}?line=main"
     # The SDK has no V2 signer: sign by the scheme, and have the SDK's validator vouch for it.
     mac = hmac.new(PLIVO_TOKEN.encode(), PLIVO_URL.encode() + nonce.encode(), hashlib.sha256)
     sig = base64.b64encode(mac.digest())
     assert validate_signature(url, nonce, sig.decode(), PLIVO_TOKEN)
     headers = {"x_plivo_signature_v2": sig.decode(), "x_plivo_signature_v2_nonce": nonce}
-    return post(url, payload(name), FORM, **headers), {"auth_token": PLIVO_TOKEN}
+    credentials = {"auth_token": PLIVO_TOKEN, **({"accept_v2": "true"} if accept_v2 else {})}
+    return post(url, payload(name), FORM, **headers), credentials
 
 
 def plivo_v3(name: str, url: str = f"{PLIVO_URL}?line=main") -> Signed:

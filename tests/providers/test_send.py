@@ -482,7 +482,7 @@ def test_each_provider_accepts_its_send_fields_and_an_upstream_base_url(provider
 
 
 def test_stored_send_credentials_build_a_request() -> None:
-    fields = {"public_key": "-----BEGIN PUBLIC KEY-----\n...", **CREDENTIALS["telnyx"]}
+    fields = {"public_key": base64.b64encode(b"k" * 32).decode(), **CREDENTIALS["telnyx"]}
     stored = validate("telnyx", {**fields, "upstream_base_url": "http://127.0.0.1:8099"})
     assert build_send("telnyx", stored, SMS).url == "http://127.0.0.1:8099/v2/messages"
 

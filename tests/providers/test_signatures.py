@@ -95,6 +95,12 @@ BAD: dict[str, tuple[str, s.Builder, str]] = {
         lambda: s.plivo_v2("plivo_stop.txt"),
         "-x-plivo-signature-v2-nonce",
     ),
+    # V2 covers no parameter: refused unless the credentials opt in (issue 8, #3)
+    "plivo-v2-not-opted-in": (
+        "plivo",
+        lambda: s.plivo_v2("plivo_stop.txt", accept_v2=False),
+        "none",
+    ),
     "plivo-v3-tampered": ("plivo", lambda: s.plivo_v3("plivo_stop.txt"), "tamper"),
     "plivo-v3-wrong-token": ("plivo", lambda: s.plivo_v3("plivo_stop.txt"), "secret"),
     "telnyx-tampered": ("telnyx", lambda: s.telnyx("telnyx_stop.json"), "tamper"),
@@ -148,7 +154,7 @@ def _spoil(
     if kind.startswith("-"):
         return without(request, kind[1:]), credentials
     if kind == "secret":
-        kept = ("username", "signature_method", "api_key", "account_sid")
+        kept = ("username", "signature_method", "api_key", "account_sid", "accept_v2")
         return request, {k: v if k in kept else v[:-2] + "xx" for k, v in credentials.items()}
     if kind == "url":
         url = request.url.replace("/webhooks/", "/webhooks/other-")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from consentline.domain.addresses import (
+    is_region,
     normalise_address,
     normalise_line_id,
     time_zones,
@@ -49,11 +50,35 @@ def test_line_ids_cover_numbers_short_codes_and_sender_ids() -> None:
     assert normalise_line_id("+1 800 555 0100") == "+18005550100"
     assert normalise_line_id("55555") == "55555"
     assert normalise_line_id("ACME") == "ACME"
-    assert normalise_line_id("MG0123456789abcdef") == "MG0123456789abcdef"
+    assert normalise_line_id(" ACME Shop 2 ") == "ACME Shop 2"  # 11 characters
+    pool = "MG" + "0123456789abcdef" * 2  # a Twilio Messaging Service SID
+    assert normalise_line_id(pool) == pool
+    profile = "40017f8e-49bd-4f16-9e3d-ef103f916228"  # a Telnyx messaging profile
+    assert normalise_line_id(profile) == profile
     with pytest.raises(InvalidInput):
         normalise_line_id("no good!")
     with pytest.raises(InvalidAddress):
         normalise_line_id("+1 555 555 0100 1")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "hello world this is long",  # carriers cut or refuse a sender id over 11
+        "ACME.Shop",  # only letters, digits and spaces
+        "ACME_Shop",
+        "MG0123456789abcdef",  # too short for a Messaging Service SID, too long a sender id
+        "",
+    ],
+)
+def test_a_line_id_that_no_carrier_takes_is_refused(bad: str) -> None:
+    with pytest.raises(InvalidInput):
+        normalise_line_id(bad)
+
+
+def test_regions_are_the_ones_phone_numbers_are_parsed_for() -> None:
+    assert is_region("US") and is_region("GB")
+    assert not is_region("ZZ") and not is_region("us") and not is_region("USA")
 
 
 def test_time_zones_come_from_the_number() -> None:

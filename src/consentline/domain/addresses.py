@@ -28,7 +28,14 @@ CHANNELS: Final = ("sms", "whatsapp", "email")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 _PHONE_CHARS = re.compile(r"[+0-9 ()./-]+")
 _SHORT_CODE = re.compile(r"[0-9]{3,8}")
-_SENDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.:-]{0,63}")
+# An alphanumeric sender id as carriers take it (the 11 GSM characters of TP-OA, and
+# Twilio's published rule): 1 to 11 ASCII letters, digits and spaces, at least one letter.
+SENDER_ID_MAX: Final = 11
+_SENDER_ID = re.compile(r"(?=[A-Za-z0-9 ]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9 ]{0,10}")
+_SENDER_CHARS = re.compile(r"[A-Za-z0-9 ]+")
+# A provider pool: a Twilio Messaging Service SID (MG + 32 hex digits) or a Telnyx
+# messaging profile id (a UUID).
+_POOL_ID = re.compile(r"MG[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 # Deliberately plain: one "@", no spaces, a dotted domain. Full RFC 5322 parsing
 # accepts addresses no mail system delivers to.
 _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
@@ -102,8 +109,13 @@ def normalise_line_id(raw: str, default_region: str | None = None) -> str:
     """Normalise a line identifier: E.164 number, short code, sender id or pool id.
 
     Numbers become E.164; digit-only strings of 3-8 digits are short codes kept as
-    they are; anything else must look like an alphanumeric sender id or a
-    provider pool id (``MG...`` Messaging Service SID).
+    they are; anything else must be an alphanumeric sender id (at most 11 letters,
+    digits or spaces, one letter at least: longer ones are refused or rewritten by
+    carriers) or a provider pool id (a Twilio ``MG...`` Messaging Service SID, a
+    Telnyx messaging profile UUID).
+
+    >>> normalise_line_id("ACME Shop")
+    'ACME Shop'
     """
     if not isinstance(raw, str):
         raise InvalidInput("a line must be given as a string", line=None)
@@ -118,9 +130,28 @@ def normalise_line_id(raw: str, default_region: str | None = None) -> str:
                 f"line {mask(text)} is not a valid phone number or short code",
                 line=mask(text),
             ) from exc
-    if _SENDER_ID.fullmatch(text):
+    if _SENDER_ID.fullmatch(text) or _POOL_ID.fullmatch(text):
         return text
-    raise InvalidInput(f"{text[:20]!r} is not a number, short code or sender id", line=text[:20])
+    if _SENDER_CHARS.fullmatch(text) and len(text) > SENDER_ID_MAX:
+        raise InvalidInput(
+            f"{text[:20]!r} is too long for a sender id (at most {SENDER_ID_MAX} letters, "
+            "digits or spaces)",
+            line=text[:20],
+        )
+    raise InvalidInput(
+        f"{text[:20]!r} is not a number, short code, sender id (at most {SENDER_ID_MAX} "
+        "letters, digits or spaces, one letter at least) or provider pool id",
+        line=text[:20],
+    )
+
+
+def is_region(code: str) -> bool:
+    """True when ``code`` is a region ``phonenumbers`` parses national numbers for.
+
+    >>> is_region("US"), is_region("ZZ"), is_region("us")
+    (True, False, False)
+    """
+    return code in phonenumbers.SUPPORTED_REGIONS
 
 
 @lru_cache(maxsize=131072)

@@ -6,18 +6,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from consentline.credentials import ProviderCredentials, provider
+from consentline.credentials import ProviderCredentials, problems, provider
 from consentline.domain.errors import InvalidInput
 from consentline.http.auth import CallerDep, Services, ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
 MAX_FIELDS = 16
+HIDDEN_PROBLEM = (
+    "the inherited credentials can never verify a webhook; an admin of the account "
+    "holding them can see why"
+)
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no key, or an unknown or revoked one"},
     403: {"description": "the key's role is not admin"},
     404: {"description": "unknown provider, or an account outside the key's subtree"},
-    422: {"description": "unknown, missing or empty credential fields"},
+    422: {
+        "description": "unknown, missing or empty credential fields, or a value whose "
+        "shape can never verify a webhook (the field is named, the value never echoed)"
+    },
 }
 
 
@@ -57,7 +64,10 @@ def put_credentials(
 )
 def get_credentials(slug: str, name: str, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """``configured`` is about the account itself; ``inherited_from`` names the
-    ancestor whose credentials its lines use when it has none of its own."""
+    ancestor whose credentials its lines use when it has none of its own.
+    ``verifiable`` says whether the credentials its lines use can verify a webhook at
+    all; ``problems`` says why not (field and problem, never a value), and names the
+    fields of inherited credentials only when their account is within the key's reach."""
     who.require("admin")
     account = who.account(slug)
     provider(name)
@@ -74,6 +84,15 @@ def get_credentials(slug: str, name: str, who: CallerDep, svc: ServicesDep) -> d
     origin = None
     if found is not None and who.reaches(found.account_id):
         origin = who.directory.account_by_id(found.account_id).slug
+    issues: list[dict[str, str | None]]
+    if found is None:
+        issues = [{"field": None, "problem": f"no {name} credentials here or on an ancestor"}]
+    elif origin is not None:
+        issues = [{"field": p.field, "problem": p.problem} for p in problems(name, found.fields)]
+    else:  # the ancestor is outside the key's reach: say that, not what
+        issues = [
+            {"field": None, "problem": HIDDEN_PROBLEM} for _ in problems(name, found.fields)[:1]
+        ]
     return {
         "account": account.slug,
         "configured": False,
@@ -82,4 +101,6 @@ def get_credentials(slug: str, name: str, who: CallerDep, svc: ServicesDep) -> d
         "provider": name,
         "fields_set": [],
         "updated_at": None,
+        "verifiable": not issues,
+        "problems": issues,
     }

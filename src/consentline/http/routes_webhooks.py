@@ -2,9 +2,13 @@
 
 The order is fixed, and nothing is stored before the signature is checked::
 
-    destination()   our number in the request -> the line (404 unknown_line)
-    credentials     nearest account up the tree with this provider configured (403)
-    verify()        the provider's signature scheme (403 signature_invalid)
+    destination()   our number in the request -> the line
+    credentials     nearest account up the tree with this provider configured
+    verify()        the provider's signature scheme (Plivo V2, when an account opts in:
+                    its nonce claimed durably for this one request, before anything)
+                    (a number that is no line here, no credentials and a bad signature
+                    all answer the same 403 signature_invalid, so that an outsider
+                    cannot probe which numbers are lines here; the cause is logged)
     parse()         InboundSms / DeliveryStatus (422 invalid_payload)
     handle          the messages through the group-commit batcher (concurrent
                     webhooks share one durable transaction), then the opted-out
@@ -22,13 +26,17 @@ Receipts that carry no number of ours (Sinch delivery reports, MessageMedia deli
 reports) cannot be tied to a line or to credentials, so they cannot be verified: they
 are answered ``200 {"recorded": 0, "reason": ...}`` and record nothing.
 
-Nothing here logs: numbers and texts stay in the request and the ledger (C23).
+Numbers and texts stay in the request and the ledger (C23): the one log line, for a
+refused webhook, names the provider and the cause, never a value.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -46,10 +54,17 @@ from consentline.domain.errors import (
 from consentline.domain.scopes import Directory, Line
 from consentline.http.auth import Services, services_of
 from consentline.inbound import InboundMessage, InboundResult
-from consentline.providers import DeliveryStatus, InboundSms, Provider, WebhookRequest
+from consentline.providers import (
+    DeliveryStatus,
+    InboundSms,
+    Provider,
+    SingleUseNonces,
+    WebhookRequest,
+)
 from consentline.services import RecordRequest
 
 router = APIRouter(tags=["webhooks"])
+log = logging.getLogger("consentline.webhooks")
 
 # Providers whose answer carries the reply (TwiML, Plivo Message XML).
 INLINE: Final = frozenset({"twilio", "plivo"})
@@ -58,6 +73,12 @@ GET_ALLOWED: Final = frozenset({"twilio", "plivo", "vonage"})
 NO_SENDER_REASON: Final = (
     "this {provider} delivery report names no number of ours, so it cannot be tied to a "
     "line or its credentials; nothing was recorded"
+)
+# The one answer to every webhook refused before it is authenticated.
+UNVERIFIED: Final = (
+    "this {provider} webhook could not be verified: check that it is sent to a line "
+    "registered here, that the line's account (or an ancestor) has {provider} "
+    "credentials, and that they are the ones the provider signs with"
 )
 
 
@@ -71,8 +92,11 @@ def public_url(request: Request, configured: str | None) -> str:
 
 _RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     200: {"description": "handled; the body is the provider's native answer"},
-    403: {"description": "signature missing or wrong, or no credentials configured"},
-    404: {"description": "unknown provider or line"},
+    403: {
+        "description": "not verified: signature missing or wrong, no credentials "
+        "configured, or not sent to a line here (one answer for all three)"
+    },
+    404: {"description": "unknown provider"},
     405: {"description": "this provider does not call with GET"},
     422: {"description": "malformed payload"},
 }
@@ -124,6 +148,8 @@ async def _webhook(name: str, request: Request) -> Response:
     prepared = prepare(svc, adapter, hook)
     if isinstance(prepared, Response):
         return prepared
+    if prepared.nonce is not None:  # a write: off the event loop, before any other
+        await run_in_threadpool(_claim, svc, adapter, hook, prepared.nonce)
     # Group commit: requests arriving together share one durable transaction.
     results = await svc.batcher.handle(prepared.messages)
     if prepared.opt_outs:  # idempotent on a provider retry
@@ -151,6 +177,7 @@ class _Plan:
     inbound: list[InboundSms] = field(default_factory=list)
     opt_outs: list[RecordRequest] = field(default_factory=list)
     ignored: int = 0
+    nonce: str | None = None  # to claim for this request only before recording
 
 
 def prepare(svc: Services, adapter: Provider, hook: WebhookRequest) -> _Plan | Response:
@@ -161,20 +188,24 @@ def prepare(svc: Services, adapter: Provider, hook: WebhookRequest) -> _Plan | R
     if number is None:
         return _without_destination(adapter, hook)
     directory = client.directory()
-    line = _line(directory, number)
     store = svc.credentials
-    credentials = store.resolve(directory, account_id=line.account_id, provider=name)
-    if credentials is None:
-        raise SignatureInvalid(
-            f"no {name} credentials configured for this line's account or its ancestors",
-            provider=name,
-        )
-    adapter.verify(hook, credentials.fields, now=client.now())
+    try:
+        line = _line(directory, number)
+        credentials = store.resolve(directory, account_id=line.account_id, provider=name)
+        if credentials is None:
+            raise SignatureInvalid(
+                f"no {name} credentials configured for this line's account or its ancestors",
+                provider=name,
+            )
+        adapter.verify(hook, credentials.fields, now=client.now())
+    except (UnknownLine, SignatureInvalid, InvalidPayload) as refused:
+        raise _unverified(name, refused) from None
     events = adapter.parse(hook)
     # A lone message to an inline provider is answered with its reply in the body.
     inline = name in INLINE and sum(isinstance(e, InboundSms) for e in events) == 1
 
     plan = _Plan()
+    plan.nonce = _single_use_nonce(adapter, hook, credentials.fields)
     seen_keys: dict[str, int] = {}
     for event in events:
         if isinstance(event, InboundSms):
@@ -220,6 +251,34 @@ def prepare(svc: Services, adapter: Provider, hook: WebhookRequest) -> _Plan | R
             plan.ignored += 1
 
     return plan
+
+
+def _unverified(name: str, refused: ConsentlineError) -> SignatureInvalid:
+    """The one answer to a webhook that is not authenticated, whatever the cause."""
+    # Adapter and lookup messages name headers and fields, never values (C23).
+    log.info("%s webhook refused (%s): %s", name, refused.code, refused.message)
+    return SignatureInvalid(UNVERIFIED.format(provider=name), provider=name)
+
+
+def _single_use_nonce(
+    adapter: Provider, hook: WebhookRequest, fields: Mapping[str, str]
+) -> str | None:
+    if not _claims_nonces(type(adapter)):
+        return None
+    return cast(SingleUseNonces, adapter).single_use_nonce(hook, fields)
+
+
+@functools.cache
+def _claims_nonces(kind: type[object]) -> bool:
+    # Once per adapter class: a runtime Protocol check costs ~14 µs, per webhook too much.
+    return issubclass(kind, SingleUseNonces)
+
+
+def _claim(svc: Services, adapter: Provider, hook: WebhookRequest, nonce: str) -> None:
+    try:
+        svc.credentials.claim_nonce(adapter.name, nonce, hook)
+    except SignatureInvalid as replayed:
+        raise _unverified(adapter.name, replayed) from None
 
 
 def _same_credentials(

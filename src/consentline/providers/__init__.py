@@ -20,6 +20,7 @@ from consentline.providers.base import (
     InboundSms,
     Provider,
     ProviderReply,
+    SingleUseNonces,
     WebhookRequest,
 )
 from consentline.providers.messagemedia import MessageMedia
@@ -49,5 +50,6 @@ __all__ = [
     "InboundSms",
     "Provider",
     "ProviderReply",
+    "SingleUseNonces",
     "WebhookRequest",
 ]

@@ -5,6 +5,7 @@ signed, headers, raw body). The HTTP layer then calls, in this order::
 
     number = provider.destination(request)          # find the line, hence the credentials
     provider.verify(request, credentials, now=now)  # SignatureInvalid: 403, nothing recorded
+    provider.single_use_nonce(request, credentials) # SingleUseNonces only: claim it, once
     events = provider.parse(request)                # InboundSms / DeliveryStatus, or InvalidPayload
     reply = provider.reply(text, inbound=sms)       # what to answer the provider
 
@@ -23,9 +24,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-__all__ = ["DeliveryStatus", "InboundSms", "Provider", "ProviderReply", "WebhookRequest"]
+__all__ = [
+    "CredentialProblem",
+    "DeliveryStatus",
+    "InboundSms",
+    "Provider",
+    "ProviderReply",
+    "SingleUseNonces",
+    "WebhookRequest",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +122,17 @@ class ProviderReply:
 Event = InboundSms | DeliveryStatus
 
 
+@dataclass(frozen=True, slots=True)
+class CredentialProblem:
+    """Why stored credentials can never verify a webhook: the field and the problem.
+
+    ``problem`` describes the value's shape, never the value (it is a secret).
+    """
+
+    field: str
+    problem: str
+
+
 class Provider(Protocol):
     """The port every SMS provider adapter implements."""
 
@@ -133,10 +153,34 @@ class Provider(Protocol):
         """Raise ``SignatureInvalid`` unless the request is authentic."""
         ...
 
+    def credential_problems(self, credentials: Mapping[str, str]) -> list[CredentialProblem]:
+        """What in ``credentials`` makes every webhook fail ``verify`` (empty: nothing).
+
+        Checked when credentials are saved and shown when they are read back, so that
+        a key that can never match is refused at once rather than found out from a
+        stream of 403s (and STOPs refused meanwhile).
+        """
+        ...
+
     def parse(self, request: WebhookRequest) -> list[Event]:
         """The MO messages and delivery receipts in the body; ``InvalidPayload`` if malformed."""
         ...
 
     def reply(self, text: str | None, *, inbound: InboundSms | None = None) -> ProviderReply:
         """The response that answers ``inbound`` with ``text`` (or with nothing)."""
+        ...
+
+
+@runtime_checkable
+class SingleUseNonces(Protocol):
+    """An adapter whose ``verify`` may accept a signature that does not cover the body.
+
+    Its caller must then accept the named nonce for one request only, durably and
+    atomically, before recording anything (Plivo V2; see ``providers.plivo``).
+    """
+
+    def single_use_nonce(
+        self, request: WebhookRequest, credentials: Mapping[str, str]
+    ) -> str | None:
+        """The nonce to claim for ``request`` (verified), or ``None`` when none is needed."""
         ...

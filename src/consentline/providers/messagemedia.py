@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from consentline.domain.errors import InvalidPayload, SignatureInvalid
 from consentline.providers import _common as c
 from consentline.providers.base import (
+    CredentialProblem,
     DeliveryStatus,
     Event,
     InboundSms,
@@ -73,6 +74,12 @@ class MessageMedia:
         else:
             raise SignatureInvalid("no public key or Basic credentials", provider=NAME)
 
+    def credential_problems(self, credentials: Mapping[str, str]) -> list[CredentialProblem]:
+        """``public_key``, when set, must load as an RSA public key (PEM or its body)."""
+        pem = credentials.get("public_key")
+        key = _parse_key(pem) if pem else None
+        return [CredentialProblem("public_key", key)] if isinstance(key, str) else []
+
     def parse(self, request: WebhookRequest) -> list[Event]:
         data = c.json_object(request, provider=NAME)
         if "delivery_report_id" in data:
@@ -114,15 +121,24 @@ def signed_data(request: WebhookRequest) -> bytes:
 
 
 def _load_key(pem: str) -> RSAPublicKey:
+    key = _parse_key(pem)
+    if isinstance(key, str):
+        raise SignatureInvalid(f"configured public_key {key}", provider=NAME)
+    return key
+
+
+def _parse_key(pem: str) -> RSAPublicKey | str:
+    """The RSA key in ``pem`` (a PEM, or the bare base64 body the API returns), or what
+    is wrong with it (never quoting it)."""
     text = pem.strip()
-    if "-----BEGIN" not in text:  # the API returns the bare base64 body of the PEM
+    if "-----BEGIN" not in text:
         text = f"-----BEGIN PUBLIC KEY-----\n{text}\n-----END PUBLIC KEY-----"
     try:
-        key = serialization.load_pem_public_key(text.encode())
-    except (ValueError, UnsupportedAlgorithm) as exc:
-        raise SignatureInvalid("configured public key is not a PEM key", provider=NAME) from exc
+        key = serialization.load_pem_public_key(text.encode("utf-8", "replace"))
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return "is not a PEM public key (nor the base64 body of one)"
     if not isinstance(key, RSAPublicKey):
-        raise SignatureInvalid("configured public key is not RSA", provider=NAME)
+        return "is a public key but not an RSA one"
     return key
 
 

@@ -1,6 +1,8 @@
-"""Plivo: form-encoded webhooks signed with ``X-Plivo-Signature-V3`` or ``-V2``.
+"""Plivo: form-encoded webhooks signed with ``X-Plivo-Signature-V3`` (or, opted in, ``-V2``).
 
-V3 (preferred when present; it covers the parameters)::
+V3 (the default, and the only scheme accepted unless the credentials opt in to V2;
+it covers the parameters; the same string as the official SDK's
+``plivo.utils.signature_v3.construct_get_url``/``construct_post_url``)::
 
     base = scheme://host/path
     GET:  base + "?" + query            (when there is one)
@@ -13,7 +15,13 @@ V3 (preferred when present; it covers the parameters)::
     comma-separated (any one matching is enough); nonce in X-Plivo-Signature-V3-Nonce.
 
 V2: ``base64(HMAC-SHA256(auth token, base + nonce))`` with the nonce in
-``X-Plivo-Signature-V2-Nonce``; the body is not covered, so dedupe on ``MessageUUID``.
+``X-Plivo-Signature-V2-Nonce``. It covers neither the body nor the query, so anyone who
+has seen one signed request could post any message under it (a forged START or YES
+re-subscribes someone): a V2-only request is refused unless the credentials set
+``accept_v2`` ("true"), and then only once per nonce. The adapter, being pure, leaves
+that to its caller: :meth:`Plivo.single_use_nonce` names the nonce to claim (the
+webhook route claims it durably before recording anything). A V3 header, when present,
+is always what is checked, never the V2 one beside it.
 
 An MO carries ``MessageUUID``, ``From``, ``To`` (no ``+``), ``Text`` and
 ``MessageIntent`` (optout/optin/help). A status callback carries ``Status`` and
@@ -34,6 +42,7 @@ from urllib.parse import urlsplit, urlunsplit
 from consentline.domain.errors import InvalidPayload, SignatureInvalid
 from consentline.providers import _common as c
 from consentline.providers.base import (
+    CredentialProblem,
     DeliveryStatus,
     Event,
     InboundSms,
@@ -43,13 +52,15 @@ from consentline.providers.base import (
 
 NAME = "plivo"
 OPT_OUT_ERRORS = frozenset({"200"})
+ACCEPT_V2 = "accept_v2"  # credential flag: "true" lets V2-only requests in (single-use nonce)
+MAX_NONCE = 128  # Plivo's nonces are 20 digits; anything much longer is not one
 
 
 class Plivo:
     """The Plivo adapter (see the module docstring for the scheme)."""
 
     name = NAME
-    credential_fields: tuple[str, ...] = ("auth_id", "auth_token")
+    credential_fields: tuple[str, ...] = ("auth_id", "auth_token", ACCEPT_V2)
 
     def destination(self, request: WebhookRequest) -> str | None:
         try:
@@ -72,9 +83,15 @@ class Plivo:
             candidates = [s.strip() for s in v3.split(",")]
         else:
             v2 = request.header("x-plivo-signature-v2")
-            nonce = request.header("x-plivo-signature-v2-nonce")
-            if not v2 or nonce is None:
-                raise SignatureInvalid("missing X-Plivo-Signature headers", provider=NAME)
+            if not v2:
+                raise SignatureInvalid("missing X-Plivo-Signature-V3", provider=NAME)
+            if not accepts_v2(credentials):
+                raise SignatureInvalid(
+                    "X-Plivo-Signature-V2 does not cover the message and is refused unless"
+                    f" the credentials set {ACCEPT_V2}; Plivo signs V3 too",
+                    provider=NAME,
+                )
+            nonce = _v2_nonce(request)
             expected = _sign(token, _base_url(request.url) + nonce)
             candidates = [v2.strip()]
         ok = False
@@ -82,6 +99,22 @@ class Plivo:
             ok |= hmac.compare_digest(expected.encode(), candidate.encode())
         if not ok:
             raise SignatureInvalid("X-Plivo-Signature does not match", provider=NAME)
+
+    def single_use_nonce(
+        self, request: WebhookRequest, credentials: Mapping[str, str]
+    ) -> str | None:
+        """The V2 nonce the caller must accept for this one request only, when ``verify``
+        accepts ``request`` on its V2 signature; ``None`` when V3 covers it."""
+        if request.header("x-plivo-signature-v3") or not accepts_v2(credentials):
+            return None
+        return request.header("x-plivo-signature-v2-nonce")
+
+    def credential_problems(self, credentials: Mapping[str, str]) -> list[CredentialProblem]:
+        """Any non-empty auth token can be right; ``accept_v2`` is stored as "true"."""
+        flag = credentials.get(ACCEPT_V2)
+        if flag is not None and flag != "true":
+            return [CredentialProblem(ACCEPT_V2, "must be true or false")]
+        return []
 
     def parse(self, request: WebhookRequest) -> list[Event]:
         params = _params(request)
@@ -125,6 +158,20 @@ class Plivo:
             f"{c.xml_text(text)}</Message></Response>"
         )
         return ProviderReply(200, "application/xml", xml.encode())
+
+
+def accepts_v2(credentials: Mapping[str, str]) -> bool:
+    """True when these credentials opted in to V2-only requests."""
+    return credentials.get(ACCEPT_V2) == "true"
+
+
+def _v2_nonce(request: WebhookRequest) -> str:
+    nonce = request.header("x-plivo-signature-v2-nonce")
+    if not nonce:
+        raise SignatureInvalid("missing X-Plivo-Signature-V2-Nonce", provider=NAME)
+    if len(nonce) > MAX_NONCE or not nonce.isascii() or not nonce.isprintable():
+        raise SignatureInvalid("malformed X-Plivo-Signature-V2-Nonce", provider=NAME)
+    return nonce
 
 
 def v3_url(request: WebhookRequest) -> str:

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from consentline.domain.errors import InvalidPayload, SignatureInvalid
 from consentline.providers import _common as c
 from consentline.providers.base import (
+    CredentialProblem,
     DeliveryStatus,
     Event,
     InboundSms,
@@ -35,6 +36,9 @@ NAME = "telnyx"
 TOLERANCE_SECONDS = 300
 OPT_OUT_ERRORS = frozenset({"40300"})
 _STATUS_EVENTS = frozenset({"message.sent", "message.finalized"})
+PUBLIC_KEY_PROBLEM = (
+    "is not an Ed25519 public key: expected the base64 of 32 bytes, as the Telnyx portal shows it"
+)
 
 
 class Telnyx:
@@ -57,8 +61,8 @@ class Telnyx:
     def verify(
         self, request: WebhookRequest, credentials: Mapping[str, str], *, now: datetime
     ) -> None:
-        key_bytes = c.b64decode_or_none(c.credential(credentials, "public_key", provider=NAME))
-        if key_bytes is None or len(key_bytes) != 32:
+        key_bytes = _public_key(c.credential(credentials, "public_key", provider=NAME))
+        if key_bytes is None:
             raise SignatureInvalid("configured public key is not base64 Ed25519", provider=NAME)
         signature = request.header("telnyx-signature-ed25519")
         timestamp = request.header("telnyx-timestamp")
@@ -80,6 +84,13 @@ class Telnyx:
             raise SignatureInvalid(
                 "telnyx-signature-ed25519 does not match", provider=NAME
             ) from exc
+
+    def credential_problems(self, credentials: Mapping[str, str]) -> list[CredentialProblem]:
+        """``public_key`` must be the base64 of a 32-byte Ed25519 key."""
+        value = credentials.get("public_key")
+        if value and _public_key(value) is None:
+            return [CredentialProblem("public_key", PUBLIC_KEY_PROBLEM)]
+        return []
 
     def parse(self, request: WebhookRequest) -> list[Event]:
         kind, payload = _event(request)
@@ -118,6 +129,12 @@ class Telnyx:
     def reply(self, text: str | None, *, inbound: InboundSms | None = None) -> ProviderReply:
         """Telnyx takes no reply in the response: answers go out through the API."""
         return ProviderReply(200, None, b"")
+
+
+def _public_key(value: str) -> bytes | None:
+    """The raw 32-byte Ed25519 key in a base64 ``public_key``, or ``None``."""
+    raw = c.b64decode_or_none(value)
+    return raw if raw is not None and len(raw) == 32 else None
 
 
 def _event(request: WebhookRequest) -> tuple[str, dict[str, Any]]:

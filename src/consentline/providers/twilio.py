@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 from consentline.domain.errors import InvalidPayload, SignatureInvalid
 from consentline.providers import _common as c
 from consentline.providers.base import (
+    CredentialProblem,
     DeliveryStatus,
     Event,
     InboundSms,
@@ -86,6 +87,10 @@ class Twilio:
         )
         if not ok:
             raise SignatureInvalid("X-Twilio-Signature does not match", provider=NAME)
+
+    def credential_problems(self, credentials: Mapping[str, str]) -> list[CredentialProblem]:
+        """Any non-empty token can be right: nothing to check by shape."""
+        return []
 
     def parse(self, request: WebhookRequest) -> list[Event]:
         params = _params(request)

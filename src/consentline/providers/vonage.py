@@ -31,6 +31,7 @@ import jwt
 from consentline.domain.errors import InvalidPayload, SignatureInvalid
 from consentline.providers import _common as c
 from consentline.providers.base import (
+    CredentialProblem,
     DeliveryStatus,
     Event,
     InboundSms,
@@ -46,6 +47,8 @@ _HMACS: dict[str, Callable[[], Any]] = {
     "sha256": hashlib.sha256,
     "sha512": hashlib.sha512,
 }
+# Every ``signature_method`` Vonage's dashboard offers, in lower case.
+SIGNATURE_METHODS = ("md5hash", *_HMACS)
 
 
 class Vonage:
@@ -86,6 +89,14 @@ class Vonage:
         api_key = credentials.get("api_key")
         if api_key and c.optional(params, "api-key") not in (None, api_key):
             raise SignatureInvalid("api-key does not match", provider=NAME)
+
+    def credential_problems(self, credentials: Mapping[str, str]) -> list[CredentialProblem]:
+        """``signature_method``, when set, must be one Vonage signs with."""
+        method = credentials.get("signature_method")
+        if method and method.lower() not in SIGNATURE_METHODS:
+            expected = ", ".join(SIGNATURE_METHODS)
+            return [CredentialProblem("signature_method", f"must be one of {expected}")]
+        return []
 
     def parse(self, request: WebhookRequest) -> list[Event]:
         params = _params(request)

@@ -240,3 +240,17 @@ webhook_subscriptions = Table(
     Column("last_error", String(255), nullable=True),
     Column("last_success_us", BigInteger, nullable=True),
 )
+
+# -- single-use webhook nonces (migration 0006) ----------------------------------------
+# A Plivo V2 signature covers the URL and a nonce but not the body, so an account that
+# opts in to V2 accepts each nonce for one request only (the SHA-256 of method, URL and
+# body): the same nonce with any other request is a replay with a forged body. Rows
+# older than the window are pruned.
+webhook_nonces = Table(
+    "webhook_nonces",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("nonce", String(128), primary_key=True),
+    Column("request_sha256", String(64), nullable=False),
+    Column("seen_us", BigInteger, nullable=False, index=True),
+)
