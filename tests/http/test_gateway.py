@@ -41,6 +41,7 @@ from consentline import Consentline
 from consentline.apikeys import ApiKeys
 from consentline.credentials import ProviderCredentials
 from consentline.http import create_app
+from consentline.outbound import OutboundAllow
 from consentline.settings import Settings
 from tests.conftest import Clock
 
@@ -56,6 +57,7 @@ GLOBEX_LINE = "+18005550199"
 OPTED_OUT = "+14155550101"
 OPTED_IN = "+14155550102"
 UNKNOWN = "+14155550103"
+LOOPBACK = OutboundAllow.parse("127.0.0.0/8")  # the stand-in's address, allowed
 
 
 def _free_port() -> int:
@@ -179,7 +181,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, upstream: StandIn) -> Iter
     cl.add_line(SHOP_LINE, account="shop")
     cl.add_line(GLOBEX_LINE, account="globex")
     directory = cl.directory()
-    store = ProviderCredentials(cl.engine, cl.now)
+    store = ProviderCredentials(cl.engine, cl.now, allow=LOOPBACK)
     store.put(
         account_id=directory.account("acme").id,
         provider="twilio",
@@ -207,7 +209,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, upstream: StandIn) -> Iter
     }
     port = _free_port()
     config = uvicorn.Config(
-        create_app(cl, Settings(), keys=keys),
+        create_app(cl, Settings(outbound_allow=LOOPBACK), keys=keys),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -360,7 +362,7 @@ def test_from_must_be_a_line_of_the_account(gateway: Gateway, sent: list[Receive
 
 def test_an_unreachable_upstream_is_502(gateway: Gateway, sent: list[Received]) -> None:
     directory = gateway.cl.directory()
-    store = ProviderCredentials(gateway.cl.engine, gateway.cl.now)
+    store = ProviderCredentials(gateway.cl.engine, gateway.cl.now, allow=LOOPBACK)
     closed = f"http://127.0.0.1:{_free_port()}"
     store.put(
         account_id=directory.account("globex").id,
