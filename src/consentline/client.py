@@ -29,6 +29,7 @@ from consentline.domain.scopes import Account, Directory, Line
 from consentline.domain.settings import AccountSettings
 from consentline.gate import Gate
 from consentline.inbound import Context, InboundMessage, InboundResult
+from consentline.outbound import NOTHING, OutboundAllow
 from consentline.outbox import OutboxMessage
 from consentline.review import ReviewItem
 from consentline.services import RecordRequest
@@ -442,15 +443,28 @@ class Consentline:
 
     # -- outbound webhooks -------------------------------------------------------------
     def subscribe(
-        self, account: str, url: str, events: Sequence[str] = ("*",)
+        self,
+        account: str,
+        url: str,
+        events: Sequence[str] = ("*",),
+        *,
+        allow: OutboundAllow = NOTHING,
     ) -> tuple[Subscription, str]:
         """Send ``account``'s consent changes to ``url``; returns the subscription and
-        the secret that signs every delivery (shown this once)."""
+        the secret that signs every delivery (shown this once). ``url`` must reach a
+        public host unless ``allow`` (the installation's ``CONSENTLINE_OUTBOUND_ALLOW``)
+        lists it: see :mod:`consentline.outbound`."""
         directory = self.directory()
         owner = directory.account(account)
         with self._write() as uow:
             created = subscriptions.create(
-                uow, directory, account_id=owner.id, url=url, events=events, now=self._clock()
+                uow,
+                directory,
+                account_id=owner.id,
+                url=url,
+                events=events,
+                now=self._clock(),
+                allow=allow,
             )
             uow.commit()
         return created

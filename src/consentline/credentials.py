@@ -49,10 +49,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, Row
 
+from consentline import outbound
 from consentline.domain.errors import Conflict, InvalidInput, NotFound, SignatureInvalid
 from consentline.domain.ledger import from_us, to_us
 from consentline.domain.scopes import Directory
@@ -131,7 +131,9 @@ def allowed_fields(name: str) -> tuple[str, ...]:
     return provider(name).credential_fields + EXTRA_FIELDS.get(name, ())
 
 
-def validate(name: str, fields: Mapping[str, Any]) -> dict[str, str]:
+def validate(
+    name: str, fields: Mapping[str, Any], *, allow: outbound.OutboundAllow = outbound.NOTHING
+) -> dict[str, str]:
     """``fields`` checked against the provider's names; :class:`InvalidInput` (422) if not.
 
     Error messages name fields, never values (they are secrets).
@@ -166,13 +168,10 @@ def validate(name: str, fields: Mapping[str, Any]) -> dict[str, str]:
             f"missing credential field(s) for {name}: {', '.join(names)} (needs {options})",
             field=names[0],
         )
-    url = clean.get(UPSTREAM_BASE_URL)
-    if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidInput(
-                f"{UPSTREAM_BASE_URL} must be an http(s) URL", field=UPSTREAM_BASE_URL
-            )
+    if UPSTREAM_BASE_URL in clean:  # an http(s) URL the outbound policy lets us reach
+        outbound.check_url(
+            clean[UPSTREAM_BASE_URL], field=UPSTREAM_BASE_URL, allow=allow, base=True
+        )
     return clean
 
 
@@ -246,10 +245,16 @@ class ProviderCredentials:
     """Store and resolve provider credentials on one database."""
 
     def __init__(
-        self, engine: Engine, clock: Callable[[], datetime], *, cache_seconds: float = 0.0
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        *,
+        cache_seconds: float = 0.0,
+        allow: outbound.OutboundAllow = outbound.NOTHING,
     ) -> None:
         self._engine = engine
         self._clock = clock
+        self._allow = allow  # what an upstream_base_url may point at beyond public hosts
         # Webhooks resolve credentials on every request (twice with the check that all
         # of a batch's events share them); with ``cache_seconds`` a resolution is kept
         # that long. ``put`` on this instance clears it; a change made by another
@@ -261,7 +266,7 @@ class ProviderCredentials:
 
     def put(self, *, account_id: int, provider: str, fields: Mapping[str, Any]) -> CredentialSet:
         """Replace the account's credentials for ``provider`` (validated first)."""
-        clean = validate(provider, fields)
+        clean = validate(provider, fields, allow=self._allow)
         external_field = EXTERNAL_ID.get(provider)
         external_id = clean.get(external_field) if external_field else None
         with UnitOfWork(self._engine) as uow:

@@ -10,19 +10,33 @@ AccountSid). For ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json``:
    credentials (``account_sid``); unknown, or on an account outside the key's subtree
    -> 404 (Twilio 20404), the same answer, so a key learns nothing of other tenants.
    A ``read`` key -> 403 (Twilio 20403).
-2. :func:`decide` - the sending line is ``From``, or else ``MessagingServiceSid``
+2. :func:`parse_form` - the body is UTF-8 form data in which no field appears twice
+   (``MediaUrl`` and ``PersistentAction``, Twilio's list parameters, excepted):
+   otherwise 400 in Twilio's shape, 21211 for a repeated ``To``, 21212 for a
+   repeated ``From``, 70002 (Twilio's "Bad request") for any other field. A
+   checked first ``To`` must never travel beside an unchecked second one.
+3. :func:`decide` - the sending line is ``From``, or else ``MessagingServiceSid``
    (treated as a line id, e.g. a pool ``MG...``); it must be a line of the resolved
    account's subtree, else 400 (Twilio 21606). The purpose is the ``X-Consent-Purpose``
    header, else :data:`DEFAULT_PURPOSE` (``marketing``). Then ONE consent check.
-3. Denied -> HTTP 400 with Twilio's body for an unsubscribed recipient (code 21610)
+4. Denied -> HTTP 400 with Twilio's body for an unsubscribed recipient (code 21610)
    for every denial reason, so apps that already handle 21610 keep working; the
    message is Twilio's own for ``opted_out`` and names the consentline reason for the
-   others; ``consentline_reason`` carries the reason in every case. An invalid ``To``
-   is Twilio's 21211 instead.
-4. Allowed -> :func:`forward`: the same form body, byte for byte, to
+   others; ``consentline_reason`` carries the reason in every case. A ``To`` that is
+   not a phone number is HTTP 400 with Twilio's 21211 ("Invalid 'To' Phone Number"),
+   as Twilio answers it.
+5. Allowed -> :func:`forward`: the checked fields, form-encoded again (exactly the
+   pairs that were checked), to
    ``{upstream_base_url}/2010-04-01/Accounts/{account_sid}/Messages.json`` with Basic
-   auth (stored ``account_sid``, ``auth_token``); Twilio's status, body and content
-   type come back unchanged. Unreachable upstream -> 502 (code 20502).
+   auth (stored ``account_sid``, ``auth_token``), through the outbound policy
+   (:mod:`consentline.outbound`). From Twilio's own API (no ``upstream_base_url``,
+   or an https one on ``twilio.com``) the status, body and content type come back
+   unchanged. From any other host (a stand-in, a relay) only a 2xx whose body is a
+   Twilio Message resource (a JSON object whose ``sid`` is a message SID) comes back,
+   and only with the Message resource's fields; anything else is the one generic
+   502 (code 20502), whatever the host answered, so the gateway cannot be used to
+   read another server's pages or to tell its closed ports from its errors.
+   Unreachable, or refused by the outbound policy -> 502 (code 20502).
 
 One log line per decided send (allowed or denied, reason, account slug, masked
 recipient); never a body, never a full number.
@@ -32,11 +46,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-from urllib.parse import parse_qs
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
@@ -44,9 +60,10 @@ from consentline.apikeys import RANK, ApiKey, ApiKeys
 from consentline.client import Consentline
 from consentline.credentials import CredentialSet, ProviderCredentials
 from consentline.domain.addresses import normalise_line_id
-from consentline.domain.errors import ConsentlineError, Unauthorized, mask
+from consentline.domain.errors import ConsentlineError, InvalidAddress, Unauthorized, mask
 from consentline.domain.policy import Decision
 from consentline.domain.scopes import Account, Directory, Line
+from consentline.outbound import NOTHING, AsyncGuardedTransport, OutboundAllow
 
 __all__ = [
     "DEFAULT_PURPOSE",
@@ -56,7 +73,10 @@ __all__ = [
     "Upstream",
     "authenticate",
     "decide",
+    "fields_of",
     "forward",
+    "is_twilio",
+    "parse_form",
 ]
 
 log = logging.getLogger("consentline.gateway")
@@ -70,6 +90,44 @@ NOT_A_LINE_MESSAGE: Final = (
     "The From phone number is not a valid, SMS-capable inbound phone number or short "
     "code for your account"
 )
+UNREACHABLE_MESSAGE: Final = "the upstream Twilio API could not be reached"
+RELAY_FAILED_MESSAGE: Final = (
+    "the configured upstream could not be reached or did not accept the message"
+)
+# Twilio's list parameters of Message create: the SDK repeats them, one per value.
+LIST_FIELDS: Final = frozenset({"MediaUrl", "PersistentAction"})
+# Twilio's error for a repeated field: the number's own code for To and From.
+REPEATED_CODES: Final[Mapping[str, tuple[int, str]]] = {
+    "To": (21211, "Invalid 'To' Phone Number"),
+    "From": (21212, "Invalid 'From' Phone Number"),
+}
+BAD_REQUEST: Final = 70002  # Twilio's "Bad request"
+# The fields of Twilio's Message resource: all that a non-Twilio upstream may return.
+MESSAGE_FIELDS: Final = frozenset(
+    {
+        "account_sid",
+        "api_version",
+        "body",
+        "date_created",
+        "date_sent",
+        "date_updated",
+        "direction",
+        "error_code",
+        "error_message",
+        "from",
+        "messaging_service_sid",
+        "num_media",
+        "num_segments",
+        "price",
+        "price_unit",
+        "sid",
+        "status",
+        "subresource_uris",
+        "to",
+        "uri",
+    }
+)
+_MESSAGE_SID: Final = re.compile(r"[SM]M[0-9a-fA-F]{32}")
 
 
 def more_info(code: int) -> str:
@@ -169,13 +227,34 @@ def authenticate(
     return Sender(key, directory.account_by_id(credentials.account_id), credentials)
 
 
-def parse_form(body: bytes) -> dict[str, str]:
-    """The first value of each field of a form-encoded body."""
+def parse_form(body: bytes) -> list[tuple[str, str]]:
+    """The ``(name, value)`` pairs of a form-encoded body, each name once.
+
+    Only :data:`LIST_FIELDS` may repeat; any other repeated name is refused (400),
+    so that what is checked (the one ``To``) is all that is forwarded.
+    """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise GatewayError(400, 20422, "the body is not UTF-8 form data") from None
-    return {name: values[0] for name, values in parse_qs(text, keep_blank_values=True).items()}
+    pairs = parse_qsl(text, keep_blank_values=True)
+    seen: set[str] = set()
+    for name, _value in pairs:
+        if name in seen and name not in LIST_FIELDS:
+            code, message = REPEATED_CODES.get(name, (BAD_REQUEST, "Bad request"))
+            raise GatewayError(
+                400, code, f"{message}: the parameter {name!r} is given more than once"
+            )
+        seen.add(name)
+    return pairs
+
+
+def fields_of(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """The form as a mapping (the first value of a list field)."""
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        fields.setdefault(name, value)
+    return fields
 
 
 def _find_line(directory: Directory, number: str) -> Line | None:
@@ -214,7 +293,17 @@ def decide(
         raise GatewayError(400, 21604, "A 'To' phone number is required.")
     line = sending_line(client.directory(), sender.account, form)
     chosen = purpose or DEFAULT_PURPOSE
-    decision = client.check(to, from_=line.number, purpose=chosen)
+    try:
+        decision = client.check(to, from_=line.number, purpose=chosen)
+    except InvalidAddress:
+        log.info(
+            "gateway send denied: reason=invalid_address account=%s purpose=%s",
+            sender.account.slug,
+            chosen,
+        )
+        raise GatewayError(
+            400, 21211, "Invalid 'To' Phone Number", consentline_reason="invalid_address"
+        ) from None
     log.info(
         "gateway send %s: reason=%s account=%s purpose=%s to=%s",
         "allowed" if decision.allowed else "denied",
@@ -239,7 +328,7 @@ def decide(
 
 @dataclass(frozen=True, slots=True)
 class Upstream:
-    """Twilio's answer, passed through unchanged."""
+    """The upstream's answer, as the gateway returns it."""
 
     status: int
     content: bytes
@@ -252,26 +341,64 @@ def upstream_url(credentials: CredentialSet) -> str:
     return f"{base.rstrip('/')}/2010-04-01/Accounts/{sid}/Messages.json"
 
 
+def is_twilio(url: str) -> bool:
+    """Is ``url`` on Twilio's own API (https, a host under ``twilio.com``)?"""
+    try:
+        parts = httpx.URL(url)
+    except httpx.InvalidURL:
+        return False
+    host = parts.host.removesuffix(".")
+    return (
+        parts.scheme == "https"
+        and parts.port in (None, 443)
+        and (host == "twilio.com" or host.endswith(".twilio.com"))
+    )
+
+
+def _relayed(answer: httpx.Response) -> Upstream:
+    """A non-Twilio upstream's answer: a Message resource's fields, or the generic 502."""
+    if 200 <= answer.status_code < 300:
+        try:
+            resource = json.loads(answer.content)
+        except ValueError:
+            resource = None
+        if isinstance(resource, dict) and _MESSAGE_SID.fullmatch(str(resource.get("sid"))):
+            kept = {k: v for k, v in resource.items() if k in MESSAGE_FIELDS}
+            return Upstream(answer.status_code, json.dumps(kept).encode(), "application/json")
+    # Status only (never the body) for the operator; the caller gets the generic answer.
+    log.warning("gateway upstream (not Twilio's API) answered HTTP %s", answer.status_code)
+    raise GatewayError(502, 20502, RELAY_FAILED_MESSAGE)
+
+
 async def forward(
     credentials: CredentialSet,
-    body: bytes,
-    content_type: str | None,
+    pairs: Sequence[tuple[str, str]],
     *,
+    allow: OutboundAllow = NOTHING,
     timeout: float = TIMEOUT,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> Upstream:
-    """POST ``body`` to Twilio (or the configured stand-in) with the stored credentials."""
+    """POST the checked ``pairs`` to Twilio (or the configured upstream) with the stored
+    credentials, through the outbound policy (``allow``: the installation's exceptions;
+    ``transport`` replaces the guarded one, for tests)."""
+    url = upstream_url(credentials)
+    twilio = is_twilio(url)
     auth = (credentials.fields["account_sid"], credentials.fields["auth_token"])
-    headers = {
-        "Content-Type": content_type or "application/x-www-form-urlencoded",
-        "Accept": "application/json",
-    }
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
     try:
-        async with httpx.AsyncClient(timeout=timeout, transport=transport) as http:
+        async with httpx.AsyncClient(
+            timeout=timeout,
+            transport=transport or AsyncGuardedTransport(allow),
+            follow_redirects=False,
+            trust_env=False,
+        ) as http:
             answer = await http.post(
-                upstream_url(credentials), content=body, headers=headers, auth=auth
+                url, content=urlencode(list(pairs)).encode(), headers=headers, auth=auth
             )
-    except httpx.HTTPError as error:
+    except (httpx.HTTPError, httpx.InvalidURL) as error:
         log.warning("gateway upstream unreachable: %s", type(error).__name__)
-        raise GatewayError(502, 20502, "the upstream Twilio API could not be reached") from None
+        message = UNREACHABLE_MESSAGE if twilio else RELAY_FAILED_MESSAGE
+        raise GatewayError(502, 20502, message) from None
+    if not twilio:
+        return _relayed(answer)
     return Upstream(answer.status_code, answer.content, answer.headers.get("content-type"))

@@ -19,6 +19,11 @@ drops it. A permanent refusal is ``failed`` with the provider's code in
 
 A crash between the provider accepting a message and the outcome being saved
 sends that reply again when its lease runs out: at least once, as for webhooks.
+
+Sends go through the outbound policy (:mod:`consentline.outbound`): a provider
+host (or ``upstream_base_url``) that resolves to a loopback, private or
+link-local address the installation does not allow is never contacted; the reply
+is retried as for a network error, with detail "destination not allowed".
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from consentline import outbox
 from consentline.credentials import CredentialSet, ProviderCredentials
 from consentline.domain.ledger import to_us
 from consentline.domain.scopes import Directory
+from consentline.outbound import NOTHING, BlockedConnection, OutboundAllow, guarded_client
 from consentline.outbox import OutboxMessage
 from consentline.providers import REGISTRY
 from consentline.providers.send import SEND_FIELDS, CannotSend, OutgoingSms, build_send, interpret
@@ -64,13 +70,16 @@ class ReplyDelivery:
         clock: Callable[[], datetime],
         directory: Callable[[], Directory],
         http: httpx.Client | None = None,
+        allow: OutboundAllow = NOTHING,
         timeout_s: float = 10.0,
         batch: int = 50,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._directory = directory
-        self._http = http or httpx.Client(timeout=timeout_s, follow_redirects=False)
+        # Without ``http``: a client under the outbound policy, with the installation's
+        # ``allow`` list (CONSENTLINE_OUTBOUND_ALLOW).
+        self._http = http or guarded_client(allow, timeout=timeout_s)
         self._owns_http = http is None
         self._batch = batch
         # A batch asks for the same few lines' credentials again and again (and, for a
@@ -136,6 +145,13 @@ class ReplyDelivery:
             response = self._http.request(
                 request.method, request.url, headers=request.headers, content=request.body
             )
+        except BlockedConnection:
+            self._retry(message, f"{name} destination not allowed")
+            return
+        except httpx.InvalidURL:  # an upstream_base_url stored before URLs were checked
+            detail = f"the {name} upstream_base_url is not a valid URL"
+            self._mark(message, "pending", detail, wait_s=WAIT_FOR_CREDENTIALS_S)
+            return
         except httpx.HTTPError as error:
             self._retry(message, f"{name} {type(error).__name__}")
             return

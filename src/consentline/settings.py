@@ -19,6 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from consentline.domain.errors import InvalidConfig
+from consentline.outbound import ENV as OUTBOUND_ALLOW_ENV
+from consentline.outbound import NOTHING, OutboundAllow
 
 DEFAULT_DATABASE_URL: Final = "sqlite:///./var/consentline.db"
 DEFAULT_MAX_BODY: Final = 1024 * 1024  # 1 MiB
@@ -113,6 +115,14 @@ def _size(environ: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _outbound_allow(environ: Mapping[str, str]) -> OutboundAllow:
+    name = OUTBOUND_ALLOW_ENV
+    try:
+        return OutboundAllow.parse(environ.get(name, ""))
+    except ValueError as error:
+        raise _fail(name, f"{error}; expected e.g. 127.0.0.0/8,relay.internal") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """What ``consentline serve`` needs; build with :meth:`from_env`."""
@@ -122,6 +132,7 @@ class Settings:
     public_url: str | None = None
     max_body: int = DEFAULT_MAX_BODY
     max_bulk_body: int = DEFAULT_MAX_BULK_BODY
+    outbound_allow: OutboundAllow = NOTHING
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -130,8 +141,11 @@ class Settings:
         ``CONSENTLINE_DATABASE_URL`` (default ``sqlite:///./var/consentline.db``),
         ``CONSENTLINE_ADMIN_KEY`` (bootstrap installation-admin key),
         ``CONSENTLINE_PUBLIC_URL`` (http(s) URL providers sign against),
-        ``CONSENTLINE_MAX_BODY`` (request body limit in bytes, default 1 MiB) and
-        ``CONSENTLINE_MAX_BULK_BODY`` (limit for ``POST /v1/check``, default 64 MiB).
+        ``CONSENTLINE_MAX_BODY`` (request body limit in bytes, default 1 MiB),
+        ``CONSENTLINE_MAX_BULK_BODY`` (limit for ``POST /v1/check``, default 64 MiB) and
+        ``CONSENTLINE_OUTBOUND_ALLOW`` (host names and CIDR ranges that outbound
+        requests may reach beyond public addresses, e.g. ``127.0.0.0/8``; default
+        none: see :mod:`consentline.outbound`).
         """
         return cls(
             database_url=_database_url(environ),
@@ -139,4 +153,5 @@ class Settings:
             public_url=_public_url(environ),
             max_body=_size(environ, "CONSENTLINE_MAX_BODY", DEFAULT_MAX_BODY),
             max_bulk_body=_size(environ, "CONSENTLINE_MAX_BULK_BODY", DEFAULT_MAX_BULK_BODY),
+            outbound_allow=_outbound_allow(environ),
         )

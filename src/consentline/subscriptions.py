@@ -26,11 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import urlsplit
 
+from consentline import outbound
 from consentline.domain.errors import Conflict, InvalidInput, NotFound
 from consentline.domain.ledger import ACTIONS, Event, from_us, to_us
 from consentline.domain.scopes import Directory
+from consentline.outbound import OutboundAllow
 from consentline.storage.uow import UnitOfWork
 
 MAX_PER_ACCOUNT: Final = 25
@@ -82,22 +83,10 @@ class Subscription:
         }
 
 
-def check_url(url: str) -> str:
-    """An absolute http(s) URL without credentials in it."""
-    if not isinstance(url, str) or not url or len(url) > MAX_URL:
-        raise InvalidInput(f"url must be an http(s) URL of at most {MAX_URL} characters")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise InvalidInput("url is not a valid URL", field="url") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidInput("url must start with http:// or https:// and name a host", field="url")
-    if parts.username or parts.password:
-        raise InvalidInput("url must not carry credentials; the signature authenticates us")
-    if parts.fragment:
-        raise InvalidInput("url must not have a #fragment", field="url")
-    return url
+def check_url(url: str, *, allow: OutboundAllow = outbound.NOTHING) -> str:
+    """An absolute http(s) URL without credentials or fragment, to a host the outbound
+    policy lets deliveries reach (:func:`consentline.outbound.check_url`)."""
+    return outbound.check_url(url, field="url", allow=allow)
 
 
 def check_events(events: Sequence[str]) -> tuple[str, ...]:
@@ -143,9 +132,14 @@ def create(
     url: str,
     events: Sequence[str],
     now: datetime,
+    allow: OutboundAllow = outbound.NOTHING,
 ) -> tuple[Subscription, str]:
-    """Store a subscription; returns it and its signing secret (shown this once)."""
-    url, chosen = check_url(url), check_events(events)
+    """Store a subscription; returns it and its signing secret (shown this once).
+
+    ``allow`` is the installation's exceptions to the outbound policy: a URL to a
+    loopback, private or link-local address is refused unless it lists it.
+    """
+    url, chosen = check_url(url, allow=allow), check_events(events)
     account = directory.account_by_id(account_id)
     if len(uow.hooks.of_accounts([account_id])) >= MAX_PER_ACCOUNT:
         raise TooManySubscriptions(

@@ -17,6 +17,12 @@ server processes) from delivering the same subscription at once.
 
 Deliveries run on the worker's threads, never on a request's: a subscriber that
 is down or slow costs the API nothing. No URL, number or body is logged.
+
+Every connection goes through the outbound policy (:mod:`consentline.outbound`):
+the subscriber's host is resolved and each address checked before connecting, so
+a name that resolves (or rebinds) to a loopback, private or link-local address is
+never contacted; the round fails with ``last_error`` "destination not allowed",
+whatever is or is not listening there.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from sqlalchemy import Engine
 from consentline.domain.ledger import Event, to_us
 from consentline.domain.scopes import Directory
 from consentline.domain.signing import sign
+from consentline.outbound import NOTHING, BlockedConnection, OutboundAllow, guarded_client
 from consentline.storage.uow import UnitOfWork
 from consentline.subscriptions import covers, wanted
 
@@ -49,6 +56,7 @@ BATCH: Final = 100
 LEASE_S: Final = 120
 FIRST_RETRY_S: Final = 5.0
 MAX_RETRY_S: Final = 3600.0
+BLOCKED: Final = "destination not allowed"
 
 
 def backoff_s(failures: int, jitter: float) -> float:
@@ -82,7 +90,9 @@ class WebhookDelivery:
     """One delivery job: :meth:`run_once` starts a round for every due subscription.
 
     ``http`` is the client the deliveries use (its transport is the one seam to
-    the network); ``threads`` bounds how many subscriptions are delivered at once.
+    the network); without it, a client under the outbound policy with the
+    installation's ``allow`` list (``CONSENTLINE_OUTBOUND_ALLOW``). ``threads``
+    bounds how many subscriptions are delivered at once.
     """
 
     def __init__(
@@ -92,6 +102,7 @@ class WebhookDelivery:
         clock: Callable[[], datetime],
         directory: Callable[[], Directory],
         http: httpx.Client | None = None,
+        allow: OutboundAllow = NOTHING,
         threads: int = 4,
         timeout_s: float = 10.0,
         rng: Callable[[], float] = random.random,
@@ -99,7 +110,7 @@ class WebhookDelivery:
         self._engine = engine
         self._clock = clock
         self._directory = directory
-        self._http = http or httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self._http = http or guarded_client(allow, timeout=timeout_s)
         self._owns_http = http is None
         self._rng = rng
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhooks")
@@ -215,6 +226,10 @@ class WebhookDelivery:
         }
         try:
             response = self._http.post(url, content=body, headers=headers)
+        except BlockedConnection:
+            return Attempt(False, BLOCKED)  # nothing was sent: no hint of what listens there
+        except httpx.InvalidURL:
+            return Attempt(False, "invalid URL")  # stored before URLs were checked as now
         except httpx.TimeoutException:
             return Attempt(False, "timeout")
         except httpx.HTTPError as error:

@@ -58,10 +58,13 @@ class Server:
         *,
         public_url: str | None = None,
         admin_key: str | None = None,
+        outbound_allow: str | None = None,
     ) -> None:
         self.db_url = db_url
         self.log = log
         self.public_url = public_url
+        # CONSENTLINE_OUTBOUND_ALLOW: "127.0.0.0/8" for stand-ins on this machine.
+        self.outbound_allow = outbound_allow
         self.admin_key = admin_key or "cl_" + secrets.token_hex(20)
         self.port = 0
         self.starts = 0
@@ -89,6 +92,8 @@ class Server:
         env.update(CONSENTLINE_ADMIN_KEY=self.admin_key, PYTHONUNBUFFERED="1")
         if self.public_url is not None:
             env["CONSENTLINE_PUBLIC_URL"] = self.public_url
+        if self.outbound_allow is not None:
+            env["CONSENTLINE_OUTBOUND_ALLOW"] = self.outbound_allow
         args = [*command(), "--db", self.db_url, "serve", "--host", "127.0.0.1"]
         args += ["--port", str(self.port)]
         with self.log.open("ab") as log:

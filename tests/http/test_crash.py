@@ -142,7 +142,12 @@ def deliver(
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    found = Server(f"sqlite:///{tmp_path / 'crash.db'}", tmp_path / "server.log", public_url=PUBLIC)
+    found = Server(
+        f"sqlite:///{tmp_path / 'crash.db'}",
+        tmp_path / "server.log",
+        public_url=PUBLIC,
+        outbound_allow="127.0.0.0/8",  # the upstream_base_url below is on this machine
+    )
     try:
         yield found
     finally:

@@ -15,7 +15,7 @@ from tests.http.conftest import Api
 
 TOKEN = "tok-0123456789abcdef0123456789abcdef"
 SID = "AC" + "ab" * 16
-TWILIO = {"account_sid": SID, "auth_token": TOKEN, "upstream_base_url": "http://127.0.0.1:9"}
+TWILIO = {"account_sid": SID, "auth_token": TOKEN, "upstream_base_url": "https://relay.example"}
 
 
 def put(

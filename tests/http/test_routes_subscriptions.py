@@ -9,6 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from consentline.domain.signing import verify
+from consentline.outbound import OutboundAllow
+from consentline.settings import Settings
 from consentline.webhook_delivery import WebhookDelivery
 from tests.conftest import Clock
 from tests.http.conftest import Api
@@ -62,6 +64,9 @@ def test_a_deleted_subscription_is_gone(api: Api) -> None:
     [
         ({"account": "acme", "url": "ftp://crm.example/h"}, 422, "invalid_input"),
         ({"account": "acme", "url": "https://a:b@crm.example/h"}, 422, "invalid_input"),
+        ({"account": "acme", "url": "http://[::1"}, 422, "invalid_input"),
+        ({"account": "acme", "url": "http://127.0.0.1:9/h"}, 422, "blocked_destination"),
+        ({"account": "acme", "url": "http://169.254.169.254/"}, 422, "blocked_destination"),
         ({"account": "acme", "url": "https://crm.example/h", "events": ["nope"]}, 422, None),
         ({"account": "acme", "url": "https://crm.example/h", "events": []}, 422, None),
         ({"account": "acme", "url": "https://crm.example/h", "extra": 1}, 422, None),
@@ -87,8 +92,15 @@ def test_bad_or_unknown_ids_are_4xx(api: Api, path: str) -> None:
     assert "code" in response.json()
 
 
+# The receiver listens on 127.0.0.1: the installation allows it, as tests must.
+LOOPBACK = OutboundAllow.parse("127.0.0.0/8")
+
+
+@pytest.mark.parametrize(
+    "settings", [Settings(max_body=64 * 1024, outbound_allow=LOOPBACK)], ids=["loopback"]
+)
 def test_a_consent_posted_to_the_api_reaches_the_subscriber_signed(
-    api: Api, receiver: StandIn, clock: Clock
+    api: Api, receiver: StandIn, clock: Clock, settings: Settings
 ) -> None:
     created = api.http.post(
         "/v1/webhooks",
@@ -96,7 +108,9 @@ def test_a_consent_posted_to_the_api_reaches_the_subscriber_signed(
         headers=api.key("acme_admin"),
     ).json()
     recorded = api.consent("acme_write", action="opt_out").json()
-    job = WebhookDelivery(api.cl.engine, clock=clock, directory=api.cl.directory)
+    job = WebhookDelivery(
+        api.cl.engine, clock=clock, directory=api.cl.directory, allow=settings.outbound_allow
+    )
     try:
         assert job.run_once(wait=True) == 1
     finally:

@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 
 import consentline
 from consentline.apikeys import ApiKeys
+from consentline.cli import serve
 from consentline.cli.app import app
+from consentline.outbound import OutboundAllow
 from tests.conftest import Clock
 
 with warnings.catch_warnings():
@@ -122,3 +124,37 @@ def test_the_background_worker_runs_with_the_app_unless_switched_off(
         assert http.get("/healthz").status_code == 200
         assert _worker_running() is expected
     assert not _worker_running()  # stopped with the app
+
+
+def test_the_outbound_allow_list_reaches_the_app_and_both_senders(
+    tmp_path: Path, runs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, OutboundAllow] = {}
+
+    def spy(name: str) -> Any:
+        real = getattr(serve, name)
+
+        def built(*args: Any, **kw: Any) -> Any:
+            seen[name] = kw["allow"]
+            return real(*args, **kw)
+
+        return built
+
+    for name in ("ReplyDelivery", "WebhookDelivery"):
+        monkeypatch.setattr(serve, name, spy(name))
+    monkeypatch.setenv("CONSENTLINE_OUTBOUND_ALLOW", "127.0.0.0/8, relay.corp")
+    result = CliRunner().invoke(app, ["--db", f"sqlite:///{tmp_path / 'o.db'}", "serve"])
+    assert result.exit_code == 0, result.output
+    expected = OutboundAllow.parse("127.0.0.0/8,relay.corp")
+    assert seen == {"ReplyDelivery": expected, "WebhookDelivery": expected}
+    assert runs[0]["app"].state.services.settings.outbound_allow == expected
+
+
+def test_a_bad_outbound_allow_list_stops_the_start(
+    tmp_path: Path, runs: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONSENTLINE_OUTBOUND_ALLOW", "127.0.0.0/8, not a host!")
+    result = CliRunner().invoke(app, ["--db", f"sqlite:///{tmp_path / 'x.db'}", "serve"])
+    assert result.exit_code == 2
+    assert "CONSENTLINE_OUTBOUND_ALLOW" in result.output and "not a host!" in result.output
+    assert runs == []

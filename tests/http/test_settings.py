@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from consentline.outbound import OutboundAllow
 from consentline.settings import DEFAULT_MAX_BODY, Secret, Settings, SettingsError
 
 KEY = "k" * 32
@@ -68,3 +69,18 @@ def test_an_unparsable_database_url_is_not_echoed() -> None:
     with pytest.raises(SettingsError) as raised:
         Settings.from_env({"CONSENTLINE_DATABASE_URL": "::secret-pw::"})
     assert "secret-pw" not in str(raised.value)
+
+
+def test_the_outbound_allow_list_is_read_and_empty_by_default() -> None:
+    assert Settings.from_env({}).outbound_allow == OutboundAllow()
+    settings = Settings.from_env({"CONSENTLINE_OUTBOUND_ALLOW": " 127.0.0.0/8 ,::1, Relay.Corp."})
+    assert str(settings.outbound_allow) == "127.0.0.0/8,::1/128,relay.corp"
+
+
+@pytest.mark.parametrize(
+    "value", ["127.0.0.0/33", "not a host!", "10.0.0.0/8,http://relay.corp", "*", "300.1.2.3"]
+)
+def test_a_bad_outbound_allow_list_fails_naming_the_variable(value: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"CONSENTLINE_OUTBOUND_ALLOW": value})
+    assert raised.value.data["variable"] == "CONSENTLINE_OUTBOUND_ALLOW"

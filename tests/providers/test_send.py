@@ -18,6 +18,7 @@ import pytest
 
 from consentline.credentials import allowed_fields, validate
 from consentline.domain.errors import InvalidInput
+from consentline.outbound import OutboundAllow
 from consentline.providers import REGISTRY
 from consentline.providers.send import (
     DEFAULT_BASE_URLS,
@@ -483,11 +484,42 @@ def test_each_provider_accepts_its_send_fields_and_an_upstream_base_url(provider
 
 def test_stored_send_credentials_build_a_request() -> None:
     fields = {"public_key": base64.b64encode(b"k" * 32).decode(), **CREDENTIALS["telnyx"]}
-    stored = validate("telnyx", {**fields, "upstream_base_url": "http://127.0.0.1:8099"})
+    loopback = OutboundAllow.parse("127.0.0.0/8")  # as CONSENTLINE_OUTBOUND_ALLOW would
+    stored = validate(
+        "telnyx", {**fields, "upstream_base_url": "http://127.0.0.1:8099"}, allow=loopback
+    )
     assert build_send("telnyx", stored, SMS).url == "http://127.0.0.1:8099/v2/messages"
 
 
 def test_a_stored_upstream_base_url_must_be_http_for_every_provider() -> None:
     with pytest.raises(InvalidInput) as raised:
         validate("bandwidth", {"username": "u", "password": "p", "upstream_base_url": "ftp://x"})
+    assert raised.value.data["field"] == "upstream_base_url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1",  # was a 500: urlsplit's ValueError escaped
+        "http://[::1]:99999",
+        "http://relay.example:0/",
+        "https://relay.example/?x=1",
+        "https://user:pw@relay.example",
+        "https://relay.example/#top",
+        "http://exa mple.com",
+        "http://%31%32%37.0.0.1/",
+    ],
+)
+def test_a_malformed_upstream_base_url_is_a_typed_422_naming_the_field(url: str) -> None:
+    fields = {"account_sid": "AC" + "1" * 32, "auth_token": "t", "upstream_base_url": url}
+    with pytest.raises(InvalidInput) as raised:
+        validate("twilio", fields)
+    assert raised.value.code == "invalid_input"
+    assert raised.value.data["field"] == "upstream_base_url"
+
+
+def test_a_malformed_url_stored_before_it_was_checked_cannot_send() -> None:
+    fields = {**CREDENTIALS["plivo"], "upstream_base_url": "http://[::1"}
+    with pytest.raises(CannotSend) as raised:
+        build_send("plivo", fields, SMS)  # a ValueError (and a crashed reply) before
     assert raised.value.data["field"] == "upstream_base_url"

@@ -16,6 +16,7 @@ import pytest
 
 from consentline import Consentline
 from consentline.credentials import ProviderCredentials
+from consentline.outbound import OutboundAllow
 from consentline.reply_delivery import MAX_ATTEMPTS, NO_PROVIDER, ReplyDelivery
 from tests.conftest import Clock
 from tests.standin import Answer, StandIn
@@ -23,6 +24,9 @@ from tests.standin import Answer, StandIn
 LINE = "+18005550100"
 X = "+14155550123"
 TELNYX_OK = json.dumps({"data": {"id": "40317f5a-telnyx-msg"}}).encode()
+# The stand-ins listen on 127.0.0.1, which the outbound policy refuses unless the
+# installation allows it (CONSENTLINE_OUTBOUND_ALLOW=127.0.0.0/8).
+LOOPBACK = OutboundAllow.parse("127.0.0.0/8")
 
 
 @pytest.fixture
@@ -43,7 +47,9 @@ def acme(cl: Consentline) -> Consentline:
 
 @pytest.fixture
 def job(acme: Consentline, clock: Clock) -> Iterator[ReplyDelivery]:
-    sender = ReplyDelivery(acme.engine, clock=clock, directory=acme.directory, timeout_s=2.0)
+    sender = ReplyDelivery(
+        acme.engine, clock=clock, directory=acme.directory, allow=LOOPBACK, timeout_s=2.0
+    )
     try:
         yield sender
     finally:
@@ -51,7 +57,7 @@ def job(acme: Consentline, clock: Clock) -> Iterator[ReplyDelivery]:
 
 
 def configure(cl: Consentline, account: str, provider: str, fields: dict[str, str]) -> None:
-    store = ProviderCredentials(cl.engine, cl.now)
+    store = ProviderCredentials(cl.engine, cl.now, allow=LOOPBACK)
     store.put(account_id=cl.directory().account(account).id, provider=provider, fields=fields)
 
 
@@ -219,7 +225,9 @@ def test_a_provider_that_is_down_is_retried_then_given_up(acme: Consentline, clo
         url = gone.url
     telnyx(acme, url)  # nothing listens there any more
     acme.record(X, "pending", line=LINE, purpose="marketing", source="web_form")
-    sender = ReplyDelivery(acme.engine, clock=clock, directory=acme.directory, timeout_s=1.0)
+    sender = ReplyDelivery(
+        acme.engine, clock=clock, directory=acme.directory, allow=LOOPBACK, timeout_s=1.0
+    )
     try:
         for _ in range(MAX_ATTEMPTS):
             sender.run_once()
@@ -238,7 +246,7 @@ def test_a_taken_reply_is_leased_so_a_second_sender_does_not_send_it_too(
     reply_id = stop(acme)
     # An application took it to send itself (and crashed before saying how it went).
     assert [m.id for m in acme.take_due_replies()] == [reply_id]
-    sender = ReplyDelivery(acme.engine, clock=clock, directory=acme.directory)
+    sender = ReplyDelivery(acme.engine, clock=clock, directory=acme.directory, allow=LOOPBACK)
     try:
         assert sender.run_once() == 0 and provider_api.requests == []
         clock.advance(seconds=61)  # the lease ran out, still within the 5 minutes

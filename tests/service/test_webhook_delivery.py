@@ -19,6 +19,7 @@ import pytest
 
 from consentline import Consentline, webhook_delivery
 from consentline.domain.errors import InvalidInput, UnknownAccount
+from consentline.outbound import OutboundAllow
 from consentline.storage.uow import UnitOfWork
 from consentline.subscriptions import TooManySubscriptions, UnknownSubscription
 from consentline.webhook_delivery import WebhookDelivery, backoff_s
@@ -28,6 +29,9 @@ from tests.standin import Answer, Recorded, StandIn
 
 X = "+14155550123"
 Y = "+14155550124"
+# The stand-in subscribers listen on 127.0.0.1, which the outbound policy refuses
+# unless the installation allows it (CONSENTLINE_OUTBOUND_ALLOW=127.0.0.0/8).
+LOOPBACK = OutboundAllow.parse("127.0.0.0/8")
 
 
 @pytest.fixture
@@ -44,7 +48,12 @@ def receiver() -> Iterator[StandIn]:
 @pytest.fixture
 def delivery(cl: Consentline, clock: Clock) -> Iterator[WebhookDelivery]:
     job = WebhookDelivery(
-        cl.engine, clock=clock, directory=cl.directory, timeout_s=2.0, rng=lambda: 0.0
+        cl.engine,
+        clock=clock,
+        directory=cl.directory,
+        allow=LOOPBACK,
+        timeout_s=2.0,
+        rng=lambda: 0.0,
     )
     try:
         yield job
@@ -63,7 +72,7 @@ def test_an_opt_out_is_delivered_signed_with_its_event_id(
     setup: WorkedSetup, receiver: StandIn, delivery: WebhookDelivery, clock: Clock
 ) -> None:
     cl = setup.cl
-    sub, secret = cl.subscribe("t", receiver.url + "/hooks", ["opt_out"])
+    sub, secret = cl.subscribe("t", receiver.url + "/hooks", ["opt_out"], allow=LOOPBACK)
     event = cl.record(X, "opt_out", account="a", source="web_form")
 
     assert delivery.run_once(wait=True) == 1
@@ -88,7 +97,7 @@ def test_a_new_subscription_hears_only_of_later_changes(
 ) -> None:
     cl = setup.cl
     cl.record(X, "opt_out", account="a", source="web_form")
-    cl.subscribe("t", receiver.url)
+    cl.subscribe("t", receiver.url, allow=LOOPBACK)
     later = cl.record(Y, "opt_out", account="a", source="web_form")
     delivery.run_once(wait=True)
     assert [r.json()["id"] for r in receiver.requests] == [later.id]
@@ -98,7 +107,7 @@ def test_events_it_did_not_ask_for_are_skipped_but_passed(
     setup: WorkedSetup, receiver: StandIn, delivery: WebhookDelivery
 ) -> None:
     cl = setup.cl
-    cl.subscribe("t", receiver.url, ["opt_out"])
+    cl.subscribe("t", receiver.url, ["opt_out"], allow=LOOPBACK)
     cl.record(X, "opt_in", account="a", purpose="marketing", source="web_form")
     out = cl.record(X, "opt_out", account="a", source="keyword")
     cl.record(Y, "opt_in", account="a", purpose="marketing", source="web_form")
@@ -114,7 +123,7 @@ def test_a_sub_account_hears_its_subtree_and_the_ancestors_that_govern_it(
     cl = setup.cl
     cl.create_account("other", default_region="US")
     cl.add_line("+18005550199", account="other")
-    cl.subscribe("b", receiver.url)
+    cl.subscribe("b", receiver.url, allow=LOOPBACK)
     on_b_line = cl.record(X, "opt_out", line=setup.L3, source="keyword")
     on_tenant = cl.record(Y, "opt_out", account="t", source="keyword")
     cl.record(X, "opt_out", line=setup.L1, source="keyword")  # sibling line under a
@@ -127,7 +136,7 @@ def test_an_isolated_account_does_not_hear_of_changes_above_its_boundary(
     cl: Consentline, receiver: StandIn, delivery: WebhookDelivery
 ) -> None:
     worked_setup(cl, b_isolated=True)
-    cl.subscribe("b", receiver.url)
+    cl.subscribe("b", receiver.url, allow=LOOPBACK)
     cl.record(X, "opt_out", account="t", source="keyword")
     mine = cl.record(X, "opt_out", account="b", source="keyword")
     delivery.run_once(wait=True)
@@ -138,7 +147,7 @@ def test_a_failing_subscriber_is_retried_with_backoff_and_in_order(
     setup: WorkedSetup, receiver: StandIn, delivery: WebhookDelivery, clock: Clock
 ) -> None:
     cl = setup.cl
-    sub, _ = cl.subscribe("t", receiver.url)
+    sub, _ = cl.subscribe("t", receiver.url, allow=LOOPBACK)
     first = cl.record(X, "opt_out", account="a", source="keyword")
     second = cl.record(Y, "opt_out", account="a", source="keyword")
     receiver.answer(503, 500, 200)
@@ -180,7 +189,7 @@ def test_a_subscriber_that_is_down_keeps_its_events_waiting(
     setup: WorkedSetup, delivery: WebhookDelivery, clock: Clock
 ) -> None:
     cl = setup.cl
-    down, _ = cl.subscribe("t", f"http://127.0.0.1:{_closed_port()}/hooks")
+    down, _ = cl.subscribe("t", f"http://127.0.0.1:{_closed_port()}/hooks", allow=LOOPBACK)
     cl.record(X, "opt_out", account="a", source="keyword")
     cl.record(Y, "opt_out", account="a", source="keyword")
     for _ in range(3):
@@ -195,10 +204,15 @@ def test_a_slow_subscriber_times_out_and_is_retried(
     setup: WorkedSetup, receiver: StandIn, cl: Consentline, clock: Clock
 ) -> None:
     job = WebhookDelivery(
-        cl.engine, clock=clock, directory=cl.directory, timeout_s=0.2, rng=lambda: 0.0
+        cl.engine,
+        clock=clock,
+        directory=cl.directory,
+        allow=LOOPBACK,
+        timeout_s=0.2,
+        rng=lambda: 0.0,
     )
     try:
-        sub, _ = cl.subscribe("t", receiver.url)
+        sub, _ = cl.subscribe("t", receiver.url, allow=LOOPBACK)
         cl.record(X, "opt_out", account="a", source="keyword")
         receiver.answer(Answer(200, delay_s=1.0), 200)
         assert job.run_once(wait=True) == 0
@@ -213,7 +227,7 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(
     setup: WorkedSetup, receiver: StandIn, delivery: WebhookDelivery
 ) -> None:
     cl = setup.cl
-    sub, _ = cl.subscribe("t", receiver.url)
+    sub, _ = cl.subscribe("t", receiver.url, allow=LOOPBACK)
     cl.record(X, "opt_out", account="a", source="keyword")
     receiver.answer(302)
     delivery.run_once(wait=True)
@@ -225,8 +239,8 @@ def test_every_subscriber_gets_its_own_signature(
     setup: WorkedSetup, receiver: StandIn, delivery: WebhookDelivery
 ) -> None:
     cl = setup.cl
-    one, secret_one = cl.subscribe("t", receiver.url + "/one")
-    two, secret_two = cl.subscribe("a", receiver.url + "/two")
+    one, secret_one = cl.subscribe("t", receiver.url + "/one", allow=LOOPBACK)
+    two, secret_two = cl.subscribe("a", receiver.url + "/two", allow=LOOPBACK)
     assert secret_one != secret_two
     cl.record(X, "opt_out", line=setup.L1, source="keyword")
     assert delivery.run_once(wait=True) == 2
@@ -245,13 +259,13 @@ def test_every_subscriber_gets_its_own_signature(
 def test_a_leased_subscription_is_not_delivered_by_a_second_worker(
     setup: WorkedSetup, receiver: StandIn, cl: Consentline, clock: Clock
 ) -> None:
-    sub, _ = cl.subscribe("t", receiver.url)
+    sub, _ = cl.subscribe("t", receiver.url, allow=LOOPBACK)
     cl.record(X, "opt_out", account="a", source="keyword")
     now_us = int(clock.now.timestamp() * 1_000_000)
     with UnitOfWork(cl.engine) as uow:  # another worker holds the lease
         assert uow.hooks.lease(sub.id, now_us, now_us + 60_000_000)
         uow.commit()
-    job = WebhookDelivery(cl.engine, clock=clock, directory=cl.directory)
+    job = WebhookDelivery(cl.engine, clock=clock, directory=cl.directory, allow=LOOPBACK)
     try:
         assert job.run_once(wait=True) == 0
         assert receiver.requests == []
@@ -265,7 +279,7 @@ def test_a_deleted_subscription_receives_nothing(
     setup: WorkedSetup, receiver: StandIn, delivery: WebhookDelivery
 ) -> None:
     cl = setup.cl
-    sub, _ = cl.subscribe("t", receiver.url)
+    sub, _ = cl.subscribe("t", receiver.url, allow=LOOPBACK)
     cl.unsubscribe(sub.id)
     cl.record(X, "opt_out", account="a", source="keyword")
     assert delivery.run_once(wait=True) == 0
@@ -281,7 +295,7 @@ def test_an_inbound_stop_reaches_subscribers_like_any_other_change(
     setup: WorkedSetup, receiver: StandIn, delivery: WebhookDelivery
 ) -> None:
     cl = setup.cl
-    cl.subscribe("t", receiver.url, ["opt_out"])
+    cl.subscribe("t", receiver.url, ["opt_out"], allow=LOOPBACK)
     result = cl.handle_inbound(from_=X, to=setup.L1, text="STOP", message_id="m1")
     assert result.event is not None
     delivery.run_once(wait=True)
@@ -340,9 +354,10 @@ def test_the_worker_thread_delivers_without_being_asked(
     setup: WorkedSetup, receiver: StandIn, cl: Consentline
 ) -> None:
     worker = Worker(
-        [WebhookDelivery(cl.engine, clock=cl.now, directory=cl.directory)], interval_s=0.05
+        [WebhookDelivery(cl.engine, clock=cl.now, directory=cl.directory, allow=LOOPBACK)],
+        interval_s=0.05,
     )
-    cl.subscribe("t", receiver.url)
+    cl.subscribe("t", receiver.url, allow=LOOPBACK)
     worker.start()
     try:
         cl.record(X, "opt_out", account="a", source="keyword")
@@ -362,7 +377,7 @@ def test_a_slow_round_stops_inside_its_lease_and_the_next_one_carries_on(
 ) -> None:
     cl = setup.cl
     monkeypatch.setattr(webhook_delivery, "LEASE_S", 0.5)  # the round may use 0.25 s
-    cl.subscribe("t", receiver.url)
+    cl.subscribe("t", receiver.url, allow=LOOPBACK)
     for address in (X, Y, "+14155550125"):
         cl.record(address, "opt_out", account="a", source="keyword")
     receiver.answer(Answer(200, delay_s=0.2))

@@ -37,7 +37,9 @@ def serve(
     Settings come from the environment: CONSENTLINE_DATABASE_URL (or --db),
     CONSENTLINE_ADMIN_KEY (the installation-admin key; without it one is
     generated and printed once, on the first start), CONSENTLINE_PUBLIC_URL and
-    CONSENTLINE_MAX_BODY. Access logs mask phone numbers. The background worker
+    CONSENTLINE_MAX_BODY, CONSENTLINE_OUTBOUND_ALLOW (host names and CIDR ranges such
+    as 127.0.0.0/8 that outbound requests may reach besides public addresses).
+    Access logs mask phone numbers. The background worker
     sends queued replies through the providers and consent changes to webhook
     subscribers; several processes may run it (each subscription is leased). With --json, one line
     {"url": ..., "admin_key": ...} is printed before the server starts
@@ -62,9 +64,10 @@ def serve(
             f"  {created}\n"
             "Set CONSENTLINE_ADMIN_KEY to choose your own instead."
         )
+    allow = settings.outbound_allow  # beyond public hosts, what the senders may reach
     jobs: list[Job] = [
-        ReplyDelivery(client.engine, clock=client.now, directory=client.directory),
-        WebhookDelivery(client.engine, clock=client.now, directory=client.directory),
+        ReplyDelivery(client.engine, clock=client.now, directory=client.directory, allow=allow),
+        WebhookDelivery(client.engine, clock=client.now, directory=client.directory, allow=allow),
     ]
     app = create_app(client, settings, keys=keys, workers=[Worker(jobs)] if worker else [])
     try:

@@ -106,7 +106,10 @@ def create_app(
         settings=settings,
         batcher=InboundBatcher(client),
         credentials=ProviderCredentials(
-            client.engine, client.now, cache_seconds=client.cache_seconds
+            client.engine,
+            client.now,
+            cache_seconds=client.cache_seconds,
+            allow=settings.outbound_allow,
         ),
     )
     errors.install(app)

@@ -22,10 +22,11 @@ router = APIRouter(tags=["gateway"])
 
 def _decide(
     svc: Services, account_sid: str, authorization: str | None, body: bytes, purpose: str | None
-) -> gateway.Sender:
+) -> tuple[gateway.Sender, list[tuple[str, str]]]:
     sender = gateway.authenticate(svc.client, svc.keys, account_sid, authorization)
-    gateway.decide(svc.client, sender, gateway.parse_form(body), purpose)
-    return sender
+    pairs = gateway.parse_form(body)
+    gateway.decide(svc.client, sender, gateway.fields_of(pairs), purpose)
+    return sender, pairs
 
 
 @router.post(
@@ -39,7 +40,7 @@ async def send_message(account_sid: str, request: Request) -> Response:
     headers = request.headers
     try:
         try:
-            sender = await run_in_threadpool(
+            sender, pairs = await run_in_threadpool(
                 _decide,
                 svc,
                 account_sid,
@@ -49,7 +50,7 @@ async def send_message(account_sid: str, request: Request) -> Response:
             )
         except ConsentlineError as error:
             raise gateway.from_library_error(error, errors.status_of(error)) from None
-        answer = await gateway.forward(sender.credentials, body, headers.get("content-type"))
+        answer = await gateway.forward(sender.credentials, pairs, allow=svc.settings.outbound_allow)
     except gateway.GatewayError as error:
         return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
     return Response(answer.content, status_code=answer.status, media_type=answer.content_type)

@@ -44,10 +44,14 @@ def _in_reach(who: Caller, subscription: Subscription) -> Subscription:
 def subscribe(body: NewSubscription, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """Events of ``account``'s subtree (and of its ancestors up to the compliance
     boundary) are POSTed to ``url``, one per request, signed: see the README,
-    "Outbound webhooks". ``events`` is ``["*"]`` or actions such as ``opt_out``."""
+    "Outbound webhooks". ``events`` is ``["*"]`` or actions such as ``opt_out``.
+    ``url`` must reach a public host (422 ``blocked_destination`` for a loopback,
+    private or link-local one, unless the installation allows it)."""
     who.require("admin")
     who.account(body.account)
-    subscription, secret = svc.client.subscribe(body.account, body.url, body.events)
+    subscription, secret = svc.client.subscribe(
+        body.account, body.url, body.events, allow=svc.settings.outbound_allow
+    )
     return {**subscription.as_dict(), "secret": secret}
 
 

@@ -182,8 +182,12 @@ def interpret(provider: str, status: int, body: bytes) -> SendOutcome:
 
 def _base_url(provider: str, fields: Mapping[str, str]) -> str:
     url = fields.get(UPSTREAM_BASE_URL) or DEFAULT_BASE_URLS[provider]
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. "http://[::1", stored before URLs were checked on save
+        valid = False
+    if not valid:
         raise CannotSend(
             f"{UPSTREAM_BASE_URL} must be an http(s) URL",
             provider=provider,

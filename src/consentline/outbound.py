@@ -1,0 +1,518 @@
+"""Where consentline may send HTTP requests: one policy for every outbound URL.
+
+consentline calls out to URLs that tenant admins choose: a provider's
+``upstream_base_url`` (the Twilio-compatible gateway forwards sends there with the
+stored credentials; reply delivery sends through it) and outbound webhook
+subscriptions. Without a policy, an admin could point them at the installation's
+own network (``127.0.0.1``, ``10.0.0.0/8``, ``169.254.169.254`` ...) and use
+consentline to reach it. So, by default, only globally routable addresses are
+allowed, twice over:
+
+* **at save** (:func:`check_url`): the URL must be http(s), without credentials,
+  and a literal IP address (any notation, ``http://2130706433/`` included) or a
+  name such as ``localhost`` that is not public is refused with
+  :class:`BlockedDestination` (422, naming the field). Other names are not looked
+  up at save (DNS may change, or be down);
+* **at connect** (:class:`GuardedTransport`, :class:`AsyncGuardedTransport`): the
+  host is resolved, EVERY address is checked, and the connection is opened to a
+  checked address, never to a second lookup of the name, so DNS rebinding cannot
+  get past it. TLS still verifies the certificate against the URL's host name
+  (SNI and ``Host`` are the URL's). A refusal raises :class:`BlockedConnection`
+  before any packet is sent to the address.
+
+Refused: unspecified, loopback, link-local (which holds the cloud metadata
+address ``169.254.169.254``), multicast, private (RFC 1918, ``fc00::/7``, and the
+other special-purpose ranges the stdlib lists), shared address space (CGNAT,
+``100.64.0.0/10``), reserved and every other address the stdlib ``ipaddress``
+module says is not global; IPv4 embedded in IPv6 (``::ffff:127.0.0.1``, 6to4,
+NAT64 ``64:ff9b::/96``) is judged by its IPv4 address.
+
+An installation (tests, an on-premises relay) allows more with
+``CONSENTLINE_OUTBOUND_ALLOW``: comma-separated host names and IP addresses or
+CIDR ranges (``127.0.0.0/8,sms-relay.corp``), parsed by
+:meth:`OutboundAllow.parse` in :mod:`consentline.settings` and passed to whatever
+saves or sends. A listed name is allowed whatever it resolves to; a listed range
+lets its addresses through.
+
+The transports connect directly: ``HTTP(S)_PROXY`` variables are not used (a proxy
+would resolve the name itself, out of the policy's sight).
+
+>>> allow = OutboundAllow.parse("127.0.0.0/8")
+>>> check_url("http://127.0.0.1:8080/hooks", field="url", allow=allow)
+'http://127.0.0.1:8080/hooks'
+>>> check_url("http://169.254.169.254/latest", field="url", allow=allow)
+Traceback (most recent call last):
+...
+consentline.outbound.BlockedDestination: url points at a non-public address (link-local); ...
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+import socket
+import ssl
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import anyio.to_thread
+import httpcore
+import httpx
+
+from consentline.domain.errors import InvalidInput
+
+__all__ = [
+    "ENV",
+    "NOTHING",
+    "AsyncGuardedTransport",
+    "BlockedConnection",
+    "BlockedDestination",
+    "GuardedTransport",
+    "OutboundAllow",
+    "Resolver",
+    "blocked_reason",
+    "check_url",
+    "guarded_async_client",
+    "guarded_client",
+    "resolve_host",
+]
+
+ENV: Final = "CONSENTLINE_OUTBOUND_ALLOW"
+MAX_URL: Final = 2048
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# ``(host, port)`` -> the addresses to connect to, as strings (getaddrinfo's answer).
+Resolver = Callable[[str, int], Sequence[str]]
+
+_CGNAT: Final = ipaddress.IPv4Network("100.64.0.0/10")
+_NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
+# Names that mean this machine, or a cloud metadata service, wherever they resolve.
+_LOCAL_NAMES: Final = frozenset(
+    {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+)
+_METADATA_NAMES: Final = frozenset({"metadata.google.internal", "metadata"})
+_LABEL: Final = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
+_LEGACY_IPV4: Final = re.compile(r"[0-9][0-9a-fx.]*")
+LIMITS: Final = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+
+class BlockedDestination(InvalidInput):
+    """A URL points at an address (or a name) outbound requests may not reach (422)."""
+
+    code = "blocked_destination"
+
+
+class BlockedConnection(httpx.ConnectError):
+    """The policy refused to connect: the host resolved to an address it blocks.
+
+    A subclass of :class:`httpx.ConnectError`, so code that handles "could not
+    connect" handles it too; nothing was sent to the address.
+    """
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+_CHECKS: Final[tuple[tuple[str, Callable[[Address], bool]], ...]] = (
+    ("unspecified", lambda a: a.is_unspecified),
+    ("loopback", lambda a: a.is_loopback),
+    ("link-local", lambda a: a.is_link_local),
+    ("multicast", lambda a: a.is_multicast),
+    ("shared (CGNAT)", lambda a: a in _CGNAT),
+    ("private", lambda a: a.is_private),
+    ("reserved", lambda a: a.is_reserved),
+    ("site-local", lambda a: isinstance(a, ipaddress.IPv6Address) and a.is_site_local),
+    ("non-global", lambda a: not a.is_global),
+)
+
+
+def blocked_reason(address: Address) -> str | None:
+    """Why ``address`` is refused by default (``"loopback"``, ``"private"`` ...), or None.
+
+    >>> blocked_reason(ipaddress.ip_address("::ffff:10.0.0.1")), blocked_reason(
+    ...     ipaddress.ip_address("8.8.8.8"))
+    ('private', None)
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return blocked_reason(embedded)
+    for reason, test in _CHECKS:
+        if test(address):
+            return reason
+    return None
+
+
+def _normal_host(host: str) -> str:
+    return host.lower().removesuffix(".")
+
+
+def _host_name(text: str) -> str | None:
+    """``text`` as a lower-case ASCII host name (IDNA for other scripts), or None."""
+    try:
+        name = _normal_host(text.strip()).encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    labels = name.split(".")
+    if not name or len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        return None
+    if labels[-1].isdigit():
+        return None  # "300.1.2.3" is no name (no top-level domain is numeric) nor address
+    return name
+
+
+def _literal(host: str) -> Address | None:
+    """The address a host written as an IP address stands for (legacy forms too)."""
+    bare = host.removeprefix("[").removesuffix("]")
+    try:
+        return ipaddress.ip_address(bare)
+    except ValueError:
+        pass
+    # ``127.1``, ``2130706433``, ``0x7f.0.0.1``: what the C resolver accepts as IPv4.
+    if _LEGACY_IPV4.fullmatch(bare.lower()):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(bare))
+        except OSError:
+            return None
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundAllow:
+    """The installation's exceptions to the policy: ranges and host names.
+
+    >>> allow = OutboundAllow.parse("127.0.0.0/8, ::1, relay.corp.")
+    >>> str(allow)
+    '127.0.0.0/8,::1/128,relay.corp'
+    >>> allow.permits_address(ipaddress.ip_address("::ffff:127.0.0.2"))
+    True
+    """
+
+    networks: tuple[Network, ...] = ()
+    hosts: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, text: str) -> OutboundAllow:
+        """Comma-separated host names, IP addresses and CIDR ranges; ValueError naming
+        the first entry that is none of these."""
+        networks: list[Network] = []
+        hosts: set[str] = set()
+        for raw in text.split(","):
+            item = raw.strip()
+            if not item:
+                continue
+            try:
+                networks.append(
+                    ipaddress.ip_network(item.removeprefix("[").removesuffix("]"), strict=False)
+                )
+                continue
+            except ValueError:
+                pass
+            name = _host_name(item)
+            if name is None or _literal(name) is not None:
+                raise ValueError(f"{item!r} is not a host name, an IP address or a CIDR range")
+            hosts.add(name)
+        return cls(tuple(dict.fromkeys(networks)), frozenset(hosts))
+
+    def permits_host(self, host: str) -> bool:
+        """Is ``host`` (a name from a URL) listed by name?"""
+        return bool(self.hosts) and _normal_host(host) in self.hosts
+
+    def permits_address(self, address: Address) -> bool:
+        """Is ``address`` (or the IPv4 address inside it) in a listed range?"""
+        candidates: list[Address] = [address]
+        if isinstance(address, ipaddress.IPv6Address):
+            embedded = _embedded_ipv4(address)
+            if embedded is not None:
+                candidates.append(embedded)
+        return any(
+            a in net for a in candidates for net in self.networks if a.version == net.version
+        )
+
+    def refuses(self, address: Address) -> str | None:
+        """Why connecting to ``address`` is refused, or None if it is allowed."""
+        return None if self.permits_address(address) else blocked_reason(address)
+
+    def __str__(self) -> str:
+        return ",".join([*(str(n) for n in self.networks), *sorted(self.hosts)])
+
+
+NOTHING: Final = OutboundAllow()  # the default: no exception to the policy
+
+
+def check_url(url: object, *, field: str, allow: OutboundAllow, base: bool = False) -> str:
+    """``url`` if it is an http(s) URL consentline may send to, else a typed 422.
+
+    :class:`~consentline.domain.errors.InvalidInput` (naming ``field``) for a URL that
+    is not one (unparsable, not http(s), no host, a bad port, user:password in it, a
+    ``#fragment``, and with ``base`` a ``?query``); :class:`BlockedDestination` for
+    a host that is an address the policy refuses or a local name. Parsed by httpx,
+    the library that will connect, so that what is checked is what is used.
+    """
+    if not isinstance(url, str) or not url.strip() or len(url) > MAX_URL:
+        raise InvalidInput(
+            f"{field} must be an http(s) URL of at most {MAX_URL} characters", field=field
+        )
+    try:
+        parts = httpx.URL(url)
+    except httpx.InvalidURL:
+        raise InvalidInput(f"{field} is not a valid URL", field=field) from None
+    if parts.scheme not in ("http", "https") or not parts.host:
+        raise InvalidInput(
+            f"{field} must start with http:// or https:// and name a host", field=field
+        )
+    if parts.port is not None and not 0 < parts.port < 65536:
+        raise InvalidInput(f"{field} has a port out of range", field=field)
+    if parts.userinfo:
+        raise InvalidInput(f"{field} must not carry credentials (user:password@)", field=field)
+    if parts.fragment or "#" in url:
+        raise InvalidInput(f"{field} must not have a #fragment", field=field)
+    if base and parts.query:
+        raise InvalidInput(f"{field} is a base URL: it must not have a ?query", field=field)
+    _check_host(parts.host, field=field, allow=allow)
+    return url
+
+
+def _check_host(host: str, *, field: str, allow: OutboundAllow) -> None:
+    if allow.permits_host(host):
+        return
+    if "%" in host:
+        raise InvalidInput(f"{field} has a host with % escapes or a zone id", field=field)
+    address = _literal(host)
+    if address is None:
+        name = _host_name(host)
+        if name is None:
+            raise InvalidInput(f"{field} does not name a valid host", field=field)
+        if name in _LOCAL_NAMES or name.endswith(".localhost"):
+            reason = "loopback"
+        elif name in _METADATA_NAMES:
+            reason = "metadata service"
+        else:
+            return  # a public-looking name: its addresses are checked at connect time
+    else:
+        found = allow.refuses(address)
+        if found is None:
+            return
+        reason = found
+    raise BlockedDestination(
+        f"{field} points at a non-public address ({reason}); outbound requests go to "
+        f"public hosts only (an installation can allow more with {ENV})",
+        field=field,
+        reason=reason,
+    )
+
+
+# -- connect time --------------------------------------------------------------------
+
+
+def resolve_host(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (the system resolver, as connecting would)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def _checked(host: str, port: int, allow: OutboundAllow, resolve: Resolver) -> list[str]:
+    """The addresses to connect to for ``host``: all of them allowed, or an error."""
+    if allow.permits_host(host):
+        return [host]  # listed by name: trusted whatever it resolves to
+    literal = _literal(host)
+    if literal is not None:
+        found = [str(literal)]
+    else:
+        try:
+            found = list(resolve(host, port))
+        except (OSError, UnicodeError) as error:
+            raise httpcore.ConnectError(
+                f"cannot resolve the host: {type(error).__name__}"
+            ) from None
+    if not found:
+        raise httpcore.ConnectError("the host has no address")
+    for text in found:
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            raise BlockedConnection("the host resolved to something not an address") from None
+        reason = allow.refuses(address)
+        if reason is not None:
+            raise BlockedConnection(f"destination not allowed: a {reason} address")
+    return found
+
+
+class _GuardedBackend(httpcore.NetworkBackend):
+    """httpcore's socket backend, connecting only to addresses the policy allows."""
+
+    def __init__(self, allow: OutboundAllow, resolve: Resolver) -> None:
+        self._allow = allow
+        self._resolve = resolve
+        self._inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        error: Exception | None = None
+        for address in _checked(host, port, self._allow, self._resolve):
+            try:
+                return self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as failed:
+                error = failed  # try the next address, as socket.create_connection does
+        assert error is not None
+        raise error
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        raise BlockedConnection("unix sockets are not an outbound destination")
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _AsyncGuardedBackend(httpcore.AsyncNetworkBackend):
+    """The same for async clients (asyncio or trio, through anyio)."""
+
+    def __init__(self, allow: OutboundAllow, resolve: Resolver) -> None:
+        self._allow = allow
+        self._resolve = resolve
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await anyio.to_thread.run_sync(_checked, host, port, self._allow, self._resolve)
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as failed:
+                error = failed
+        assert error is not None
+        raise error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise BlockedConnection("unix sockets are not an outbound destination")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs milliseconds: once per process, not once per client.
+    return httpx.create_ssl_context(trust_env=False)
+
+
+def _ssl_context(verify: ssl.SSLContext | bool) -> ssl.SSLContext:
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    return _default_ssl_context() if verify else httpx.create_ssl_context(verify=False)
+
+
+# httpx 0.28 builds its connection pool itself and takes no network backend (an open
+# httpx pull request adds the argument); httpcore's pool does, as documented public
+# API. So the transports below are httpx's own, with their pool rebuilt around the
+# guarded backend: request and response handling, and the mapping of httpcore's
+# errors to httpx's, stay httpx's.
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """httpx's transport, connecting only where ``allow`` and the policy permit."""
+
+    def __init__(
+        self,
+        allow: OutboundAllow = NOTHING,
+        *,
+        resolve: Resolver = resolve_host,
+        verify: ssl.SSLContext | bool = True,
+        limits: httpx.Limits = LIMITS,
+    ) -> None:
+        context = _ssl_context(verify)
+        super().__init__(verify=context, limits=limits, trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(allow, resolve),
+        )
+
+
+class AsyncGuardedTransport(httpx.AsyncHTTPTransport):
+    """The async twin of :class:`GuardedTransport`."""
+
+    def __init__(
+        self,
+        allow: OutboundAllow = NOTHING,
+        *,
+        resolve: Resolver = resolve_host,
+        verify: ssl.SSLContext | bool = True,
+        limits: httpx.Limits = LIMITS,
+    ) -> None:
+        context = _ssl_context(verify)
+        super().__init__(verify=context, limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_AsyncGuardedBackend(allow, resolve),
+        )
+
+
+def guarded_client(
+    allow: OutboundAllow = NOTHING,
+    *,
+    timeout: float,
+    resolve: Resolver = resolve_host,
+    verify: ssl.SSLContext | bool = True,
+) -> httpx.Client:
+    """An :class:`httpx.Client` under the policy, never following redirects."""
+    transport = GuardedTransport(allow, resolve=resolve, verify=verify)
+    return httpx.Client(
+        transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
+    )
+
+
+def guarded_async_client(
+    allow: OutboundAllow = NOTHING,
+    *,
+    timeout: float,
+    resolve: Resolver = resolve_host,
+    verify: ssl.SSLContext | bool = True,
+) -> httpx.AsyncClient:
+    """An :class:`httpx.AsyncClient` under the policy, never following redirects."""
+    transport = AsyncGuardedTransport(allow, resolve=resolve, verify=verify)
+    return httpx.AsyncClient(
+        transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
+    )
