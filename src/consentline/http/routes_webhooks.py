@@ -44,6 +44,7 @@ from consentline.domain.errors import (
     UnknownLine,
 )
 from consentline.domain.scopes import Directory, Line
+from consentline.http import schemas
 from consentline.http.auth import Services, services_of
 from consentline.inbound import InboundMessage, InboundResult
 from consentline.providers import DeliveryStatus, InboundSms, Provider, WebhookRequest
@@ -70,7 +71,7 @@ def public_url(request: Request, configured: str | None) -> str:
 
 
 _RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
-    200: {"description": "handled; the body is the provider's native answer"},
+    200: schemas.WEBHOOK_ANSWER,
     403: {"description": "signature missing or wrong, or no credentials configured"},
     404: {"description": "unknown provider or line"},
     405: {"description": "this provider does not call with GET"},
