@@ -4,6 +4,9 @@
 set, on PostgreSQL too (each test in a schema of its own, dropped afterwards).
 Without the variable the PostgreSQL half is skipped, unless
 ``CONSENTLINE_REQUIRE_POSTGRES=1`` (set by .ci/run), where it fails instead.
+
+The log scan of :mod:`tests.logscan` runs over every session: a log line of the
+run that holds a number the tests use, or a canary message body, fails it (C23).
 """
 
 from __future__ import annotations
@@ -20,11 +23,28 @@ import sqlalchemy as sa
 
 import consentline
 from consentline import Consentline
+from tests import logscan
 
 POSTGRES_URL = os.environ.get("CONSENTLINE_TEST_POSTGRES_URL")
 REQUIRE_POSTGRES = os.environ.get("CONSENTLINE_REQUIRE_POSTGRES") == "1"
 
 START = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 15:00 UTC
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    logscan.configure(config)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    logscan.sessionfinish(session)
+
+
+def pytest_terminal_summary(terminalreporter: object, config: pytest.Config) -> None:
+    logscan.terminal_summary(terminalreporter, config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    logscan.unconfigure(config)
 
 
 class Clock:

@@ -1,6 +1,6 @@
 """``consentline serve`` as a real process on 127.0.0.1, for end-to-end tests.
 
-    server = Server(f"sqlite:///{tmp_path / 'e2e.db'}", tmp_path / "server.log")
+    server = Server(f"sqlite:///{tmp_path / 'e2e.db'}")
     try:
         server.start()                  # returns once uvicorn listens and /healthz is 200
         httpx.get(f"{server.url}/healthz")
@@ -9,13 +9,20 @@
     finally:
         server.stop()                   # SIGTERM, then SIGKILL after a timeout
 
-The process's stdout and stderr go through a pipe into ``log`` (every start appends),
-so readiness is seen in uvicorn's own "Uvicorn running on" line rather than by
-polling, and :meth:`Server.tail` gives the end of the log for assertion messages.
+The process's stdout and stderr go through a pipe into :attr:`Server.log` (every start
+appends), so readiness is seen in uvicorn's own "Uvicorn running on" line rather than by
+polling, and :meth:`Server.tail` gives the end of the log for assertion messages. In a
+test session the log is a file of the session log directory (``tests.logscan``), whose
+scan at the end of the run fails it if a server printed a number or a message body;
+``log`` only names the file then (outside a session it is the file itself).
+
+``faults=True`` runs ``tests/http/_fault_server.py`` instead: the same ``serve``
+command with test-only routes that fail on purpose (see there).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import signal
@@ -28,9 +35,13 @@ from typing import IO, Final
 
 import httpx
 
+from tests import logscan
+
 START_TIMEOUT: Final = 30.0
 STOP_TIMEOUT: Final = 10.0
 READY_LINE: Final = b"Uvicorn running on"
+ROOT: Final = Path(__file__).resolve().parents[2]
+_SERVERS = itertools.count(1)
 
 
 def free_port() -> int:
@@ -40,8 +51,20 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def command() -> list[str]:
+def log_path(log: Path | None) -> Path:
+    """A new file in the session log directory when there is one, else ``log``."""
+    directory = logscan.session_directory()
+    name = log.name if log is not None else "server.log"
+    if directory is not None:
+        return directory / f"server-{os.getpid()}-{next(_SERVERS):03d}-{name}"
+    assert log is not None, "give a log path outside a test session"
+    return log
+
+
+def command(*, faults: bool = False) -> list[str]:
     """The installed ``consentline`` console script, next to this interpreter."""
+    if faults:
+        return [sys.executable, "-m", "tests.http._fault_server"]
     script = Path(sys.executable).with_name("consentline")
     if script.exists():
         return [str(script)]
@@ -54,14 +77,16 @@ class Server:
     def __init__(
         self,
         db_url: str,
-        log: Path,
+        log: Path | None = None,
         *,
         public_url: str | None = None,
         admin_key: str | None = None,
         outbound_allow: str | None = None,
+        faults: bool = False,
     ) -> None:
         self.db_url = db_url
-        self.log = log
+        self.log = log_path(log)
+        self.faults = faults
         self.public_url = public_url
         # CONSENTLINE_OUTBOUND_ALLOW: "127.0.0.0/8" for stand-ins on this machine.
         self.outbound_allow = outbound_allow
@@ -90,11 +115,13 @@ class Server:
         self.starts += 1
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENTLINE_")}
         env.update(CONSENTLINE_ADMIN_KEY=self.admin_key, PYTHONUNBUFFERED="1")
+        if self.faults:
+            env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
         if self.public_url is not None:
             env["CONSENTLINE_PUBLIC_URL"] = self.public_url
         if self.outbound_allow is not None:
             env["CONSENTLINE_OUTBOUND_ALLOW"] = self.outbound_allow
-        args = [*command(), "--db", self.db_url, "serve", "--host", "127.0.0.1"]
+        args = [*command(faults=self.faults), "--db", self.db_url, "serve", "--host", "127.0.0.1"]
         args += ["--port", str(self.port)]
         with self.log.open("ab") as log:
             log.write(f"--- start {self.starts}: port {self.port}\n".encode())
@@ -104,6 +131,7 @@ class Server:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env=env,
+            cwd=ROOT,
         )
         assert process.stdout is not None
         ready = threading.Event()

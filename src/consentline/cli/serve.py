@@ -45,6 +45,11 @@ def serve(
     {"url": ..., "admin_key": ...} is printed before the server starts
     (admin_key is null unless it was just generated).
 
+    No log line carries a phone number or a message text (C23): numbers are
+    masked wherever they appear, access lines print query values other than a
+    few settings as ***, and tracebacks keep their frames and exception classes
+    but withhold the messages.
+
     Example:
 
         consentline --db sqlite:///var/consentline.db serve --port 8000

@@ -7,7 +7,10 @@ new subclass of ``NotFound`` is a 404 without touching this module.
 Malformed JSON is ``400 invalid_json``; a body that parses but does not fit the
 schema is ``422 invalid_input`` (with ``errors``); an unknown route is
 ``404 not_found``; a body over the limit ``413 body_too_large``. An unexpected
-exception is ``500 internal_error`` and carries no detail (it may hold numbers).
+exception is ``500 internal_error`` and carries no detail (it may hold numbers);
+it is logged with its traceback, through the masking formatter of
+:mod:`consentline.http.logging` (C23): every frame and exception class, numbers
+masked, exception messages withheld unless they are consentline's own.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from consentline.domain.errors import (
     StorageError,
     Unauthorized,
 )
+from consentline.http.logging import redact_target
 
 log = logging.getLogger("consentline.http")
 
@@ -132,8 +136,17 @@ def _http_error(_request: Request, error: Exception) -> JSONResponse:
     return response
 
 
-def unexpected(_request: Request, error: Exception) -> JSONResponse:
-    log.error("unexpected error: %s", type(error).__name__)
+def unexpected(request: Request, error: Exception) -> JSONResponse:
+    # The record carries the exception itself: only the formatter renders it, with
+    # the messages withheld and the numbers masked (a logging.Filter never sees the
+    # traceback text). The target is redacted here too, for any other handler.
+    log.error(
+        "unexpected %s on %s %s",
+        type(error).__name__,
+        request.method,
+        redact_target(request.url.path),
+        exc_info=(type(error), error, error.__traceback__),
+    )
     return error_response(500, {"code": "internal_error", "message": "internal error"})
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consentline.apikeys import check_role
 from consentline.domain.errors import Conflict, Forbidden, NotFound
+from consentline.http import schemas
 from consentline.http.auth import CallerDep, ServicesDep
 from consentline.http.serialise import account_json, key_json, line_json
 
@@ -39,7 +40,12 @@ class NewKey(BaseModel):
     role: str = Field(max_length=8)
 
 
-@router.post("/accounts", status_code=201, summary="Create an account")
+@router.post(
+    "/accounts",
+    status_code=201,
+    summary="Create an account",
+    response_model=schemas.AccountOut,
+)
 def create_account(body: NewAccount, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """A root account (a tenant) needs the installation-admin key; a sub-account
     needs an ``admin`` key whose subtree holds ``parent``."""
@@ -59,7 +65,9 @@ def create_account(body: NewAccount, who: CallerDep, svc: ServicesDep) -> dict[s
     return account_json(account, svc.client.directory())
 
 
-@router.post("/lines", status_code=201, summary="Register a sending line")
+@router.post(
+    "/lines", status_code=201, summary="Register a sending line", response_model=schemas.LineOut
+)
 def add_line(body: NewLine, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     who.require("admin")
     who.account(body.account)
@@ -67,7 +75,12 @@ def add_line(body: NewLine, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     return line_json(line, svc.client.directory())
 
 
-@router.post("/keys", status_code=201, summary="Create an API key (shown this once)")
+@router.post(
+    "/keys",
+    status_code=201,
+    summary="Create an API key (shown this once)",
+    response_model=schemas.NewKeyOut,
+)
 def create_key(body: NewKey, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """The key in the answer is never shown again: only its hash is stored."""
     who.require("admin")
@@ -82,7 +95,7 @@ def create_key(body: NewKey, who: CallerDep, svc: ServicesDep) -> dict[str, Any]
     return {"key": raw, **key_json(key, who.directory)}
 
 
-@router.delete("/keys/{key_id}", summary="Revoke an API key")
+@router.delete("/keys/{key_id}", summary="Revoke an API key", response_model=schemas.KeyOut)
 def revoke_key(
     key_id: Annotated[int, Path(ge=1, le=2**63 - 1)], who: CallerDep, svc: ServicesDep
 ) -> dict[str, Any]:

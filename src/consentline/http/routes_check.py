@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from consentline.domain.errors import InvalidInput, InvalidTime, UnknownPurpose
 from consentline.domain.policy import Decision
+from consentline.http import schemas
 from consentline.http.auth import (
     Caller,
     CallerDep,
@@ -116,7 +117,7 @@ def _moment(value: str | None) -> datetime | None:
     "/check",
     summary="May this line send this purpose to this recipient?",
     response_class=JSONResponse,
-    responses={200: {"description": '`{"to", "allowed", "reason", "event"}`'}},
+    responses={200: {"model": schemas.DecisionOut, "description": "the decision"}},
     openapi_extra={"parameters": _PARAMETERS, "security": [{"HTTPBearer": []}]},
 )
 async def check(request: Request) -> Response:
@@ -178,6 +179,7 @@ def _stream(first: list[Decision], rest: Iterator[Decision]) -> Iterator[bytes]:
     "/check",
     summary="Check a list of recipients (answers in order, streamed)",
     response_description='`{"results": [{"to", "allowed", "reason"}, ...]}`',
+    responses={200: {"model": schemas.BulkCheckOut}},
 )
 def check_many(body: BulkCheck, who: CallerDep, svc: ServicesDep) -> StreamingResponse:
     """An invalid recipient gets ``allowed: false, reason: "invalid_address"``."""

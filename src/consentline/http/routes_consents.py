@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from consentline.domain.errors import InvalidInput
 from consentline.domain.ledger import Event
+from consentline.http import schemas
 from consentline.http.auth import CallerDep, ServicesDep
 from consentline.http.serialise import event_json
 from consentline.storage.uow import UnitOfWork
@@ -38,7 +39,10 @@ class NewConsent(BaseModel):
     "/consents",
     status_code=201,
     summary="Record a consent event",
-    responses={200: {"description": "an idempotent replay: the original event"}},
+    responses={
+        201: {"model": schemas.EventOut, "description": "the event recorded"},
+        200: {"model": schemas.EventOut, "description": "an idempotent replay: the original event"},
+    },
 )
 def record(body: NewConsent, who: CallerDep, svc: ServicesDep) -> Any:
     """The scope is ``account`` or ``line`` (``via``: the line a keyword arrived on,
@@ -81,7 +85,11 @@ def _channel_of(address: str, channel: str | None) -> str:
     return channel or ("email" if "@" in address else "sms")
 
 
-@router.get("/addresses/{address}/consent", summary="Status on every line in reach")
+@router.get(
+    "/addresses/{address}/consent",
+    summary="Status on every line in reach",
+    response_model=schemas.ConsentOut,
+)
 def consent(
     address: str,
     who: CallerDep,
@@ -119,7 +127,11 @@ def consent(
     return {"address": address, "channel": kind, "lines": lines}
 
 
-@router.get("/addresses/{address}/history", summary="Every event for an address, with proof")
+@router.get(
+    "/addresses/{address}/history",
+    summary="Every event for an address, with proof",
+    response_model=schemas.HistoryOut,
+)
 def history(
     address: str,
     who: CallerDep,
@@ -138,7 +150,9 @@ def history(
     return {"events": [event_json(e, who.directory) for e in events]}
 
 
-@router.get("/events", summary="Change feed for sync, by event id")
+@router.get(
+    "/events", summary="Change feed for sync, by event id", response_model=schemas.EventPage
+)
 def events(
     who: CallerDep,
     svc: ServicesDep,

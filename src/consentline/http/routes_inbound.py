@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from consentline.http import schemas
 from consentline.http.auth import CallerDep, ServicesDep
 from consentline.http.serialise import inbound_json
 
@@ -24,7 +25,7 @@ class Inbound(BaseModel):
     channel: str = Field(default="sms", max_length=16)
 
 
-@router.post("/inbound", summary="Handle one inbound message")
+@router.post("/inbound", summary="Handle one inbound message", response_model=schemas.InboundOut)
 def inbound(body: Inbound, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """``to`` must be a line in the key's subtree. Answers the classification, the
     events recorded, the queued reply and any review item; a repeated

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body
 
 from consentline.credentials import ProviderCredentials, problems, provider
 from consentline.domain.errors import InvalidInput
+from consentline.http import schemas
 from consentline.http.auth import CallerDep, Services, ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["admin"])
@@ -36,6 +37,7 @@ def store(svc: Services) -> ProviderCredentials:
     "/accounts/{slug}/providers/{name}",
     summary="Set an account's credentials for an SMS provider",
     responses={**_ERRORS, 409: {"description": "the Twilio account_sid is on another account"}},
+    response_model=schemas.CredentialsOut,
 )
 def put_credentials(
     slug: str,
@@ -61,6 +63,8 @@ def put_credentials(
     "/accounts/{slug}/providers/{name}",
     summary="Which credential fields an account has for an SMS provider",
     responses=_ERRORS,
+    response_model=schemas.CredentialsStatus,
+    response_model_exclude_unset=True,
 )
 def get_credentials(slug: str, name: str, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """``configured`` is about the account itself; ``inherited_from`` names the

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from consentline.domain.errors import UnknownAccount
+from consentline.http import schemas
 from consentline.http.auth import Caller, CallerDep, ServicesDep
 from consentline.subscriptions import MAX_URL, Subscription, UnknownSubscription
 
@@ -40,6 +41,7 @@ def _in_reach(who: Caller, subscription: Subscription) -> Subscription:
     "/webhooks",
     status_code=201,
     summary="Subscribe a URL to consent changes (the signing secret is shown this once)",
+    response_model=schemas.NewSubscriptionOut,
 )
 def subscribe(body: NewSubscription, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     """Events of ``account``'s subtree (and of its ancestors up to the compliance
@@ -55,14 +57,22 @@ def subscribe(body: NewSubscription, who: CallerDep, svc: ServicesDep) -> dict[s
     return {**subscription.as_dict(), "secret": secret}
 
 
-@router.get("/webhooks", summary="The webhook subscriptions in the key's reach")
+@router.get(
+    "/webhooks",
+    summary="The webhook subscriptions in the key's reach",
+    response_model=schemas.SubscriptionList,
+)
 def list_subscriptions(who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
     accounts = [a.slug for a in who.accounts()]
     found = svc.client.subscriptions(accounts=accounts)
     return {"webhooks": [s.as_dict() for s in found]}
 
 
-@router.get("/webhooks/{subscription_id}", summary="One subscription and its delivery state")
+@router.get(
+    "/webhooks/{subscription_id}",
+    summary="One subscription and its delivery state",
+    response_model=schemas.SubscriptionOut,
+)
 def get_subscription(
     subscription_id: SubscriptionId, who: CallerDep, svc: ServicesDep
 ) -> dict[str, Any]:

@@ -52,6 +52,7 @@ from consentline.domain.errors import (
     UnknownLine,
 )
 from consentline.domain.scopes import Directory, Line
+from consentline.http import schemas
 from consentline.http.auth import Services, services_of
 from consentline.inbound import InboundMessage, InboundResult
 from consentline.providers import (
@@ -91,7 +92,7 @@ def public_url(request: Request, configured: str | None) -> str:
 
 
 _RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
-    200: {"description": "handled; the body is the provider's native answer"},
+    200: schemas.WEBHOOK_ANSWER,
     403: {
         "description": "not verified: signature missing or wrong, no credentials "
         "configured, or not sent to a line here (one answer for all three)"
