@@ -303,6 +303,13 @@ def prepare(
     key = request.idempotency_key
     if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255):
         raise InvalidInput("idempotency_key must be 1 to 255 characters", field="idempotency_key")
+    if key is not None and not key.isascii():
+        try:
+            key.encode()
+        except UnicodeEncodeError:  # a lone surrogate: no database can store it
+            raise InvalidInput(
+                "idempotency_key is not valid Unicode (a lone surrogate)", field="idempotency_key"
+            ) from None
     fingerprint = hashlib.sha256(
         json.dumps(
             [

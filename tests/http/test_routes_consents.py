@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.http.conftest import ACME_LINE, SHOP_LINE, Api, X, Y
+from tests.proofs import largest_allowed_proof, nested
 
 
 @pytest.fixture
@@ -107,3 +110,61 @@ def test_the_change_feed_pages_with_a_cursor(api: Api) -> None:
     assert end == {"events": [], "next": rest["next"]}
     bad = api.http.get("/v1/events?limit=0", headers=api.key("acme_read"))
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
+
+
+# -- proofs: bounded on write, always readable (issue 8, #4 and #6) -----------------------
+def test_the_largest_allowed_proof_reads_back_through_history_and_the_feed(api: Api) -> None:
+    proof = largest_allowed_proof()
+    written = api.consent("acme_write", proof=proof)
+    assert written.status_code == 201, written.text
+    assert written.json()["proof"] == proof
+    history = api.http.get(f"/v1/addresses/{X}/history", headers=api.key("acme_read"))
+    assert history.status_code == 200
+    assert history.json()["events"][0]["proof"] == proof
+    feed = api.http.get("/v1/events", headers=api.key("acme_read"))
+    assert feed.status_code == 200
+    assert feed.json()["events"][0] == written.json()
+
+
+def test_a_proof_too_deep_to_read_back_is_refused_on_write(api: Api) -> None:
+    response = api.consent("acme_write", proof=nested(253))
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": "invalid_proof",
+        "message": "proof is nested deeper than 16 levels",
+        "field": "proof",
+        "limit": 16,
+    }
+    assert api.http.get("/v1/events", headers=api.key("acme_read")).json()["events"] == []
+
+
+def test_a_lone_surrogate_in_a_proof_is_a_422_not_a_500(api: Api) -> None:
+    body = (
+        '{"address": "+14155550123", "action": "opt_in", "account": "acme",'
+        ' "purpose": "marketing", "source": "web_form", "proof": {"text": "\\ud800"}}'
+    )
+    response = api.http.post(
+        "/v1/consents",
+        content=body,
+        headers={**api.key("acme_write"), "Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_proof")
+
+
+def test_the_feed_pages_past_an_old_proof_that_cannot_be_serialised(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patched:  # as written before proofs were bounded
+        patched.setattr("consentline.services.canonical_proof", lambda p: json.dumps(p))
+        old = api.cl.record(X, "opt_in", account="acme", purpose="marketing", proof=nested(300))
+    api.consent("acme_write", address=Y)
+    feed = api.http.get("/v1/events?limit=1", headers=api.key("acme_read"))
+    assert feed.status_code == 200
+    (event,) = feed.json()["events"]
+    assert event["id"] == old.id
+    assert event["proof"]["unreadable_proof"]["reason"] == "nested deeper than 64 levels"
+    rest = api.http.get(f"/v1/events?after={feed.json()['next']}", headers=api.key("acme_read"))
+    assert [e["address"] for e in rest.json()["events"]] == [Y]
+    history = api.http.get(f"/v1/addresses/{X}/history", headers=api.key("acme_read"))
+    assert history.status_code == 200
+    assert history.json()["events"][0]["proof"] == event["proof"]
