@@ -23,7 +23,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, NamedTuple
 
 from consentline.domain.errors import InvalidAction, InvalidProof, InvalidTime
@@ -73,21 +73,38 @@ def check_action(action: str) -> Action:
     )
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+# The instants a ledger accepts: datetime's own range less a day at each end, so
+# that every one can be turned back into a datetime and shown in any time zone (an
+# offset is under 24 h) without overflowing.
+EARLIEST: Final = datetime(1, 1, 2, tzinfo=UTC)
+LATEST: Final = datetime(9999, 12, 30, 23, 59, 59, 999_999, tzinfo=UTC)
+
+
 def to_us(moment: datetime) -> int:
-    """UTC microseconds since the epoch; naive datetimes are refused."""
+    """UTC microseconds since the epoch; naive datetimes are refused.
+
+    So are instants outside :data:`EARLIEST` .. :data:`LATEST` (a day inside the
+    ends of ``datetime``'s range): ``0001-01-01T00:00:00+01:00`` is a valid ISO
+    time, but no datetime holds it in UTC.
+    """
     if not isinstance(moment, datetime):
         raise InvalidTime(f"expected a datetime, got {type(moment).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidTime("times must be timezone-aware (e.g. datetime.now(UTC))")
+    if not EARLIEST <= moment <= LATEST:  # aware comparison: exact, never overflows
+        raise InvalidTime(
+            f"{moment.isoformat()} is out of range: give a time between 0001-01-02 and"
+            " 9999-12-30 (UTC)",
+            time=moment.isoformat(),
+        )
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def from_us(value: int) -> datetime:
-    return datetime.fromtimestamp(value // 1_000_000, UTC).replace(microsecond=value % 1_000_000)
-
-
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+    """The aware UTC datetime of :func:`to_us` microseconds (any platform, any sign)."""
+    return _EPOCH + timedelta(microseconds=value)
 
 
 # -- proof -------------------------------------------------------------------------
