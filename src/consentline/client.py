@@ -221,11 +221,14 @@ class Consentline:
         proof: Mapping[str, Any] | None = None,
         occurred_at: datetime | None = None,
         idempotency_key: str | None = None,
+        within: str | None = None,
     ) -> Event:
         """Append one consent event and return it (with its chain hash).
 
         The scope is ``account=`` or ``line=``; ``via=`` names the line a keyword
-        arrived on, so that an opt-out follows the account's reach.
+        arrived on, so that an opt-out follows the account's reach. ``within=``
+        bounds the write to an account's subtree, as for an API key of that
+        account (see :class:`RecordRequest`).
         """
         request = RecordRequest(
             address=address,
@@ -240,6 +243,7 @@ class Consentline:
             proof=proof,
             occurred_at=occurred_at,
             idempotency_key=idempotency_key,
+            within=within,
         )
         return self.record_many([request])[0]
 

@@ -23,6 +23,8 @@ from consentline.domain.errors import (
     InvalidInput,
     InvalidTime,
     LineExists,
+    UnknownAccount,
+    UnknownLine,
     UnknownPurpose,
 )
 from consentline.domain.ledger import (
@@ -219,6 +221,14 @@ class RecordRequest:
 
     ``via`` is the line a keyword arrived on: the scope then follows the account's
     reach for opt-outs and resumes (BRIEF.md, "Reach"), and is the line for others.
+
+    ``within`` names the account whose subtree bounds the write: that of the API
+    key it comes through. A scope outside the subtree is refused as if it did not
+    exist, and a write that allows sends (opt_in, resume, pending) is kept inside
+    it: a resume whose reach lands above ``within`` lands at ``within`` instead,
+    so it clears the opt-out on the subtree's own lines (as the handset's START
+    would there) and nowhere else. An opt-out may still widen to its full reach.
+    ``None`` (the library, a handset's own keyword) leaves the reach as it is.
     """
 
     address: str
@@ -234,6 +244,7 @@ class RecordRequest:
     occurred_at: datetime | None = None
     idempotency_key: str | None = None
     reach: str | None = None  # per-keyword reach override (e.g. STOPALL -> tree)
+    within: str | None = None  # the writer's account: bounds what the write may allow
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,11 +263,48 @@ class _Prepared:
     fingerprint: str
 
 
+# Writes after which a send may be allowed: an API key may make them only inside
+# its own subtree (suppression, opt_out and lapse, may reach wider).
+ALLOWING = frozenset({"opt_in", "resume", "pending"})
+
+
+def _inside(directory: Directory, account_id: int, home: Account) -> bool:
+    """Is the account ``home`` itself or one of its descendants?"""
+    return any(a.id == home.id for a in directory.ancestors(account_id))
+
+
 def _resolve_line(directory: Directory, text: str) -> Line:
     found = directory.find_line(text)
     if found is not None:
         return found
     return directory.line(normalise_line_id(text))
+
+
+def resolve_scope(directory: Directory, request: RecordRequest) -> tuple[Account, str]:
+    """The account a request belongs to and the scope key its event lands at.
+
+    The one place that applies reach (for ``via``) and the ``within`` bound: any
+    code that predicts where an event will land must ask here.
+    """
+    action = check_action(request.action)
+    home = None if request.within is None else directory.account(request.within)
+    if request.account is not None:
+        owner = directory.account(request.account)
+        if home is not None and not _inside(directory, owner.id, home):
+            raise UnknownAccount(f"no account {owner.slug!r}", account=owner.slug)
+        return owner, account_scope(owner.id)
+    line = _resolve_line(directory, request.line or request.via or "")
+    if home is not None and not _inside(directory, line.account_id, home):
+        raise UnknownLine(f"no line {line.number!r}", line=line.number)
+    owner = directory.account_by_id(line.account_id)
+    if request.via is None or action not in ("opt_out", "resume"):
+        return owner, line_scope(line.id)
+    scope = directory.reach_scope(line, check_reach(request.reach))
+    if home is None or action not in ALLOWING or scope.startswith("L"):
+        return owner, scope
+    if not _inside(directory, int(scope[1:]), home):  # reach lands above the bound:
+        scope = account_scope(home.id)  # the widest scope inside it instead
+    return owner, scope
 
 
 def prepare(
@@ -271,17 +319,7 @@ def prepare(
     given = [v for v in (request.account, request.line, request.via) if v is not None]
     if len(given) != 1:
         raise InvalidInput("give exactly one of account=, line= or via= as the scope")
-    owner: Account
-    if request.account is not None:
-        owner = directory.account(request.account)
-        scope = account_scope(owner.id)
-    else:
-        line = _resolve_line(directory, request.line or request.via or "")
-        owner = directory.account_by_id(line.account_id)
-        if request.via is not None and action in ("opt_out", "resume"):
-            scope = directory.reach_scope(line, check_reach(request.reach))
-        else:
-            scope = line_scope(line.id)
+    owner, scope = resolve_scope(directory, request)
     policy = policies[owner.tenant_id]
     purpose = request.purpose
     if purpose is not None:

@@ -168,3 +168,32 @@ def test_the_feed_pages_past_an_old_proof_that_cannot_be_serialised(
     history = api.http.get(f"/v1/addresses/{X}/history", headers=api.key("acme_read"))
     assert history.status_code == 200
     assert history.json()["events"][0]["proof"] == event["proof"]
+
+
+# -- a sub-account key cannot lift its parent's opt-out (issue 8, #5) ---------------------
+def _allowed(api: Api, line: str) -> bool:
+    params = {"to": X, "from": line, "purpose": "marketing"}
+    answer = api.http.get("/v1/check", params=params, headers=api.key("acme_read"))
+    assert answer.status_code == 200
+    allowed: bool = answer.json()["allowed"]
+    return allowed
+
+
+def test_a_sub_account_key_resume_does_not_lift_the_parents_opt_out(api: Api) -> None:
+    assert api.consent("acme_write").status_code == 201  # opted in at account acme
+    stop = api.consent("acme_write", account=None, via=ACME_LINE, action="opt_out")
+    assert (stop.status_code, stop.json()["where"]) == (201, "account acme")  # reach tree
+    assert not _allowed(api, ACME_LINE) and not _allowed(api, SHOP_LINE)
+
+    resume = api.consent("shop_write", account=None, via=SHOP_LINE, action="resume")
+    assert resume.status_code == 201, resume.text
+    assert resume.json()["where"] == "account shop"  # narrowed to the key's own subtree
+    assert _allowed(api, SHOP_LINE)  # as the handset's START would, on shop's lines
+    assert not _allowed(api, ACME_LINE)  # the parent's line stays opted out
+
+
+def test_a_sub_account_key_opt_out_still_reaches_the_parent(api: Api) -> None:
+    assert api.consent("acme_write").status_code == 201
+    stop = api.consent("shop_write", account=None, via=SHOP_LINE, action="opt_out")
+    assert (stop.status_code, stop.json()["where"]) == (201, "account acme")
+    assert not _allowed(api, ACME_LINE)

@@ -71,6 +71,7 @@ def record(body: NewConsent, who: CallerDep, svc: ServicesDep) -> Any:
         proof=body.proof,
         occurred_at=body.occurred_at,
         idempotency_key=body.idempotency_key,
+        within=None if who.home is None else who.home.slug,  # a key writes in its subtree
     )
     return JSONResponse(
         event_json(event, svc.client.directory()), status_code=200 if replay else 201
