@@ -31,7 +31,7 @@ from consentline.gate import Gate
 from consentline.inbound import Context, InboundMessage, InboundResult
 from consentline.outbox import OutboxMessage
 from consentline.review import ReviewItem
-from consentline.services import RecordRequest
+from consentline.services import RecordRequest, RecordResult
 from consentline.storage.engine import make_engine, migrate
 from consentline.storage.fastpath import Row, StateReader
 from consentline.storage.uow import UnitOfWork
@@ -249,6 +249,19 @@ class Consentline:
 
     def record_many(self, requests: Iterable[RecordRequest]) -> list[Event]:
         """Append many events in ONE transaction (all or nothing)."""
+        return [result.event for result in self.record_results(requests)]
+
+    def record_results(self, requests: Iterable[RecordRequest]) -> list[RecordResult]:
+        """Like :meth:`record_many`, saying of each request whether it was a replay.
+
+        ``replayed`` is true when the request's idempotency key was already
+        applied: the original event is returned and nothing is appended. Of any
+        number of concurrent requests with one key, exactly one is not a replay
+        (what ``POST /v1/consents`` answers 201 rather than 200).
+
+        >>> [r.replayed for r in cl.record_results([req, req])]  # doctest: +SKIP
+        [False, True]
+        """
         batch = list(requests)
         if not batch:
             return []
@@ -259,14 +272,15 @@ class Consentline:
             self._reload()
             return self._record(batch)
 
-    def _record(self, batch: list[RecordRequest]) -> list[Event]:
+    def _record(self, batch: list[RecordRequest]) -> list[RecordResult]:
         now = self._clock()
         ctx = self._context()
         with self._write() as uow:
-            events = services.append(uow, ctx.directory, ctx.policies, batch, now=now)
-            outbox.queue_confirmation_requests(uow, ctx, events, now=now)  # C24
+            results = services.append_results(uow, ctx.directory, ctx.policies, batch, now=now)
+            fresh = [r.event for r in results if not r.replayed]  # a replay queues nothing
+            outbox.queue_confirmation_requests(uow, ctx, fresh, now=now)  # C24
             uow.commit()
-        return events
+        return results
 
     def check(
         self,

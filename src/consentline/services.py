@@ -379,6 +379,20 @@ def prepare(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """What became of one :class:`RecordRequest`.
+
+    ``replayed`` is true when the request's idempotency key had already been
+    applied (before, or earlier in the same batch): ``event`` is then the original
+    and nothing was appended. It is decided under the tenant's chain lock, so of
+    any number of concurrent requests with one key exactly one is not a replay.
+    """
+
+    event: Event
+    replayed: bool
+
+
 def record(
     uow: UnitOfWork,
     directory: Directory,
@@ -407,6 +421,18 @@ def append(
     now: datetime,
 ) -> list[Event]:
     """Like :func:`record`, inside the caller's transaction (no commit)."""
+    return [r.event for r in append_results(uow, directory, policies, requests, now=now)]
+
+
+def append_results(
+    uow: UnitOfWork,
+    directory: Directory,
+    policies: Mapping[int, TenantPolicy],
+    requests: Sequence[RecordRequest],
+    *,
+    now: datetime,
+) -> list[RecordResult]:
+    """Like :func:`append`, saying of each request whether it was a replay."""
     now_us = to_us(now)
     prepared = [prepare(r, directory, policies, now_us) for r in requests]
     by_tenant: dict[int, list[int]] = {}
@@ -515,7 +541,9 @@ def append(
     for i, ref in replayed.items():
         if ref >= 0:
             results[i] = existing[ref]
-    return [r for r in results if r is not None]
+    return [
+        RecordResult(event, i in replayed) for i, event in enumerate(results) if event is not None
+    ]
 
 
 def _project(uow: UnitOfWork, written: Sequence[tuple[Mapping[str, Any], int]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -197,3 +198,27 @@ def test_a_sub_account_key_opt_out_still_reaches_the_parent(api: Api) -> None:
     stop = api.consent("shop_write", account=None, via=SHOP_LINE, action="opt_out")
     assert (stop.status_code, stop.json()["where"]) == (201, "account acme")
     assert not _allowed(api, ACME_LINE)
+
+
+def test_concurrent_replays_of_one_key_answer_201_exactly_once(api: Api) -> None:
+    writers = 8
+    start = threading.Barrier(writers)
+    statuses: list[int] = []
+    bodies: list[dict[str, object]] = []
+    lock = threading.Lock()
+
+    def post() -> None:
+        start.wait()
+        response = api.consent("acme_write", idempotency_key="form-42")
+        with lock:
+            statuses.append(response.status_code)
+            bodies.append(response.json())
+
+    threads = [threading.Thread(target=post) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * (writers - 1) + [201]
+    assert all(body == bodies[0] for body in bodies)
+    assert api.cl.verify().events == 1
