@@ -149,6 +149,7 @@ def test_an_old_over_deep_proof_reads_back_as_a_marker_and_the_rest_is_intact(
         ("{not json", "not valid JSON"),
         ('["an", "array"]', "not a JSON object"),
         ('{"a": "\\ud800"}', "holds a lone surrogate"),
+        ('{"a": ["\\uDFFF"]}', "holds a lone surrogate"),
         ("[" * 3000 + "]" * 3000, "nested deeper than 64 levels"),
         (json.dumps(nested(65)), "nested deeper than 64 levels"),
     ],

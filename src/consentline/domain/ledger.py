@@ -201,7 +201,7 @@ def load_proof(text: str) -> dict[str, Any]:
         depth, _ = _measure(value, MAX_STORED_PROOF_DEPTH, len(text))
         if depth > MAX_STORED_PROOF_DEPTH:
             return _unreadable(text, f"nested deeper than {MAX_STORED_PROOF_DEPTH} levels")
-    if "\\ud" in text.lower():
+    if "\\ud" in text or "\\uD" in text:
         try:
             json.dumps(value, ensure_ascii=False).encode()
         except UnicodeEncodeError:
