@@ -44,7 +44,7 @@ from consentline.domain.settings import AccountSettings
 from consentline.inbound import InboundMessage, InboundResult, Reply
 from consentline.outbox import OutboxMessage
 from consentline.review import ReviewItem
-from consentline.services import RecordRequest
+from consentline.services import RecordRequest, RecordResult
 from consentline.verification import Problem, VerifyReport
 
 __version__ = "0.1.0"
@@ -83,6 +83,7 @@ __all__ = [
     "PurposeRule",
     "QuietHours",
     "RecordRequest",
+    "RecordResult",
     "Reply",
     "ReviewDecided",
     "ReviewItem",

@@ -32,7 +32,7 @@ from consentline.inbound import Context, InboundMessage, InboundResult
 from consentline.outbound import NOTHING, OutboundAllow
 from consentline.outbox import OutboxMessage
 from consentline.review import ReviewItem
-from consentline.services import RecordRequest
+from consentline.services import RecordRequest, RecordResult
 from consentline.storage.engine import make_engine, migrate
 from consentline.storage.fastpath import Row, StateReader
 from consentline.storage.uow import UnitOfWork
@@ -222,11 +222,14 @@ class Consentline:
         proof: Mapping[str, Any] | None = None,
         occurred_at: datetime | None = None,
         idempotency_key: str | None = None,
+        within: str | None = None,
     ) -> Event:
         """Append one consent event and return it (with its chain hash).
 
         The scope is ``account=`` or ``line=``; ``via=`` names the line a keyword
-        arrived on, so that an opt-out follows the account's reach.
+        arrived on, so that an opt-out follows the account's reach. ``within=``
+        bounds the write to an account's subtree, as for an API key of that
+        account (see :class:`RecordRequest`).
         """
         request = RecordRequest(
             address=address,
@@ -241,11 +244,25 @@ class Consentline:
             proof=proof,
             occurred_at=occurred_at,
             idempotency_key=idempotency_key,
+            within=within,
         )
         return self.record_many([request])[0]
 
     def record_many(self, requests: Iterable[RecordRequest]) -> list[Event]:
         """Append many events in ONE transaction (all or nothing)."""
+        return [result.event for result in self.record_results(requests)]
+
+    def record_results(self, requests: Iterable[RecordRequest]) -> list[RecordResult]:
+        """Like :meth:`record_many`, saying of each request whether it was a replay.
+
+        ``replayed`` is true when the request's idempotency key was already
+        applied: the original event is returned and nothing is appended. Of any
+        number of concurrent requests with one key, exactly one is not a replay
+        (what ``POST /v1/consents`` answers 201 rather than 200).
+
+        >>> [r.replayed for r in cl.record_results([req, req])]  # doctest: +SKIP
+        [False, True]
+        """
         batch = list(requests)
         if not batch:
             return []
@@ -256,14 +273,15 @@ class Consentline:
             self._reload()
             return self._record(batch)
 
-    def _record(self, batch: list[RecordRequest]) -> list[Event]:
+    def _record(self, batch: list[RecordRequest]) -> list[RecordResult]:
         now = self._clock()
         ctx = self._context()
         with self._write() as uow:
-            events = services.append(uow, ctx.directory, ctx.policies, batch, now=now)
-            outbox.queue_confirmation_requests(uow, ctx, events, now=now)  # C24
+            results = services.append_results(uow, ctx.directory, ctx.policies, batch, now=now)
+            fresh = [r.event for r in results if not r.replayed]  # a replay queues nothing
+            outbox.queue_confirmation_requests(uow, ctx, fresh, now=now)  # C24
             uow.commit()
-        return events
+        return results
 
     def check(
         self,

@@ -28,6 +28,8 @@ from consentline.domain.errors import (
     InvalidInput,
     InvalidTime,
     LineExists,
+    UnknownAccount,
+    UnknownLine,
     UnknownPurpose,
 )
 from consentline.domain.ledger import (
@@ -226,6 +228,14 @@ class RecordRequest:
 
     ``via`` is the line a keyword arrived on: the scope then follows the account's
     reach for opt-outs and resumes (BRIEF.md, "Reach"), and is the line for others.
+
+    ``within`` names the account whose subtree bounds the write: that of the API
+    key it comes through. A scope outside the subtree is refused as if it did not
+    exist, and a write that allows sends (opt_in, resume, pending) is kept inside
+    it: a resume whose reach lands above ``within`` lands at ``within`` instead,
+    so it clears the opt-out on the subtree's own lines (as the handset's START
+    would there) and nowhere else. An opt-out may still widen to its full reach.
+    ``None`` (the library, a handset's own keyword) leaves the reach as it is.
     """
 
     address: str
@@ -241,6 +251,7 @@ class RecordRequest:
     occurred_at: datetime | None = None
     idempotency_key: str | None = None
     reach: str | None = None  # per-keyword reach override (e.g. STOPALL -> tree)
+    within: str | None = None  # the writer's account: bounds what the write may allow
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,11 +270,48 @@ class _Prepared:
     fingerprint: str
 
 
+# Writes after which a send may be allowed: an API key may make them only inside
+# its own subtree (suppression, opt_out and lapse, may reach wider).
+ALLOWING = frozenset({"opt_in", "resume", "pending"})
+
+
+def _inside(directory: Directory, account_id: int, home: Account) -> bool:
+    """Is the account ``home`` itself or one of its descendants?"""
+    return any(a.id == home.id for a in directory.ancestors(account_id))
+
+
 def _resolve_line(directory: Directory, text: str) -> Line:
     found = directory.find_line(text)
     if found is not None:
         return found
     return directory.line(normalise_line_id(text))
+
+
+def resolve_scope(directory: Directory, request: RecordRequest) -> tuple[Account, str]:
+    """The account a request belongs to and the scope key its event lands at.
+
+    The one place that applies reach (for ``via``) and the ``within`` bound: any
+    code that predicts where an event will land must ask here.
+    """
+    action = check_action(request.action)
+    home = None if request.within is None else directory.account(request.within)
+    if request.account is not None:
+        owner = directory.account(request.account)
+        if home is not None and not _inside(directory, owner.id, home):
+            raise UnknownAccount(f"no account {owner.slug!r}", account=owner.slug)
+        return owner, account_scope(owner.id)
+    line = _resolve_line(directory, request.line or request.via or "")
+    if home is not None and not _inside(directory, line.account_id, home):
+        raise UnknownLine(f"no line {line.number!r}", line=line.number)
+    owner = directory.account_by_id(line.account_id)
+    if request.via is None or action not in ("opt_out", "resume"):
+        return owner, line_scope(line.id)
+    scope = directory.reach_scope(line, check_reach(request.reach))
+    if home is None or action not in ALLOWING or scope.startswith("L"):
+        return owner, scope
+    if not _inside(directory, int(scope[1:]), home):  # reach lands above the bound:
+        scope = account_scope(home.id)  # the widest scope inside it instead
+    return owner, scope
 
 
 def prepare(
@@ -278,17 +326,7 @@ def prepare(
     given = [v for v in (request.account, request.line, request.via) if v is not None]
     if len(given) != 1:
         raise InvalidInput("give exactly one of account=, line= or via= as the scope")
-    owner: Account
-    if request.account is not None:
-        owner = directory.account(request.account)
-        scope = account_scope(owner.id)
-    else:
-        line = _resolve_line(directory, request.line or request.via or "")
-        owner = directory.account_by_id(line.account_id)
-        if request.via is not None and action in ("opt_out", "resume"):
-            scope = directory.reach_scope(line, check_reach(request.reach))
-        else:
-            scope = line_scope(line.id)
+    owner, scope = resolve_scope(directory, request)
     policy = policies[owner.tenant_id]
     purpose = request.purpose
     if purpose is not None:
@@ -310,6 +348,13 @@ def prepare(
     key = request.idempotency_key
     if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255):
         raise InvalidInput("idempotency_key must be 1 to 255 characters", field="idempotency_key")
+    if key is not None and not key.isascii():
+        try:
+            key.encode()
+        except UnicodeEncodeError:  # a lone surrogate: no database can store it
+            raise InvalidInput(
+                "idempotency_key is not valid Unicode (a lone surrogate)", field="idempotency_key"
+            ) from None
     fingerprint = hashlib.sha256(
         json.dumps(
             [
@@ -341,6 +386,20 @@ def prepare(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RecordResult:
+    """What became of one :class:`RecordRequest`.
+
+    ``replayed`` is true when the request's idempotency key had already been
+    applied (before, or earlier in the same batch): ``event`` is then the original
+    and nothing was appended. It is decided under the tenant's chain lock, so of
+    any number of concurrent requests with one key exactly one is not a replay.
+    """
+
+    event: Event
+    replayed: bool
+
+
 def record(
     uow: UnitOfWork,
     directory: Directory,
@@ -369,6 +428,18 @@ def append(
     now: datetime,
 ) -> list[Event]:
     """Like :func:`record`, inside the caller's transaction (no commit)."""
+    return [r.event for r in append_results(uow, directory, policies, requests, now=now)]
+
+
+def append_results(
+    uow: UnitOfWork,
+    directory: Directory,
+    policies: Mapping[int, TenantPolicy],
+    requests: Sequence[RecordRequest],
+    *,
+    now: datetime,
+) -> list[RecordResult]:
+    """Like :func:`append`, saying of each request whether it was a replay."""
     now_us = to_us(now)
     prepared = [prepare(r, directory, policies, now_us) for r in requests]
     by_tenant: dict[int, list[int]] = {}
@@ -477,7 +548,9 @@ def append(
     for i, ref in replayed.items():
         if ref >= 0:
             results[i] = existing[ref]
-    return [r for r in results if r is not None]
+    return [
+        RecordResult(event, i in replayed) for i, event in enumerate(results) if event is not None
+    ]
 
 
 def _project(uow: UnitOfWork, written: Sequence[tuple[Mapping[str, Any], int]]) -> None:

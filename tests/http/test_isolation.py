@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.http.conftest import ACME_LINE, Api, X
+from tests.http.conftest import ACME_LINE, GLOBEX_LINE, SHOP_LINE, Api, X
 
 Call = Callable[[Api, dict[str, str]], Any]
 
@@ -192,3 +192,53 @@ def test_listing_routes_show_nothing_of_the_parent_or_another_tenant(api: Api, k
 def test_the_installation_admin_reaches_every_tenant(api: Api) -> None:
     for name, _, call in ROUTES:
         assert call(api, api.key("admin")).status_code in (200, 201, 204), name
+
+
+# -- create routes: a taken number or slug is answered the same whoever holds it ----------
+@pytest.mark.parametrize(
+    ("number", "key", "account"),
+    [
+        (ACME_LINE, "acme_admin", "acme"),  # the caller's own account
+        (SHOP_LINE, "acme_admin", "acme"),  # a sub-account, in reach
+        (ACME_LINE, "shop_admin", "shop"),  # the parent, out of reach
+        (GLOBEX_LINE, "acme_admin", "acme"),  # another tenant
+        (GLOBEX_LINE, "shop_admin", "shop"),
+    ],
+    ids=["own", "sub-account", "parent", "other tenant", "other tenant from a sub"],
+)
+def test_a_taken_number_is_answered_alike_whoever_holds_it(
+    api: Api, number: str, key: str, account: str
+) -> None:
+    response = api.http.post(
+        "/v1/lines", json={"number": number, "account": account}, headers=api.key(key)
+    )
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "line_exists",
+        "message": f"line {number!r} is already registered",
+        "line": number,  # only what the caller sent, normalised: nothing of the holder
+    }
+
+
+@pytest.mark.parametrize(
+    ("slug", "key", "parent"),
+    [
+        ("shop", "acme_admin", "acme"),
+        ("acme", "shop_admin", "shop"),
+        ("globex", "acme_admin", "acme"),
+        ("globex", "shop_admin", "shop"),
+    ],
+    ids=["own sub-account", "parent", "other tenant", "other tenant from a sub"],
+)
+def test_a_taken_slug_is_answered_alike_whoever_holds_it(
+    api: Api, slug: str, key: str, parent: str
+) -> None:
+    response = api.http.post(
+        "/v1/accounts", json={"slug": slug, "parent": parent}, headers=api.key(key)
+    )
+    assert response.status_code == 409
+    assert response.json() == {
+        "code": "account_exists",
+        "message": f"account {slug!r} already exists",
+        "account": slug,
+    }

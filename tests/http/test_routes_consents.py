@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import threading
+
 import pytest
 
 from tests.http.conftest import ACME_LINE, SHOP_LINE, Api, X, Y
+from tests.proofs import largest_allowed_proof, nested
 
 
 @pytest.fixture
@@ -107,3 +111,114 @@ def test_the_change_feed_pages_with_a_cursor(api: Api) -> None:
     assert end == {"events": [], "next": rest["next"]}
     bad = api.http.get("/v1/events?limit=0", headers=api.key("acme_read"))
     assert (bad.status_code, bad.json()["code"]) == (422, "invalid_input")
+
+
+# -- proofs: bounded on write, always readable (issue 8, #4 and #6) -----------------------
+def test_the_largest_allowed_proof_reads_back_through_history_and_the_feed(api: Api) -> None:
+    proof = largest_allowed_proof()
+    written = api.consent("acme_write", proof=proof)
+    assert written.status_code == 201, written.text
+    assert written.json()["proof"] == proof
+    history = api.http.get(f"/v1/addresses/{X}/history", headers=api.key("acme_read"))
+    assert history.status_code == 200
+    assert history.json()["events"][0]["proof"] == proof
+    feed = api.http.get("/v1/events", headers=api.key("acme_read"))
+    assert feed.status_code == 200
+    assert feed.json()["events"][0] == written.json()
+
+
+def test_a_proof_too_deep_to_read_back_is_refused_on_write(api: Api) -> None:
+    response = api.consent("acme_write", proof=nested(253))
+    assert response.status_code == 422
+    assert response.json() == {
+        "code": "invalid_proof",
+        "message": "proof is nested deeper than 16 levels",
+        "field": "proof",
+        "limit": 16,
+    }
+    assert api.http.get("/v1/events", headers=api.key("acme_read")).json()["events"] == []
+
+
+def test_a_lone_surrogate_in_a_proof_is_a_422_not_a_500(api: Api) -> None:
+    body = (
+        '{"address": "+14155550123", "action": "opt_in", "account": "acme",'
+        ' "purpose": "marketing", "source": "web_form", "proof": {"text": "\\ud800"}}'
+    )
+    response = api.http.post(
+        "/v1/consents",
+        content=body,
+        headers={**api.key("acme_write"), "Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_proof")
+
+
+def test_the_feed_pages_past_an_old_proof_that_cannot_be_serialised(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patched:  # as written before proofs were bounded
+        patched.setattr("consentline.services.canonical_proof", lambda p: json.dumps(p))
+        old = api.cl.record(X, "opt_in", account="acme", purpose="marketing", proof=nested(300))
+    api.consent("acme_write", address=Y)
+    feed = api.http.get("/v1/events?limit=1", headers=api.key("acme_read"))
+    assert feed.status_code == 200
+    (event,) = feed.json()["events"]
+    assert event["id"] == old.id
+    assert event["proof"]["unreadable_proof"]["reason"] == "nested deeper than 64 levels"
+    rest = api.http.get(f"/v1/events?after={feed.json()['next']}", headers=api.key("acme_read"))
+    assert [e["address"] for e in rest.json()["events"]] == [Y]
+    history = api.http.get(f"/v1/addresses/{X}/history", headers=api.key("acme_read"))
+    assert history.status_code == 200
+    assert history.json()["events"][0]["proof"] == event["proof"]
+
+
+# -- a sub-account key cannot lift its parent's opt-out (issue 8, #5) ---------------------
+def _allowed(api: Api, line: str) -> bool:
+    params = {"to": X, "from": line, "purpose": "marketing"}
+    answer = api.http.get("/v1/check", params=params, headers=api.key("acme_read"))
+    assert answer.status_code == 200
+    allowed: bool = answer.json()["allowed"]
+    return allowed
+
+
+def test_a_sub_account_key_resume_does_not_lift_the_parents_opt_out(api: Api) -> None:
+    assert api.consent("acme_write").status_code == 201  # opted in at account acme
+    stop = api.consent("acme_write", account=None, via=ACME_LINE, action="opt_out")
+    assert (stop.status_code, stop.json()["where"]) == (201, "account acme")  # reach tree
+    assert not _allowed(api, ACME_LINE) and not _allowed(api, SHOP_LINE)
+
+    resume = api.consent("shop_write", account=None, via=SHOP_LINE, action="resume")
+    assert resume.status_code == 201, resume.text
+    assert resume.json()["where"] == "account shop"  # narrowed to the key's own subtree
+    assert _allowed(api, SHOP_LINE)  # as the handset's START would, on shop's lines
+    assert not _allowed(api, ACME_LINE)  # the parent's line stays opted out
+
+
+def test_a_sub_account_key_opt_out_still_reaches_the_parent(api: Api) -> None:
+    assert api.consent("acme_write").status_code == 201
+    stop = api.consent("shop_write", account=None, via=SHOP_LINE, action="opt_out")
+    assert (stop.status_code, stop.json()["where"]) == (201, "account acme")
+    assert not _allowed(api, ACME_LINE)
+
+
+def test_concurrent_replays_of_one_key_answer_201_exactly_once(api: Api) -> None:
+    writers = 8
+    start = threading.Barrier(writers)
+    statuses: list[int] = []
+    bodies: list[dict[str, object]] = []
+    lock = threading.Lock()
+
+    def post() -> None:
+        start.wait()
+        response = api.consent("acme_write", idempotency_key="form-42")
+        with lock:
+            statuses.append(response.status_code)
+            bodies.append(response.json())
+
+    threads = [threading.Thread(target=post) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [200] * (writers - 1) + [201]
+    assert all(body == bodies[0] for body in bodies)
+    assert api.cl.verify().events == 1

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from consentline import Consentline, ConsentlineError, Decision, Event, EventRef, connect
-from consentline.domain.errors import InvalidInput, InvalidTime
+from consentline.domain.errors import InvalidInput, InvalidProof, InvalidTime
 from consentline.domain.policy import event_dict
 
 DEFAULT_URL: Final = "sqlite:///./var/consentline.db"
@@ -100,6 +100,8 @@ def parse_proof(pairs: list[str] | None, proof_json: str | None) -> dict[str, An
             raise InvalidInput(
                 f"--proof-json is not valid JSON: {exc.msg}", field="proof"
             ) from None
+        except RecursionError:  # nested far past what the ledger accepts (MAX_PROOF_DEPTH)
+            raise InvalidProof("--proof-json is nested too deep", field="proof") from None
         if not isinstance(loaded, dict):
             raise InvalidInput("--proof-json must be a JSON object", field="proof")
         proof.update(loaded)

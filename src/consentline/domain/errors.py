@@ -15,6 +15,7 @@ output) so that no edge has to parse messages::
     │   ├── InvalidTime              naive datetime, unparsable time, bad window
     │   ├── InvalidKeyword           keyword rejected by the keyword lint
     │   ├── InvalidConfig            malformed tenant / account setting
+    │   ├── InvalidProof             proof not a bounded JSON object of valid Unicode
     │   └── InvalidPayload           a provider webhook body that cannot be parsed
     ├── Unauthorized                 no or unknown API key (401)
     ├── Forbidden                    key valid but not allowed here (403)
@@ -108,6 +109,10 @@ class InvalidKeyword(InvalidInput):
 
 class InvalidConfig(InvalidInput):
     code = "invalid_config"
+
+
+class InvalidProof(InvalidInput):
+    code = "invalid_proof"
 
 
 class InvalidPayload(InvalidInput):

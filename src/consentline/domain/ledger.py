@@ -23,10 +23,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, NamedTuple
 
-from consentline.domain.errors import InvalidAction, InvalidInput, InvalidTime
+from consentline.domain.errors import InvalidAction, InvalidProof, InvalidTime
 
 Action = Literal["opt_in", "opt_out", "resume", "lapse", "pending"]
 ACTIONS: Final = ("opt_in", "opt_out", "resume", "lapse", "pending")
@@ -52,7 +52,17 @@ OUT: Final = "out"
 PENDING: Final = "pending"
 
 GENESIS: Final = "0" * 64
-MAX_PROOF_BYTES: Final = 16_384
+
+# Bounds of a proof on write. Proofs are evidence (a form URL, an IP, the consent
+# text version), not documents: these leave ample room for that while keeping every
+# stored proof readable and serialisable by every edge (JSON encoders recurse, and
+# some refuse past ~250 levels, which a 16 KB proof could otherwise reach).
+MAX_PROOF_BYTES: Final = 16_384  # canonical UTF-8 text
+MAX_PROOF_DEPTH: Final = 16  # nested objects/arrays; {"a": 1} is depth 1
+MAX_PROOF_ITEMS: Final = 1_000  # object members + array items, all levels together
+# On read, a stored proof nested deeper than this (only possible for rows written
+# before the bounds above existed) is replaced by a marker: see load_proof.
+MAX_STORED_PROOF_DEPTH: Final = 64
 
 
 def check_action(action: str) -> Action:
@@ -63,38 +73,151 @@ def check_action(action: str) -> Action:
     )
 
 
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+# The instants a ledger accepts: datetime's own range less a day at each end, so
+# that every one can be turned back into a datetime and shown in any time zone (an
+# offset is under 24 h) without overflowing.
+EARLIEST: Final = datetime(1, 1, 2, tzinfo=UTC)
+LATEST: Final = datetime(9999, 12, 30, 23, 59, 59, 999_999, tzinfo=UTC)
+
+
 def to_us(moment: datetime) -> int:
-    """UTC microseconds since the epoch; naive datetimes are refused."""
+    """UTC microseconds since the epoch; naive datetimes are refused.
+
+    So are instants outside :data:`EARLIEST` .. :data:`LATEST` (a day inside the
+    ends of ``datetime``'s range): ``0001-01-01T00:00:00+01:00`` is a valid ISO
+    time, but no datetime holds it in UTC.
+    """
     if not isinstance(moment, datetime):
         raise InvalidTime(f"expected a datetime, got {type(moment).__name__}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidTime("times must be timezone-aware (e.g. datetime.now(UTC))")
+    if not EARLIEST <= moment <= LATEST:  # aware comparison: exact, never overflows
+        raise InvalidTime(
+            f"{moment.isoformat()} is out of range: give a time between 0001-01-02 and"
+            " 9999-12-30 (UTC)",
+            time=moment.isoformat(),
+        )
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
 def from_us(value: int) -> datetime:
-    return datetime.fromtimestamp(value // 1_000_000, UTC).replace(microsecond=value % 1_000_000)
+    """The aware UTC datetime of :func:`to_us` microseconds (any platform, any sign)."""
+    return _EPOCH + timedelta(microseconds=value)
 
 
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+# -- proof -------------------------------------------------------------------------
+def _measure(value: object, limit_depth: int, limit_items: int) -> tuple[int, int]:
+    """(depth, items) of a JSON-like value, walked without recursion.
+
+    Stops as soon as either limit is passed (so a cyclic or huge structure costs
+    no more than the limits allow) and reports the count reached by then.
+    """
+    depth = items = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, Mapping):
+            children: Iterable[object] = node.values()
+        elif isinstance(node, list | tuple):
+            children = node
+        else:
+            continue
+        depth = max(depth, level)
+        items += len(node)
+        if depth > limit_depth or items > limit_items:
+            break
+        stack.extend((child, level + 1) for child in children)
+    return depth, items
 
 
 def canonical_proof(proof: Mapping[str, Any] | None) -> str:
-    """Proof as canonical JSON text: the exact bytes that are hashed and stored."""
+    """Proof as canonical JSON text: the exact bytes that are hashed and stored.
+
+    Refused with :class:`InvalidProof`: anything but a JSON object with string keys,
+    non-JSON values (NaN, objects), text that is not valid Unicode (a lone
+    surrogate such as ``"\\ud800"``), and proofs past the bounds
+    :data:`MAX_PROOF_DEPTH`, :data:`MAX_PROOF_ITEMS` and :data:`MAX_PROOF_BYTES`.
+    """
     if proof is None:
         return "{}"
     if not isinstance(proof, Mapping) or not all(isinstance(k, str) for k in proof):
-        raise InvalidInput("proof must be a JSON object with string keys", field="proof")
+        raise InvalidProof("proof must be a JSON object with string keys", field="proof")
+    depth, items = _measure(proof, MAX_PROOF_DEPTH, MAX_PROOF_ITEMS)
+    if depth > MAX_PROOF_DEPTH:
+        raise InvalidProof(
+            f"proof is nested deeper than {MAX_PROOF_DEPTH} levels",
+            field="proof",
+            limit=MAX_PROOF_DEPTH,
+        )
+    if items > MAX_PROOF_ITEMS:
+        raise InvalidProof(
+            f"proof holds more than {MAX_PROOF_ITEMS} keys and items",
+            field="proof",
+            limit=MAX_PROOF_ITEMS,
+        )
     try:
         text = json.dumps(
             proof, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
         )
     except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"proof is not JSON-serialisable: {exc}", field="proof") from None
-    if len(text.encode()) > MAX_PROOF_BYTES:
-        raise InvalidInput(f"proof is larger than {MAX_PROOF_BYTES} bytes", field="proof")
+        raise InvalidProof(f"proof is not JSON-serialisable: {exc}", field="proof") from None
+    try:
+        size = len(text.encode())
+    except UnicodeEncodeError:
+        # A lone surrogate: not storable as UTF-8, and no JSON answer could carry it.
+        raise InvalidProof(
+            "proof holds text that is not valid Unicode (a lone surrogate)", field="proof"
+        ) from None
+    if size > MAX_PROOF_BYTES:
+        raise InvalidProof(
+            f"proof is larger than {MAX_PROOF_BYTES} bytes", field="proof", limit=MAX_PROOF_BYTES
+        )
     return text
+
+
+def load_proof(text: str) -> dict[str, Any]:
+    """A stored proof text as a mapping that every edge can serialise again.
+
+    Everything :func:`canonical_proof` accepts comes back as it was. A row that
+    somehow holds something else (written before the bounds existed, or edited in
+    the database) must not make history or the change feed fail for good, so it
+    comes back as ``{"unreadable_proof": {"reason", "sha256", "bytes"}}``: the
+    event is still listed, and the stored text, untouched, is identified by its
+    hash (``consentline verify`` still checks it against the chain).
+    """
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        return _unreadable(text, f"nested deeper than {MAX_STORED_PROOF_DEPTH} levels")
+    except (TypeError, ValueError):
+        return _unreadable(text, "not valid JSON")
+    if not isinstance(value, dict):
+        return _unreadable(text, "not a JSON object")
+    # Fast paths: the bracket count bounds the depth, and only a \uD800-\uDFFF
+    # escape can decode to a lone surrogate (stored text itself is valid UTF-8).
+    if text.count("{") + text.count("[") > MAX_STORED_PROOF_DEPTH:
+        depth, _ = _measure(value, MAX_STORED_PROOF_DEPTH, len(text))
+        if depth > MAX_STORED_PROOF_DEPTH:
+            return _unreadable(text, f"nested deeper than {MAX_STORED_PROOF_DEPTH} levels")
+    if "\\ud" in text or "\\uD" in text:
+        try:
+            json.dumps(value, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            return _unreadable(text, "holds a lone surrogate")
+    return value
+
+
+def _unreadable(text: str, reason: str) -> dict[str, Any]:
+    raw = text.encode("utf-8", "surrogatepass")
+    return {
+        "unreadable_proof": {
+            "reason": reason,
+            "sha256": hashlib.sha256(raw).hexdigest(),
+            "bytes": len(raw),
+        }
+    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
@@ -23,6 +23,7 @@ from consentline.client import Consentline
 from consentline.credentials import ProviderCredentials
 from consentline.http import (
     errors,
+    media,
     routes_admin,
     routes_check,
     routes_consents,
@@ -98,6 +99,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=errors.RESPONSES,
+        dependencies=[Depends(media.json_body)],  # 415 for a non-JSON body on a JSON route
         **_NO_TELEMETRY,
     )
     app.state.services = Services(

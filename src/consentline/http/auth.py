@@ -13,6 +13,12 @@ other tenants hold. ``403 forbidden`` means the key is known and the thing is in
 reach, but its role is too low or the operation is not open to its position
 (an account key creating a root account). ``401 unauthorized``: no key, or an
 unknown or revoked one.
+
+A key may widen suppression as far as its lines' reach goes (an opt-out ``via``
+a sub-account's line lands at the boundary under reach ``tree``), but a write that
+allows sends never leaves its subtree: a ``resume`` whose reach would land above
+the key's account lands at the key's account instead (``RecordRequest.within``),
+so a sub-account key cannot lift its parent's opt-out.
 """
 
 from __future__ import annotations

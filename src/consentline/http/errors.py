@@ -78,6 +78,7 @@ RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
         (405, "method not allowed"),
         (409, "conflicts with stored state"),
         (413, "body too large"),
+        (415, "the body is not JSON (send Content-Type: application/json)"),
         (422, "invalid input"),
         (503, "the database is unavailable"),
     )

@@ -1,4 +1,11 @@
-"""Accounts, lines and keys: the ``admin`` role's routes."""
+"""Accounts, lines and keys: the ``admin`` role's routes.
+
+Numbers and account slugs are unique in the installation, so a taken one must be
+refused; it is refused alike whoever holds it (the caller's own tenant, a parent
+out of reach, another tenant): ``409 line_exists`` / ``409 account_exists`` with
+the same message, carrying only what the caller sent. The answer says "taken",
+never by whom. An account or key out of reach is a 404 exactly like a missing one.
+"""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from consentline.domain.ledger import Event
 from consentline.http import schemas
 from consentline.http.auth import CallerDep, ServicesDep
 from consentline.http.serialise import event_json
+from consentline.services import RecordRequest
 from consentline.storage.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["consent"])
@@ -49,22 +50,13 @@ def record(body: NewConsent, who: CallerDep, svc: ServicesDep) -> Any:
     so the account's reach applies). Replaying an ``idempotency_key`` answers 200
     with the original event; the same key with a different request is 409."""
     who.require("write")
-    tenant_ids: set[int] = set()
     if body.account is not None:
-        tenant_ids.add(who.account(body.account).tenant_id)
-    for number in (body.line, body.via):
-        if number is not None:
-            tenant_ids.add(who.line(number).tenant_id)
-    if not tenant_ids:
+        who.account(body.account)
+    if body.account is None and body.line is None and body.via is None:
         raise InvalidInput("give the scope: account, line or via", field="account")
-    replay = False
-    if body.idempotency_key and len(tenant_ids) == 1:
-        with UnitOfWork(svc.client.engine, write=False) as uow:
-            known = uow.store.find_idempotent(next(iter(tenant_ids)), [body.idempotency_key])
-        replay = bool(known)
-    event = svc.client.record(
-        body.address,
-        body.action,
+    request = RecordRequest(
+        address=body.address,
+        action=body.action,
         account=body.account,
         line=None if body.line is None else who.line(body.line).number,
         via=None if body.via is None else who.line(body.via).number,
@@ -75,9 +67,14 @@ def record(body: NewConsent, who: CallerDep, svc: ServicesDep) -> Any:
         proof=body.proof,
         occurred_at=body.occurred_at,
         idempotency_key=body.idempotency_key,
+        within=None if who.home is None else who.home.slug,  # a key writes in its subtree
     )
+    # Replay or not is decided by the write itself, under the tenant's chain lock:
+    # of concurrent requests with one key exactly one answers 201.
+    (result,) = svc.client.record_results([request])
     return JSONResponse(
-        event_json(event, svc.client.directory()), status_code=200 if replay else 201
+        event_json(result.event, svc.client.directory()),
+        status_code=200 if result.replayed else 201,
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from consentline.domain.ledger import Event, Projection, check_action, from_us
+from consentline.domain.ledger import Event, Projection, check_action, from_us, load_proof
 from consentline.domain.policy import PurposeRule, QuietHours, TenantPolicy, check_model
 from consentline.domain.scopes import Account, Directory, Line, check_reach
 from consentline.storage import schema as t
@@ -332,7 +332,7 @@ def _event(r: Row[Any]) -> Event:
         occurred_at=from_us(int(r.occurred_us)),
         recorded_at=from_us(int(r.recorded_us)),
         source=r.source,
-        proof=json.loads(r.proof),
+        proof=load_proof(r.proof),
         idempotency_key=r.idempotency_key,
         prev_hash=r.prev_hash,
         hash=r.hash,
