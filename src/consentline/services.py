@@ -25,6 +25,7 @@ from consentline.domain.errors import (
     LineExists,
     UnknownPurpose,
 )
+from consentline.domain.evidence import check_identifier
 from consentline.domain.ledger import (
     ACTION_CODES,
     GENESIS,
@@ -303,6 +304,8 @@ def prepare(
     key = request.idempotency_key
     if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255):
         raise InvalidInput("idempotency_key must be 1 to 255 characters", field="idempotency_key")
+    if key is not None:
+        check_identifier(key, "idempotency_key")
     fingerprint = hashlib.sha256(
         json.dumps(
             [
