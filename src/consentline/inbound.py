@@ -493,8 +493,13 @@ def _proof(plan: _Plan, cls: Classification) -> dict[str, Any]:
         proof["provider_hint"] = display_form(plan.message.provider_hint)
     if plan.decided_by != "classifier":
         proof["decided_by"] = plan.decided_by
+    return with_text(proof, plan.message.text)
+
+
+def with_text(proof: dict[str, Any], text: str) -> dict[str, Any]:
+    """``proof`` with the message text's evidence fields, within the proof limit."""
     used = len(json.dumps(proof, ensure_ascii=False, separators=(",", ":")).encode())
-    proof.update(text_evidence(plan.message.text, MAX_PROOF_BYTES - used - _PROOF_MARGIN))
+    proof.update(text_evidence(text, MAX_PROOF_BYTES - used - _PROOF_MARGIN))
     return proof
 
 

@@ -158,3 +158,22 @@ def test_valid_and_odd_stops_in_one_batch_are_all_recorded(acme: Consentline) ->
     results = acme.handle_inbound_many(messages)
     assert [r.event.action if r.event else None for r in results] == ["opt_out"] * 5
     assert all(denied(acme, m.from_) for m in messages)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("cancel my appointment " + "\u200b" * 6000, id="long"),
+        pytest.param("cancel my appointment\x00\ud800", id="unstorable"),
+    ],
+)
+def test_a_reviewer_can_record_the_opt_out_of_any_queued_text(acme: Consentline, text: str) -> None:
+    result = acme.handle_inbound(from_="+14155550101", to=LINE, text=text, message_id="SM1")
+    assert result.review_id is not None
+    _item, event = acme.review_decide(result.review_id, "opt_out", reviewer="ann")
+    assert event is not None and denied(acme, "+14155550101")
+    if "text_sha256" in event.proof:
+        assert event.proof["text_sha256"] == digest(text)
+    else:
+        assert exact_text(event.proof) == text
+    assert acme.verify().ok
