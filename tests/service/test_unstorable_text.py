@@ -177,3 +177,14 @@ def test_a_reviewer_can_record_the_opt_out_of_any_queued_text(acme: Consentline,
     else:
         assert exact_text(event.proof) == text
     assert acme.verify().ok
+
+
+@pytest.mark.parametrize("sender", ["\ud800" * 20, "+1415\ud8005550101", "a\x00@example.com"])
+def test_an_error_about_an_unstorable_value_can_still_be_written_as_json(
+    acme: Consentline, sender: str
+) -> None:
+    channel = "email" if "@" in sender else "sms"
+    with pytest.raises(InvalidInput) as caught:
+        acme.handle_inbound(from_=sender, to=LINE, text="STOP", channel=channel)
+    json.dumps(caught.value.to_dict(), ensure_ascii=False).encode()
+    str(caught.value).encode()
