@@ -24,6 +24,7 @@ import sqlalchemy as sa
 import consentline
 from consentline import Consentline
 from consentline.credentials import ProviderCredentials
+from consentline.domain.evidence import is_storable
 from consentline.http import create_app
 from consentline.providers import WebhookRequest
 from consentline.settings import Settings
@@ -191,29 +192,41 @@ def credentials(provider: str) -> dict[str, str]:
 
 @dataclass
 class Hooks:
-    """An app on ``url`` with a line, every provider configured, and an async client."""
+    """An app on a database with a line and every provider configured."""
 
     cl: Consentline
-    http: httpx.AsyncClient
+    app: Any
 
-    async def send(self, request: WebhookRequest) -> httpx.Response:
-        parts = urlsplit(request.url)
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        return await self.http.request(
-            request.method, target, headers=dict(request.headers), content=request.body
-        )
-
-    async def send_all(self, requests: list[WebhookRequest]) -> list[httpx.Response]:
+    def send_all(self, requests: list[WebhookRequest]) -> list[httpx.Response]:
         """All at once: they are in flight together, so the batcher groups them."""
-        return list(await asyncio.gather(*(self.send(r) for r in requests)))
+
+        async def send(http: httpx.AsyncClient, request: WebhookRequest) -> httpx.Response:
+            parts = urlsplit(request.url)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            return await http.request(
+                request.method, target, headers=dict(request.headers), content=request.body
+            )
+
+        async def send_together() -> list[httpx.Response]:
+            transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url=PUBLIC) as http:
+                return list(await asyncio.gather(*(send(http, r) for r in requests)))
+
+        return asyncio.run(send_together())
 
     def denied(self, number: str) -> bool:
         """Does the send gate refuse a marketing message from the line to ``number``?"""
         return not self.cl.check(number, from_=LINE, purpose="marketing").allowed
 
-    def inbound_ids(self, provider: str) -> set[str]:
+    def inbound_ids(self, provider: str, among: list[str]) -> set[str]:
+        """Which of the message ids ``among`` are stored for ``provider``."""
+        wanted = [i for i in among if i and is_storable(i)]
+        if not wanted:
+            return set()
         im = sa.table("inbound_messages", sa.column("provider"), sa.column("message_id"))
-        query = sa.select(im.c.message_id).where(im.c.provider == adapter(provider))
+        query = sa.select(im.c.message_id).where(
+            im.c.provider == adapter(provider), im.c.message_id.in_(wanted)
+        )
         with self.cl.engine.connect() as conn:
             return {str(r[0]) for r in conn.execute(query)}
 
@@ -233,13 +246,7 @@ def open_hooks(url: str) -> tuple[Hooks, Callable[[], None]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         app = create_app(cl, settings)
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=PUBLIC)
-
-    def close() -> None:
-        asyncio.run(http.aclose())
-        cl.close()
-
-    return Hooks(cl, http), close
+    return Hooks(cl, app), cl.close
 
 
 class Handsets:

@@ -184,7 +184,7 @@ def test_valid_stops_sent_beside_poisoned_webhooks_are_all_recorded(
     for at, request in zip((3, 9, 14, 20, 26, 31), poisoned, strict=True):
         requests.insert(at, request)
 
-    answers = asyncio.run(hooks.send_all(requests))
+    answers = hooks.send_all(requests)
 
     assert [a.status_code for a in answers if a.status_code >= 500] == []
     for number in valid:
