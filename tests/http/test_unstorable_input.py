@@ -50,7 +50,8 @@ class Api:
         return self.http.post(path, content=json.dumps(body).encode(), headers=self.headers())
 
     def denied(self, number: str) -> bool:
-        return not self.cl.check(number, from_=LINE, purpose="marketing").allowed
+        decision = self.cl.check(number, from_=LINE, purpose="marketing")
+        return not decision.allowed and decision.reason == "opted_out"
 
 
 @pytest.fixture

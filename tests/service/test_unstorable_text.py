@@ -50,7 +50,9 @@ def stored(cl: Consentline, message_id: str) -> tuple[str, str]:
 
 
 def denied(cl: Consentline, number: str) -> bool:
-    return not cl.check(number, from_=LINE, purpose="marketing").allowed
+    """Refused for having opted out (a fresh number is refused too, for want of consent)."""
+    decision = cl.check(number, from_=LINE, purpose="marketing")
+    return not decision.allowed and decision.reason == "opted_out"
 
 
 @pytest.mark.parametrize(("text", "shown"), ODD)
