@@ -151,6 +151,63 @@ BUILDERS: Final[dict[str, tuple[Callable[[str], Signed], str, Callable[[str, Fie
     "bandwidth": (signers.bandwidth, "bandwidth_stop.json", lambda n, f: _json(n, f, _bandwidth)),
 }
 PROVIDERS: Final = tuple(BUILDERS)
+
+
+def _telnyx_status(data: Any, fields: Fields) -> None:
+    body = data["data"]["payload"]
+    _set(body, fields, {"id": "id"})
+    _set(body["to"][0], fields, {"status": "status", "to": "phone_number"})
+    if "from" in fields:
+        body["from"]["phone_number"] = fields["from"]
+
+
+def _bandwidth_status(data: Any, fields: Fields) -> None:
+    del data[1:]  # the recorded callback carries three events; one is enough here
+    event = data[0]
+    message = event["message"]
+    _set(message, fields, {"id": "id"})
+    _set(event, fields, {"status": "description"})
+    if "to" in fields:
+        event["to"] = fields["to"]
+        message["to"] = [fields["to"]]
+    if "from" in fields:
+        message["from"] = message["owner"] = fields["from"]
+
+
+# Status callbacks saying the recipient opted out (C19): ``to`` is the recipient and
+# ``from`` our line, as in the providers' receipts.
+_TWILIO_STATUS = {"id": "MessageSid", "status": "MessageStatus", "to": "To", "from": "From"}
+_VONAGE_STATUS = {"id": "messageId", "status": "status", "to": "msisdn", "from": "to"}
+_PLIVO_STATUS = {"id": "MessageUUID", "status": "Status", "to": "To", "from": "From"}
+STATUS_BUILDERS: Final[
+    dict[str, tuple[Callable[[str], Signed], str, Callable[[str, Fields], bytes]]]
+] = {
+    "twilio": (
+        signers.twilio,
+        "twilio_status_optout.txt",
+        lambda n, f: _form(n, f, _TWILIO_STATUS, ("SmsSid", "SmsStatus")),
+    ),
+    "vonage": (
+        signers.vonage,
+        "vonage_status_optout.txt",
+        lambda n, f: _form(n, f, _VONAGE_STATUS),
+    ),
+    "plivo": (
+        signers.plivo_v3,
+        "plivo_status_optout.txt",
+        lambda n, f: _form(n, f, _PLIVO_STATUS, ("ParentMessageUUID",)),
+    ),
+    "telnyx": (
+        signers.telnyx,
+        "telnyx_status_optout.json",
+        lambda n, f: _json(n, f, _telnyx_status),
+    ),
+    "bandwidth": (
+        signers.bandwidth,
+        "bandwidth_status_optout.json",
+        lambda n, f: _json(n, f, _bandwidth_status),
+    ),
+}
 # Providers whose body is JSON: a lone surrogate can travel in it (as an escape).
 JSON_PROVIDERS: Final = frozenset(
     {"sinch", "messagemedia", "vonage_messages", "telnyx", "bandwidth"}
@@ -173,14 +230,15 @@ def _payload_of(body: bytes) -> Iterator[None]:
         signers.payload = original
 
 
-def build(provider: str, fields: Fields) -> Signed:
+def build(provider: str, fields: Fields, *, status: bool = False) -> Signed:
     """A webhook from ``provider`` carrying ``fields``, signed by the provider's signer.
 
     ``fields`` may name ``text``, ``id``, ``from``, ``to`` and ``time`` (the
     provider's receive timestamp, where its format has one); the others keep the
-    recorded payload's values.
+    recorded payload's values. With ``status``, an opted-out status callback:
+    ``id``, ``status``, ``to`` (the recipient) and ``from`` (our line).
     """
-    signer, name, body_of = BUILDERS[provider]
+    signer, name, body_of = (STATUS_BUILDERS if status else BUILDERS)[provider]
     body = body_of(name, fields)
     with _payload_of(body):
         return signer(name)
@@ -215,8 +273,10 @@ class Hooks:
         return asyncio.run(send_together())
 
     def denied(self, number: str) -> bool:
-        """Does the send gate refuse a marketing message from the line to ``number``?"""
-        return not self.cl.check(number, from_=LINE, purpose="marketing").allowed
+        """Does the send gate refuse ``number`` because it opted out (not merely for
+        want of consent, which every fresh number lacks)?"""
+        decision = self.cl.check(number, from_=LINE, purpose="marketing")
+        return not decision.allowed and decision.reason == "opted_out"
 
     def inbound_ids(self, provider: str, among: list[str]) -> set[str]:
         """Which of the message ids ``among`` are stored for ``provider``."""

@@ -197,6 +197,55 @@ test_telnyx = _property("telnyx")
 test_bandwidth = _property("bandwidth")
 
 
+@st.composite
+def fuzzed_receipt(draw: st.DrawFn, provider: str) -> dict[str, str]:
+    """An opted-out receipt's fields (``to`` is filled in with a fresh recipient)."""
+    ids = st.text("abcdefABCDEF0123456789-", min_size=1, max_size=40)
+    odd = texts(provider, max_long=300)
+    return {
+        "id": draw(mostly(ids, odd)),
+        "status": draw(mostly(st.sampled_from(["failed", "undelivered"]), odd)),
+        "from": draw(mostly(st.sampled_from(LINE_FORMS), odd)),
+    }
+
+
+def _receipts(provider: str) -> Any:
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(receipts=st.lists(fuzzed_receipt(provider), min_size=1, max_size=3))
+    def check(
+        hooks: _signed.Hooks, handset: _signed.Handsets, receipts: list[dict[str, str]]
+    ) -> None:
+        """Opted-out status callbacks (C19) with odd ids and statuses, beside a valid one."""
+        recipients = [handset() for _ in receipts]
+        valid = handset()
+        built = [
+            _signed.build(provider, {**fields, "to": to}, status=True)[0]
+            for fields, to in zip(receipts, recipients, strict=True)
+        ]
+        fields = {"id": f"r{valid}", "status": "failed", "from": LINE, "to": valid}
+        built.append(_signed.build(provider, fields, status=True)[0])
+        answers = hooks.send_all(built)
+
+        assert all(a.status_code < 500 for a in answers), [
+            (f, a.status_code, a.text[:200]) for f, a in zip(receipts, answers, strict=False)
+        ]
+        assert answers[-1].status_code == 200 and hooks.denied(valid)
+        for fields, to, answer in zip(receipts, recipients, answers, strict=False):
+            if answer.status_code < 300:  # accepted: the opt-out is recorded, or the
+                # receipt named no line of ours and says so (it cannot be verified)
+                unverifiable = fields["from"] not in LINE_FORMS and '"recorded":0' in answer.text
+                assert hooks.denied(to) or unverifiable, (fields, answer.text)
+
+    return check
+
+
+test_twilio_receipts = _receipts("twilio")
+test_vonage_receipts = _receipts("vonage")
+test_plivo_receipts = _receipts("plivo")
+test_telnyx_receipts = _receipts("telnyx")
+test_bandwidth_receipts = _receipts("bandwidth")
+
+
 @pytest.mark.parametrize("at", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
 def test_a_timestamp_past_the_calendar_edge_does_not_lose_the_stop(
     hooks: _signed.Hooks, handset: _signed.Handsets, at: str
