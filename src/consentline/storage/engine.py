@@ -130,11 +130,10 @@ def storage_error(error: BaseException) -> StorageError:
     return StorageError(f"database error: {type(original).__name__}", detail=_first_line(original))
 
 
-def _value_refused(context: ExceptionContext) -> bool:
-    original = context.original_exception
-    if isinstance(original, UnicodeEncodeError):  # a lone surrogate in a parameter
-        return True
-    return isinstance(original, sqlite3.DataError | psycopg.DataError)
+def _value_refused(original: BaseException) -> bool:
+    """The value's fault: a lone surrogate the driver cannot encode, or a DataError
+    (a NUL on PostgreSQL, SQLSTATE class 22)."""
+    return isinstance(original, UnicodeEncodeError | sqlite3.DataError | psycopg.DataError)
 
 
 def _translate(context: ExceptionContext) -> None:
@@ -149,7 +148,7 @@ def _translate(context: ExceptionContext) -> None:
         return
     if isinstance(original, ConsentlineError):
         return
-    if _value_refused(context):
+    if _value_refused(original):
         raise InvalidInput(
             "a value cannot be stored by the database (it may hold a NUL or a lone"
             f" surrogate, or not fit its column): {type(original).__name__}"
