@@ -1,7 +1,7 @@
 """Inbound replies: resolve, deduplicate, classify, write the consent change, queue the reply.
 
 Every inbound message becomes, in ONE transaction: a stored message (the raw body
-kept unaltered as evidence), at most one consent change (two only when START
+kept as evidence), at most one consent change (two only when START
 both resumes and, by the account's choice, re-subscribes), at most one reply in
 the outbox, or an item in the review queue. A provider retry with the same
 message id returns the first result and writes nothing (C27: no second reply).
@@ -9,10 +9,20 @@ message id returns the first result and writes nothing (C27: no second reply).
 Batches are decided in order in memory first, so a STOP followed by a START in
 the same batch behaves as if they had arrived one by one, then written with one
 statement per table.
+
+A text holding NUL or a lone surrogate (which no database here can store as text)
+is still handled like any other, and kept exactly (``domain.evidence``): the
+``body`` column and the proof's ``text`` hold its display form (U+FFFD for each
+such code point), and ``text_escaped`` (in the stored classification and in the
+proof) its exact form. A text too long to fit the proof limit keeps its start in
+the proof with its length and SHA-256; the inbound record keeps all of it. Message
+ids holding such code points are refused (``InvalidInput``): they are keys, and a
+key that cannot be stored cannot deduplicate.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Mapping, Sequence
@@ -23,9 +33,18 @@ from typing import Any, Final, cast
 from consentline import services
 from consentline.domain.addresses import check_channel, normalise_address, normalise_line_id
 from consentline.domain.errors import InvalidInput, InvalidTime, mask
+from consentline.domain.evidence import (
+    check_identifier,
+    display_form,
+    escape,
+    is_storable,
+    text_evidence,
+    unescape,
+)
 from consentline.domain.keywords import Classification, ClassifierConfig, KeywordScope, classify
 from consentline.domain.ledger import (
     ACTION_CODES,
+    MAX_PROOF_BYTES,
     OUT,
     PENDING,
     Entry,
@@ -305,6 +324,7 @@ def _resolve(ctx: Context, index: int, message: InboundMessage, now_us: int) -> 
     message_id = message.message_id or f"auto-{uuid.uuid4().hex}"
     if not isinstance(message_id, str) or not 1 <= len(message_id) <= 128:
         raise InvalidInput("message_id must be 1 to 128 characters", field="message_id")
+    check_identifier(message_id, "message_id")
     received_us = to_us(message.received_at) if message.received_at else now_us
     if received_us > now_us + int(services.MAX_FUTURE_SKEW.total_seconds() * 1e6):
         raise InvalidTime("received_at is in the future", message_id=message_id)
@@ -366,7 +386,7 @@ def _language(ctx: Context, plan: _Plan) -> str:
 def _decide(ctx: Context, plan: _Plan, entries: list[Entry]) -> None:
     message = plan.message
     config = ctx.classifier(plan.account.id)
-    cls = classify(message.text, config)
+    cls = _storable(classify(message.text, config))
     plan.classification = cls
     plan.language = _language(ctx, plan)
     # Vonage's ``keyword`` is only the message's first word, not a verdict: it is
@@ -446,11 +466,22 @@ def _decide(ctx: Context, plan: _Plan, entries: list[Entry]) -> None:
         plan.review = True  # C8: a person decides; never dropped
 
 
+def _storable(cls: Classification) -> Classification:
+    """The classification with its text fields storable (they derive from the text)."""
+    if is_storable(cls.normalised) and (cls.keyword is None or is_storable(cls.keyword)):
+        return cls
+    keyword = None if cls.keyword is None else display_form(cls.keyword)
+    return dataclasses.replace(cls, normalised=display_form(cls.normalised), keyword=keyword)
+
+
+# Room kept in the proof for what the decision adds (confirms_event, double_opt_in).
+_PROOF_MARGIN: Final = 256
+
+
 def _proof(plan: _Plan, cls: Classification) -> dict[str, Any]:
     proof: dict[str, Any] = {
         "provider": plan.provider,
         "message_id": plan.message_id,
-        "text": plan.message.text,
         "received_on": plan.line.number,
         "keyword": cls.keyword,
         "rule": cls.rule,
@@ -459,19 +490,35 @@ def _proof(plan: _Plan, cls: Classification) -> dict[str, Any]:
         "provider_exact": cls.provider_exact,
     }
     if plan.message.provider_hint:
-        proof["provider_hint"] = plan.message.provider_hint
+        proof["provider_hint"] = display_form(plan.message.provider_hint)
     if plan.decided_by != "classifier":
         proof["decided_by"] = plan.decided_by
+    return with_text(proof, plan.message.text)
+
+
+def with_text(proof: dict[str, Any], text: str) -> dict[str, Any]:
+    """``proof`` with the message text's evidence fields, within the proof limit."""
+    used = len(json.dumps(proof, ensure_ascii=False, separators=(",", ":")).encode())
+    proof.update(text_evidence(text, MAX_PROOF_BYTES - used - _PROOF_MARGIN))
     return proof
 
 
 # -- rows and results ------------------------------------------------------------------
-def _classification_json(cls: Classification) -> str:
-    return json.dumps(cls.as_dict(), ensure_ascii=False)
+def _classification_json(cls: Classification, text: str) -> str:
+    stored = cls.as_dict()
+    if not is_storable(text):  # the exact text, beside the display form in ``body``
+        stored["text_escaped"] = escape(text)
+    return json.dumps(stored, ensure_ascii=False)
 
 
 def classification_from_json(text: str) -> Classification:
     return Classification.from_dict(json.loads(text))
+
+
+def stored_text(body: str, classification: str) -> str:
+    """The exact text of a stored inbound message (its ``body`` and ``classification``)."""
+    escaped = json.loads(classification).get("text_escaped")
+    return body if escaped is None else unescape(escaped)
 
 
 def _inbound_row(plan: _Plan, events: Sequence[Event]) -> dict[str, Any]:
@@ -484,10 +531,12 @@ def _inbound_row(plan: _Plan, events: Sequence[Event]) -> dict[str, Any]:
         "message_id": plan.message_id,
         "address": plan.address,
         "channel": plan.channel,
-        "body": plan.message.text,
+        "body": display_form(plan.message.text),
         "received_us": plan.received_us,
-        "classification": _classification_json(plan.classification),
-        "provider_hint": (plan.message.provider_hint or None) and plan.message.provider_hint[:32],
+        "classification": _classification_json(plan.classification, plan.message.text),
+        "provider_hint": (
+            (plan.message.provider_hint or None) and display_form(plan.message.provider_hint)[:32]
+        ),
         "event_ids": ";".join(str(e.id) for e in events),
     }
 

@@ -16,7 +16,7 @@ from consentline import services
 from consentline.domain.errors import InvalidInput, ReviewDecided, UnknownReviewItem
 from consentline.domain.ledger import Event, from_us, to_us
 from consentline.domain.replies import LANGUAGES, render
-from consentline.inbound import CONFIRMATION_WINDOW, Context
+from consentline.inbound import CONFIRMATION_WINDOW, Context, stored_text, with_text
 from consentline.services import RecordRequest
 from consentline.storage.uow import UnitOfWork
 
@@ -119,11 +119,13 @@ def decide(
         proof = {
             "provider": row.provider,
             "message_id": row.message_id,
-            "text": row.body,
             "review_item": item_id,
             "actor": reviewer.strip(),
             "note": note,
         }
+        # The message's exact text, within the proof limit (a long text keeps its start
+        # and digest), so a reviewer's opt-out is never refused for the message's size.
+        with_text(proof, stored_text(row.body, row.classification))
         event = services.append(
             uow,
             ctx.directory,

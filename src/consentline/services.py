@@ -32,6 +32,7 @@ from consentline.domain.errors import (
     UnknownLine,
     UnknownPurpose,
 )
+from consentline.domain.evidence import check_identifier
 from consentline.domain.ledger import (
     ACTION_CODES,
     GENESIS,
@@ -348,13 +349,8 @@ def prepare(
     key = request.idempotency_key
     if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255):
         raise InvalidInput("idempotency_key must be 1 to 255 characters", field="idempotency_key")
-    if key is not None and not key.isascii():
-        try:
-            key.encode()
-        except UnicodeEncodeError:  # a lone surrogate: no database can store it
-            raise InvalidInput(
-                "idempotency_key is not valid Unicode (a lone surrogate)", field="idempotency_key"
-            ) from None
+    if key is not None:
+        check_identifier(key, "idempotency_key")
     fingerprint = hashlib.sha256(
         json.dumps(
             [

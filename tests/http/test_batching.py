@@ -14,18 +14,29 @@ from consentline.domain.errors import UnknownLine
 from consentline.http.batching import InboundBatcher
 from consentline.inbound import InboundMessage, InboundResult
 from tests.conftest import Clock
+from tests.http import _signed
 
 LINE = "+18005550100"
 
 
 class Counting(Consentline):
-    """The real client, noting the size of every batch it commits."""
+    """The real client, noting the size of every batch it commits.
+
+    A message whose text is in ``poison`` makes any transaction holding it fail with
+    an error that is not the library's (a driver error, a bug); one in ``poison_alone``
+    fails even when handled on its own.
+    """
 
     batches: list[int]
+    poison: frozenset[str] = frozenset({"POISON", "POISON ALWAYS"})
+    poison_alone: frozenset[str] = frozenset({"POISON ALWAYS"})
 
     def handle_inbound_many(self, messages: Iterable[InboundMessage]) -> list[InboundResult]:
         batch = list(messages)
         self.batches.append(len(batch))
+        texts = {m.text for m in batch}
+        if texts & self.poison_alone or (len(batch) > 1 and texts & self.poison):
+            raise RuntimeError("not a ConsentlineError")
         return super().handle_inbound_many(batch)
 
 
@@ -81,6 +92,39 @@ def test_one_bad_request_does_not_fail_the_others_in_its_group(cl: Counting) -> 
     assert len(cl.history("+14155550000", account="acme")) == 1
 
 
+def test_any_error_is_confined_to_the_request_that_caused_it(cl: Counting) -> None:
+    """Issue 8 #1: not only library errors; whatever fails a group is retried alone."""
+    batcher = InboundBatcher(cl)
+
+    async def burst() -> list[list[InboundResult] | BaseException]:
+        calls = [batcher.handle([message(n)]) for n in range(30)]
+        for at in (5, 17, 29):
+            calls.insert(at, batcher.handle([message(100 + at, text="POISON")]))
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    outcomes = asyncio.run(burst())
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    assert errors == []  # the poisoned messages, handled alone, are recorded too
+    for n in range(30):
+        assert cl.check(f"+1415555{n:04d}", from_=LINE, purpose="marketing").reason == "opted_out"
+    assert max(cl.batches) > 1  # the poison did share a group before being retried
+
+
+def test_a_lone_retry_that_fails_errors_only_that_request(cl: Counting) -> None:
+    batcher = InboundBatcher(cl)
+
+    async def burst() -> list[list[InboundResult] | BaseException]:
+        calls = [batcher.handle([message(n)]) for n in range(10)]
+        calls.insert(4, batcher.handle([message(99, text="POISON ALWAYS")]))
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    outcomes = asyncio.run(burst())
+    assert isinstance(outcomes[4], RuntimeError)
+    good = [o for i, o in enumerate(outcomes) if i != 4]
+    assert all(isinstance(o, list) and o[0].event is not None for o in good), good
+    assert cl.history("+14155550099", account="acme") == []
+
+
 def test_a_retry_inside_the_same_group_is_answered_as_a_duplicate(cl: Counting) -> None:
     batcher = InboundBatcher(cl)
 
@@ -105,3 +149,44 @@ def test_a_group_never_exceeds_its_size_limit(cl: Counting) -> None:
 
     asyncio.run(burst())
     assert max(cl.batches) <= 4 and sum(cl.batches) == 13
+
+
+# -- over HTTP: signed webhooks on both databases --------------------------------------
+@pytest.fixture
+def hooks(db_url: str) -> Iterator[_signed.Hooks]:
+    found, close = _signed.open_hooks(db_url)
+    try:
+        yield found
+    finally:
+        close()
+
+
+def test_valid_stops_sent_beside_poisoned_webhooks_are_all_recorded(
+    hooks: _signed.Hooks,
+) -> None:
+    """Issue 8 #1: 30 signed STOPs at once with 3 messages holding a NUL (Twilio form)
+    and 3 holding a lone surrogate (Sinch JSON): no valid STOP is lost, nothing is 5xx."""
+    handset = _signed.Handsets()
+    valid = {handset(): n for n in range(30)}
+    requests = [
+        _signed.build(
+            "twilio" if n % 2 else "sinch", {"text": "STOP", "from": number, "id": f"V{n}"}
+        )[0]
+        for number, n in valid.items()
+    ]
+    poisoned = [
+        _signed.build("twilio", {"text": "STOP\x00", "from": handset(), "id": f"N{n}"})[0]
+        for n in range(3)
+    ] + [
+        _signed.build("sinch", {"text": "\ud800STOP", "from": handset(), "id": f"S{n}"})[0]
+        for n in range(3)
+    ]
+    for at, request in zip((3, 9, 14, 20, 26, 31), poisoned, strict=True):
+        requests.insert(at, request)
+
+    answers = hooks.send_all(requests)
+
+    assert [a.status_code for a in answers if a.status_code >= 500] == []
+    for number in valid:
+        assert hooks.denied(number), number
+    assert all(a.status_code < 300 for a in answers)  # the poisoned ones are STOPs too

@@ -35,12 +35,28 @@ output) so that no edge has to parse messages::
     └── StorageError                 the database failed; nothing was written (503)
 
 Phone numbers are masked in messages (C23): logs and error reports never carry a
-full number.
+full number. An error's message and data never hold a NUL or a lone surrogate
+(each is shown as U+FFFD), so any error can be written as JSON or to a log, even
+one about a value that held them.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# The code points no JSON answer or database text can carry (see domain.evidence).
+_UNPRINTABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return _UNPRINTABLE.sub("\ufffd", value)
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    return value
 
 
 def mask(address: str) -> str:
@@ -63,9 +79,10 @@ class ConsentlineError(Exception):
     code = "consentline_error"
 
     def __init__(self, message: str, **data: Any) -> None:
+        message = _clean(message)
         super().__init__(message)
         self.message = message
-        self.data = data
+        self.data = {name: _clean(value) for name, value in data.items()}
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description: ``{"code": ..., "message": ..., **data}``."""

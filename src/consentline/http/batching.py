@@ -8,9 +8,12 @@ flushed are committed together by the next, and each is answered when *its*
 commit has returned. Nothing waits on a timer: an idle server commits a lone
 request at once.
 
-If a combined batch fails (one request names a line that does not exist, say), the
-requests of that batch are committed one by one, so each gets its own answer and
-no request fails for another's fault.
+If a combined batch fails, for whatever reason (one request names a line that does
+not exist, holds a value the database refuses, or trips a bug), the requests of
+that batch are committed one by one, each in its own transaction, so each gets its
+own answer and no request fails for another's fault: a valid STOP sent beside a
+poisoned message is still recorded. A request whose own commit fails gets that
+error alone.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from typing import Final
 from starlette.concurrency import run_in_threadpool
 
 from consentline.client import Consentline
-from consentline.domain.errors import ConsentlineError
 from consentline.inbound import InboundMessage, InboundResult
 
 MAX_BATCH: Final = 500
@@ -70,7 +72,7 @@ class InboundBatcher:
                 size += len(item.messages)
             try:
                 outcomes = await run_in_threadpool(self._commit, batch)
-            except Exception as error:  # not a ConsentlineError: a bug; fail these requests
+            except Exception as error:  # _commit confines errors; this is a last resort
                 outcomes = [error] * len(batch)
             for item, outcome in zip(batch, outcomes, strict=True):
                 if item.future.done():  # the request went away (client disconnected)
@@ -81,11 +83,11 @@ class InboundBatcher:
                     item.future.set_result(outcome)
 
     def _commit(self, batch: list[_Item]) -> list[list[InboundResult] | BaseException]:
-        """One transaction for the whole batch; on failure, one per request."""
+        """One transaction for the whole batch; on any failure, one per request."""
         combined = [m for item in batch for m in item.messages]
         try:
             results = self._client.handle_inbound_many(combined)
-        except ConsentlineError as error:
+        except Exception as error:  # whatever it is, it may be one request's fault
             if len(batch) == 1:
                 return [error]
         else:

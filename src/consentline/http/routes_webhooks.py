@@ -51,6 +51,7 @@ from consentline.domain.errors import (
     SignatureInvalid,
     UnknownLine,
 )
+from consentline.domain.evidence import digest, display_form, is_storable
 from consentline.domain.scopes import Directory, Line
 from consentline.http import schemas
 from consentline.http.auth import Services, services_of
@@ -229,7 +230,7 @@ def prepare(svc: Services, adapter: Provider, hook: WebhookRequest) -> _Plan | R
         elif isinstance(event, DeliveryStatus) and event.opted_out and event.to:
             target = _line(directory, event.from_ or number)
             _same_credentials(store, directory, target, credentials.account_id, name)
-            key = f"{name}:status:{event.message_id}"
+            key = _receipt_key(name, event.message_id)
             count = seen_keys.get(key, 0)
             seen_keys[key] = count + 1
             plan.opt_outs.append(
@@ -239,11 +240,11 @@ def prepare(svc: Services, adapter: Provider, hook: WebhookRequest) -> _Plan | R
                     via=target.number,
                     channel="sms",
                     source="provider_signal",
-                    proof={
+                    proof={  # storable: an odd receipt must not cost the opt-out
                         "provider": name,
-                        "message_id": event.message_id,
-                        "error_code": event.error_code,
-                        "status": event.status,
+                        "message_id": display_form(event.message_id),
+                        "error_code": event.error_code and display_form(event.error_code),
+                        "status": event.status and display_form(event.status),
                     },
                     idempotency_key=key if count == 0 else f"{key}:{count}",
                 )
@@ -280,6 +281,14 @@ def _claim(svc: Services, adapter: Provider, hook: WebhookRequest, nonce: str) -
         svc.credentials.claim_nonce(adapter.name, nonce, hook)
     except SignatureInvalid as replayed:
         raise _unverified(adapter.name, replayed) from None
+
+
+def _receipt_key(name: str, message_id: str) -> str:
+    """``{provider}:status:{message_id}``, or a digest of an id that could not be a key."""
+    key = f"{name}:status:{message_id}"
+    if len(key) <= 200 and is_storable(key):
+        return key
+    return f"{name}:status:sha256:{digest(message_id)}"
 
 
 def _same_credentials(

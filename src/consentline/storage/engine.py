@@ -4,11 +4,27 @@ SQLite runs in WAL mode with ``synchronous=FULL``: a commit that returned is on
 disk, so an acknowledged opt-out survives a crash or power loss. Write
 transactions start with ``BEGIN IMMEDIATE`` so two writers never deadlock
 upgrading read locks; read-only units of work use a deferred ``BEGIN``.
+
+Driver errors never leave the storage layer untranslated. Every engine made here
+has a ``handle_error`` listener, so whatever statement fails (in a unit of work,
+a begin, a commit, a connect) raises one of the library's errors instead:
+
+* ``InvalidInput`` when the failure is the value's fault: a NUL or a lone surrogate
+  the driver cannot send, or a value the database refuses (SQLSTATE class 22,
+  ``DataError``); nothing was written;
+* ``StorageError`` (HTTP 503) for everything else the database or driver raised.
+
+:func:`storage_errors` does the same around code that uses DB-API connections
+directly (the send gate's fast path) or the pool. Engines hide bound parameters
+(``hide_parameters=True``), so no number or message text is ever quoted in
+SQLAlchemy's exception messages or logs (C23), and the messages built here carry
+only the driver's first line with long digit runs masked.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +35,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.pool import StaticPool
 
-from consentline.domain.errors import ConsentlineError, InvalidConfig, StorageError
+from consentline.domain.errors import ConsentlineError, InvalidConfig, InvalidInput, StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,7 +56,11 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(
+            parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, hide_parameters=True
+        )
+        event.listen(engine, "handle_error", _translate)
+        return engine
     raise InvalidConfig(
         f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://",
         url=parsed.render_as_string(hide_password=True),
@@ -61,7 +81,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     kwargs: dict[str, Any] = {}
     if memory:
         kwargs = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(url, hide_parameters=True, **kwargs)
+    event.listen(engine, "handle_error", _translate)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -94,15 +115,58 @@ def migrate(engine: Engine) -> None:
         raise StorageError(f"the schema could not be migrated: {error}") from None
 
 
+_DIGITS = re.compile(r"\d{5,}")
+
+
+def _first_line(error: BaseException) -> str:
+    """The driver's first line, short, with long digit runs masked (C23)."""
+    lines = str(error).splitlines()
+    return _DIGITS.sub("***", lines[0] if lines else "")[:200]
+
+
+def storage_error(error: BaseException) -> StorageError:
+    """The StorageError for a driver or SQLAlchemy error."""
+    original = getattr(error, "orig", None) or error
+    return StorageError(f"database error: {type(original).__name__}", detail=_first_line(original))
+
+
+def _value_refused(original: BaseException) -> bool:
+    """The value's fault: a lone surrogate the driver cannot encode, or a DataError
+    (a NUL on PostgreSQL, SQLSTATE class 22)."""
+    return isinstance(original, UnicodeEncodeError | sqlite3.DataError | psycopg.DataError)
+
+
+def _translate(context: ExceptionContext) -> None:
+    """``handle_error`` listener: the library's error for any failing statement.
+
+    Raising here replaces SQLAlchemy's exception (the connection is still cleaned
+    up and, after a disconnect, invalidated). The pool's pre-ping is left alone: it
+    reconnects on its own when the error means a lost connection.
+    """
+    original = context.original_exception
+    if context.is_pre_ping or not isinstance(original, Exception):
+        return
+    if isinstance(original, ConsentlineError):
+        return
+    if _value_refused(original):
+        raise InvalidInput(
+            "a value cannot be stored by the database (it may hold a NUL or a lone"
+            f" surrogate, or not fit its column): {type(original).__name__}"
+        )
+    if isinstance(original, sqlite3.Error | psycopg.Error | exc.SQLAlchemyError):
+        raise storage_error(original)
+
+
 @contextlib.contextmanager
 def storage_errors() -> Iterator[None]:
-    """Translate driver and SQLAlchemy errors into StorageError at the boundary."""
+    """Translate driver and SQLAlchemy errors into StorageError at the boundary.
+
+    For what the engine's ``handle_error`` listener does not see: the pool, and
+    DB-API connections used directly.
+    """
     try:
         yield
     except ConsentlineError:
         raise
     except (exc.SQLAlchemyError, sqlite3.Error, psycopg.Error) as error:
-        raise StorageError(
-            f"database error: {type(getattr(error, 'orig', error) or error).__name__}",
-            detail=str(getattr(error, "orig", error)).splitlines()[0][:200],
-        ) from error
+        raise storage_error(error) from error
