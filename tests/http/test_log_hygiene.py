@@ -147,7 +147,7 @@ def test_no_number_and_no_message_text_in_the_server_output(server: Server, db_u
     assert statuses == {
         "webhook_get": 200,
         "webhook_post": 200,
-        "webhook_unknown_line": 404,
+        "webhook_unknown_line": 403,
         "webhook_forged": 403,
         "inbound": 200,
         "consent": 201,
