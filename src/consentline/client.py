@@ -368,8 +368,14 @@ class Consentline:
         received_at: datetime | None = None,
         channel: str = "sms",
         provider_hint: str | None = None,
+        within: str | None = None,
     ) -> InboundResult:
         """Handle one inbound message: classify, record at most one change, queue the reply.
+
+        ``within=`` is the account of whoever relays the message (an API key): the
+        writes that allow sends (a START's resume, a YES's confirmation) then stay in
+        that account's subtree, as for :meth:`record`. A provider's signed webhook
+        relays the handset's own act and passes nothing.
 
         >>> r = cl.handle_inbound(from_="+14155550101", to="+18005550100", text="Stop.")
         >>> r.classification.intent, r.event.action, r.reply.kind
@@ -384,6 +390,7 @@ class Consentline:
             received_at=received_at,
             channel=channel,
             provider_hint=provider_hint,
+            within=within,
         )
         return self.handle_inbound_many([message])[0]
 

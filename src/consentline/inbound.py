@@ -32,7 +32,7 @@ from typing import Any, Final, cast
 
 from consentline import services
 from consentline.domain.addresses import check_channel, normalise_address, normalise_line_id
-from consentline.domain.errors import InvalidInput, InvalidTime, mask
+from consentline.domain.errors import InvalidInput, mask
 from consentline.domain.evidence import (
     check_identifier,
     display_form,
@@ -57,7 +57,7 @@ from consentline.domain.ledger import (
 )
 from consentline.domain.policy import TenantPolicy, check_name
 from consentline.domain.replies import LANGUAGES, render
-from consentline.domain.scopes import Account, Directory, Line, account_scope
+from consentline.domain.scopes import Account, Directory, Line
 from consentline.domain.settings import AccountSettings, merge
 from consentline.services import RecordRequest
 from consentline.storage.uow import UnitOfWork
@@ -97,6 +97,10 @@ class InboundMessage:
     # The provider's webhook answer carries the reply (TwiML, Plivo XML): it is
     # stored as sent ("inline") in the same transaction, for no sender to send again.
     inline_reply: bool = False
+    # The account of the API key that relayed the message (``POST /v1/inbound``):
+    # its writes that allow sends stay inside that subtree (RecordRequest.within).
+    # None for a provider's signed webhook: the handset's own keyword keeps its reach.
+    within: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,18 +331,15 @@ def _resolve(ctx: Context, index: int, message: InboundMessage, now_us: int) -> 
     check_identifier(message_id, "message_id")
     received_us = to_us(message.received_at) if message.received_at else now_us
     if received_us > now_us + int(services.MAX_FUTURE_SKEW.total_seconds() * 1e6):
-        raise InvalidTime("received_at is in the future", message_id=message_id)
+        # A provider whose clock runs fast must not cost a STOP (C14: effective at
+        # receipt): the message counts from now, and its claimed time stays in the proof.
+        received_us = now_us
     return _Plan(index, line, account, address, channel, provider, message_id, received_us, message)
 
 
 def _scope_of(directory: Directory, request: RecordRequest) -> str:
-    line = directory.line(request.via or request.line or "") if not request.account else None
-    if request.account is not None:
-        return account_scope(directory.account(request.account).id)
-    assert line is not None
-    if request.via is not None and request.action in ("opt_out", "resume"):
-        return directory.reach_scope(line, request.reach)  # type: ignore[arg-type]
-    return f"L{line.id}"
+    """Where ``request``'s event will land: asked of the service that writes it."""
+    return services.resolve_scope(directory, request)[1]
 
 
 def _items(entries: Sequence[Entry]) -> list[tuple[str, str, str, str]]:
@@ -358,8 +359,15 @@ def _opted_out_anywhere(ctx: Context, plan: _Plan, entries: Sequence[Entry]) -> 
 
 
 def _pending(ctx: Context, plan: _Plan, entries: Sequence[Entry]) -> Entry | None:
-    """The newest live double opt-in request covering this line (C24)."""
+    """The newest live double opt-in request covering this line (C24).
+
+    A message relayed by an API key confirms only requests inside the key's subtree:
+    confirming one above it would allow sends from lines the key does not reach.
+    """
     scopes = ctx.directory.covering_scopes(plan.line)
+    if plan.message.within is not None:
+        home = ctx.directory.account(plan.message.within)
+        scopes = frozenset(s for s in scopes if _scope_inside(ctx.directory, s, home.id))
     policy = ctx.policies[plan.line.tenant_id]
     ttl_us = int(policy.pending_ttl.total_seconds() * 1_000_000)
     items = _items(entries)
@@ -374,6 +382,13 @@ def _pending(ctx: Context, plan: _Plan, entries: Sequence[Entry]) -> Entry | Non
         if state == PENDING and decided == index:
             return entry
     return None
+
+
+def _scope_inside(directory: Directory, scope: str, home_id: int) -> bool:
+    account_id = (
+        directory.line_by_id(int(scope[1:])).account_id if scope.startswith("L") else int(scope[1:])
+    )
+    return any(a.id == home_id for a in directory.ancestors(account_id))
 
 
 def _language(ctx: Context, plan: _Plan) -> str:
@@ -404,6 +419,7 @@ def _decide(ctx: Context, plan: _Plan, entries: list[Entry]) -> None:
         "source": "keyword",
         "proof": proof,
         "occurred_at": from_us(plan.received_us),
+        "within": message.within,
     }
     line_number = plan.line.number
 
@@ -493,6 +509,9 @@ def _proof(plan: _Plan, cls: Classification) -> dict[str, Any]:
         proof["provider_hint"] = display_form(plan.message.provider_hint)
     if plan.decided_by != "classifier":
         proof["decided_by"] = plan.decided_by
+    claimed = plan.message.received_at
+    if claimed is not None and to_us(claimed) != plan.received_us:
+        proof["claimed_received_at"] = claimed.isoformat()  # in the future: not used
     return with_text(proof, plan.message.text)
 
 

@@ -297,9 +297,9 @@ def test_inbound_bad_input_is_typed_and_writes_nothing(cl: Consentline) -> None:
         cl.handle_inbound(from_=X, to="+18005550101", text="x" * 20_000)
     with pytest.raises(c.InvalidConfig):
         cl.handle_inbound(from_=X, to="+18005550101", text="STOP", provider="Bad Provider")
-    with pytest.raises(c.InvalidTime):
+    with pytest.raises(c.InvalidTime):  # naive: no zone, so no instant
         cl.handle_inbound(
-            from_=X, to="+18005550101", text="STOP", received_at=cl.now() + timedelta(hours=1)
+            from_=X, to="+18005550101", text="STOP", received_at=cl.now().replace(tzinfo=None)
         )
     batch = [
         InboundMessage(from_=X, to="+18005550101", text="STOP", message_id="ok"),
@@ -414,3 +414,26 @@ def test_vonage_first_word_keywords_are_evidence_not_verdicts(cl: Consentline) -
     assert r.decided_by == "classifier" and r.event is None  # not an opt-out
     s = inbound(cl, "STOP", provider="vonage", message_id="v-2", provider_hint="STOP")
     assert s.reply is not None  # Vonage does not auto-reply: we confirm
+
+
+def test_a_stop_stamped_in_the_future_by_a_fast_provider_clock_still_counts_from_now(
+    cl: Consentline, clock: Clock
+) -> None:
+    w = worked_setup(cl)
+    cl.record(X, "opt_in", account="a", purpose="marketing", source="web_form")
+    claimed = clock.now + timedelta(hours=2)
+    r = inbound(cl, "STOP", provider="twilio", message_id="SM-fast", received_at=claimed)
+    assert r.event is not None and r.event.action == "opt_out"
+    assert r.event.occurred_at == clock.now  # effective at receipt (C14), not refused
+    assert r.event.proof["claimed_received_at"] == claimed.isoformat()
+    assert cl.check(X, from_=w.L1, purpose="marketing").reason == "opted_out"
+
+
+def test_a_received_at_within_the_allowed_skew_is_kept_as_given(
+    cl: Consentline, clock: Clock
+) -> None:
+    worked_setup(cl)
+    given = clock.now - timedelta(minutes=1)
+    r = inbound(cl, "STOP", provider="twilio", message_id="SM-past", received_at=given)
+    assert r.event is not None and r.event.occurred_at == given
+    assert "claimed_received_at" not in r.event.proof

@@ -40,5 +40,7 @@ def inbound(body: Inbound, who: CallerDep, svc: ServicesDep) -> dict[str, Any]:
         message_id=body.message_id,
         received_at=body.received_at,
         channel=body.channel,
+        # The key relays the message: what it allows stays in its subtree.
+        within=None if who.home is None else who.home.slug,
     )
     return inbound_json(result, svc.client.directory())
