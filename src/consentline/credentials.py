@@ -54,6 +54,7 @@ from sqlalchemy import Engine, Row
 
 from consentline import outbound
 from consentline.domain.errors import Conflict, InvalidInput, NotFound, SignatureInvalid
+from consentline.domain.evidence import check_identifier
 from consentline.domain.ledger import from_us, to_us
 from consentline.domain.scopes import Directory
 from consentline.providers import REGISTRY, Provider, WebhookRequest
@@ -158,6 +159,7 @@ def validate(
             raise InvalidInput(f"{key} must be a non-empty string", field=key)
         if len(value) > MAX_VALUE:
             raise InvalidInput(f"{key} is longer than {MAX_VALUE} characters", field=key)
+        check_identifier(value, key)  # NUL or a lone surrogate: no database stores it
         clean[key] = value.strip() if key != "public_key" else value
     for problem in provider(name).credential_problems(clean):
         raise InvalidInput(f"{problem.field} {problem.problem}", field=problem.field)

@@ -265,7 +265,7 @@ def check_url(url: object, *, field: str, allow: OutboundAllow, base: bool = Fal
         )
     try:
         parts = httpx.URL(url)
-    except httpx.InvalidURL:
+    except (httpx.InvalidURL, UnicodeError):  # UnicodeError: a lone surrogate, say
         raise InvalidInput(f"{field} is not a valid URL", field=field) from None
     if parts.scheme not in ("http", "https") or not parts.host:
         raise InvalidInput(

@@ -70,6 +70,11 @@ def failing_statement(engine: sa.Engine, to: str, text: str) -> None:
 
 
 def add_faults(app: FastAPI, engine: sa.Engine) -> None:
+    # consentline's own engine translates driver errors and hides bound parameters;
+    # a plain engine on the same database stands for a driver error that escapes
+    # untranslated (a bug, or a library's own engine), parameters and all.
+    engine = sa.create_engine(engine.url)
+
     def fault(kind: str, request: Request) -> dict[str, Any]:
         to = request.query_params.get("to", "")
         text = request.query_params.get("text", "")

@@ -9,6 +9,7 @@ test uses a CA made by ``trustme`` for the name ``hooks.test``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ssl
 import threading
 from collections.abc import Iterator
@@ -251,7 +252,11 @@ def test_a_reply_to_a_blocked_upstream_is_not_sent(
     ProviderCredentials(cl.engine, cl.now, allow=LOOPBACK).put(
         account_id=cl.directory().account("acme").id,
         provider="telnyx",
-        fields={"public_key": "k" * 44, "api_key": "KEY", "upstream_base_url": receiver.url},
+        fields={
+            "public_key": base64.b64encode(b"k" * 32).decode(),
+            "api_key": "KEY",
+            "upstream_base_url": receiver.url,
+        },
     )
     cl.record(X, "pending", line="+18005550100", purpose="marketing", source="web_form")
     job = ReplyDelivery(cl.engine, clock=clock, directory=cl.directory)  # no allow-list

@@ -127,3 +127,12 @@ def test_the_allow_list_parses_hosts_and_ranges_and_says_what_it_holds() -> None
 def test_a_bad_allow_list_entry_is_named(value: str) -> None:
     with pytest.raises(ValueError, match="is not a host name"):
         OutboundAllow.parse(f"127.0.0.0/8,{value}")
+
+
+@pytest.mark.parametrize(
+    "url", ["https://exa\ud800mple.com/", "https://relay.example/\udfff", "http://\x00/"]
+)
+def test_a_url_holding_a_lone_surrogate_or_nul_is_a_typed_refusal(url: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        check_url(url, field="url", allow=NOTHING)
+    assert raised.value.data["field"] == "url"
