@@ -85,14 +85,16 @@ class _Screen:
     __slots__ = ("national", "prefix")
 
     def __init__(self, code: int) -> None:
-        patterns: set[str] = set()
+        # In phonenumbers' order of the regions (the main one first) and of the types
+        # (fixed line, mobile first): a valid number usually matches an early one.
+        patterns: dict[str, None] = {}
         for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
             metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
             for kind in _TYPES if metadata is not None else ():
                 desc = getattr(metadata, kind, None)
                 if desc is not None and desc.national_number_pattern:
-                    patterns.add(desc.national_number_pattern)
-        self.national = re.compile("|".join(f"(?:{p})" for p in sorted(patterns)) or "(?!)")
+                    patterns[desc.national_number_pattern] = None
+        self.national = re.compile("|".join(f"(?:{p})" for p in patterns) or "(?!)")
         main = phonenumbers.region_code_for_country_code(code)
         metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, main)
         prefix = None if metadata is None else metadata.national_prefix_for_parsing
