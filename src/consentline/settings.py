@@ -25,7 +25,7 @@ DEFAULT_MAX_BODY: Final = 1024 * 1024  # 1 MiB
 DEFAULT_MAX_BULK_BODY: Final = 32 * 1024 * 1024  # POST /v1/check carries long lists
 # Bulk checks (POST /v1/check), bounded so that one request cannot monopolise the server:
 DEFAULT_MAX_BULK_RECIPIENTS: Final = 1_000_000  # recipients per request
-DEFAULT_BULK_CHECK_SECONDS: Final = 60.0  # CPU seconds one request may use
+DEFAULT_BULK_CHECK_SECONDS: Final = 60.0  # from a request's start to its last byte
 DEFAULT_MAX_BULK_CHECKS: Final = 2  # bulk requests served at once; more answer 429
 MIN_ADMIN_KEY: Final = 24
 
@@ -167,9 +167,10 @@ class Settings:
         ``CONSENTLINE_MAX_BULK_BODY`` (limit for ``POST /v1/check``, default 32 MiB).
 
         Bulk checks (``POST /v1/check``): ``CONSENTLINE_MAX_BULK_RECIPIENTS`` (default
-        1,000,000 recipients a request), ``CONSENTLINE_BULK_CHECK_SECONDS`` (CPU seconds
-        one request may use, default 60) and ``CONSENTLINE_MAX_BULK_CHECKS`` (requests
-        served at once, default 2; more are answered 429).
+        1,000,000 recipients a request), ``CONSENTLINE_BULK_CHECK_SECONDS`` (seconds
+        from the start of a check to the last byte of its answer, default 60) and
+        ``CONSENTLINE_MAX_BULK_CHECKS`` (requests served at once, default 2; more are
+        answered 429).
         """
         return cls(
             database_url=_database_url(environ),

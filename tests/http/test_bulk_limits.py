@@ -1,6 +1,6 @@
 """Bulk checks cannot monopolise the server (issue 8, defect 10).
 
-A recipient limit and a byte limit, a CPU budget per request (measured with a
+A recipient limit and a byte limit, a time budget per request (its clock is a
 deterministic counter here, never the wall clock), a cap on bulk checks at once,
 and invalid recipients still answered ``invalid_address`` one by one.
 """
@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import anyio
 import pytest
 
 from consentline import gate
@@ -54,9 +55,9 @@ def numbers(n: int) -> list[str]:
 
 @pytest.fixture
 def steps(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The budget's cost counter advances by exactly 1 "second" per reading."""
+    """The budget's clock advances by exactly 1 "second" per reading."""
     counter = itertools.count()
-    monkeypatch.setattr(routes_check, "cpu_clock", lambda: float(next(counter)))
+    monkeypatch.setattr(routes_check, "work_clock", lambda: float(next(counter)))
 
 
 # -- settings -------------------------------------------------------------------------
@@ -122,7 +123,7 @@ def test_a_body_over_the_byte_limit_is_413_with_the_limit(api: Api) -> None:
     assert (over.json()["code"], over.json()["limit"]) == ("body_too_large", 16 * 1024)
 
 
-# -- the CPU budget ---------------------------------------------------------------------
+# -- the time budget --------------------------------------------------------------------
 @pytest.mark.usefixtures("steps")
 def test_a_check_over_its_budget_before_the_answer_begins_is_a_413(api: Api) -> None:
     with served(api, bulk_check_seconds=0.5) as http:
@@ -153,6 +154,50 @@ def test_a_check_that_runs_out_of_budget_mid_answer_ends_with_an_error_member(
     assert results == expected[: len(results)]  # what was answered is right, in order
     assert error["code"] == "check_budget_exceeded"
     assert (error["limit_seconds"], error["answered"]) == (5.0, len(results))
+
+
+@pytest.mark.usefixtures("steps")
+def test_a_client_that_stops_reading_is_cut_off_when_the_budget_runs_out(api: Api) -> None:
+    """Its slot is not held for good: the answer waits on the client only as long as
+    the budget lasts (here it has run out by the time the answer starts)."""
+    settings = Settings(bulk_check_seconds=2.0, max_bulk_checks=1)
+    app = create_app(api.cl, settings, keys=api.keys)
+    body = json.dumps({"from": ACME_LINE, "purpose": "marketing", "recipients": numbers(500)})
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/check",
+        "raw_path": b"/v1/check",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"authorization", api.key("acme_read")["Authorization"].encode()),
+        ],
+        "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+    }
+    sent: list[str] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body.encode(), "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message["type"])
+        await anyio.Event().wait()  # a client that never reads
+
+    async def call() -> None:
+        with anyio.fail_after(30):  # only if the cut-off is broken
+            await app(scope, receive, send)
+
+    anyio.run(call)
+    assert sent == ["http.response.start"]
+    assert routes_check.bulk_slots(app, 1).busy == 0
 
 
 def test_a_check_within_its_budget_answers_everything(api: Api) -> None:

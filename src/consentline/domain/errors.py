@@ -33,7 +33,7 @@ output) so that no edge has to parse messages::
     │   └── ReviewDecided            the review item was already decided
     ├── LimitExceeded                a request is over a documented limit (413)
     │   ├── TooManyRecipients        a bulk check lists more than the limit
-    │   ├── BudgetExceeded           a bulk check used up its CPU time budget
+    │   ├── BudgetExceeded           a bulk check used up its time budget
     │   └── TooManyBulkChecks        the server is running its cap of bulk checks (429)
     └── StorageError                 the database failed; nothing was written (503)
 
