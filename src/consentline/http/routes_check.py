@@ -186,7 +186,7 @@ class BulkCheck(BaseModel):
 PIECE: Final = 2048
 SLICE: Final = 64
 PIECE_SECONDS: Final = 0.002
-SWITCH_SECONDS: Final = 0.0005
+SWITCH_SECONDS: Final = 0.0002
 
 # The budget's clock, a module attribute so that tests can put a deterministic
 # counter in its place.
