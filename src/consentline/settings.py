@@ -24,7 +24,11 @@ from consentline.outbound import NOTHING, OutboundAllow
 
 DEFAULT_DATABASE_URL: Final = "sqlite:///./var/consentline.db"
 DEFAULT_MAX_BODY: Final = 1024 * 1024  # 1 MiB
-DEFAULT_MAX_BULK_BODY: Final = 64 * 1024 * 1024  # POST /v1/check carries long lists
+DEFAULT_MAX_BULK_BODY: Final = 32 * 1024 * 1024  # POST /v1/check carries long lists
+# Bulk checks (POST /v1/check), bounded so that one request cannot monopolise the server:
+DEFAULT_MAX_BULK_RECIPIENTS: Final = 1_000_000  # recipients per request
+DEFAULT_BULK_CHECK_SECONDS: Final = 60.0  # from a request's start to its last byte
+DEFAULT_MAX_BULK_CHECKS: Final = 2  # bulk requests served at once; more answer 429
 MIN_ADMIN_KEY: Final = 24
 
 
@@ -123,6 +127,32 @@ def _outbound_allow(environ: Mapping[str, str]) -> OutboundAllow:
         raise _fail(name, f"{error}; expected e.g. 127.0.0.0/8,relay.internal") from None
 
 
+def _count(environ: Mapping[str, str], name: str, default: int, most: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _fail(name, f"{raw!r} is not a whole number") from None
+    if not 1 <= value <= most:
+        raise _fail(name, f"must be between 1 and {most}")
+    return value
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _fail(name, f"{raw!r} is not a number of seconds") from None
+    if not 0.01 <= value <= 3600:  # also refuses nan and inf
+        raise _fail(name, "must be between 0.01 and 3600 seconds")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """What ``consentline serve`` needs; build with :meth:`from_env`."""
@@ -133,6 +163,9 @@ class Settings:
     max_body: int = DEFAULT_MAX_BODY
     max_bulk_body: int = DEFAULT_MAX_BULK_BODY
     outbound_allow: OutboundAllow = NOTHING
+    max_bulk_recipients: int = DEFAULT_MAX_BULK_RECIPIENTS
+    bulk_check_seconds: float = DEFAULT_BULK_CHECK_SECONDS
+    max_bulk_checks: int = DEFAULT_MAX_BULK_CHECKS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -142,10 +175,16 @@ class Settings:
         ``CONSENTLINE_ADMIN_KEY`` (bootstrap installation-admin key),
         ``CONSENTLINE_PUBLIC_URL`` (http(s) URL providers sign against),
         ``CONSENTLINE_MAX_BODY`` (request body limit in bytes, default 1 MiB),
-        ``CONSENTLINE_MAX_BULK_BODY`` (limit for ``POST /v1/check``, default 64 MiB) and
+        ``CONSENTLINE_MAX_BULK_BODY`` (limit for ``POST /v1/check``, default 32 MiB) and
         ``CONSENTLINE_OUTBOUND_ALLOW`` (host names and CIDR ranges that outbound
         requests may reach beyond public addresses, e.g. ``127.0.0.0/8``; default
         none: see :mod:`consentline.outbound`).
+
+        Bulk checks (``POST /v1/check``): ``CONSENTLINE_MAX_BULK_RECIPIENTS`` (default
+        1,000,000 recipients a request), ``CONSENTLINE_BULK_CHECK_SECONDS`` (seconds
+        from the start of a check to the last byte of its answer, default 60) and
+        ``CONSENTLINE_MAX_BULK_CHECKS`` (requests served at once, default 2; more are
+        answered 429).
         """
         return cls(
             database_url=_database_url(environ),
@@ -154,4 +193,13 @@ class Settings:
             max_body=_size(environ, "CONSENTLINE_MAX_BODY", DEFAULT_MAX_BODY),
             max_bulk_body=_size(environ, "CONSENTLINE_MAX_BULK_BODY", DEFAULT_MAX_BULK_BODY),
             outbound_allow=_outbound_allow(environ),
+            max_bulk_recipients=_count(
+                environ, "CONSENTLINE_MAX_BULK_RECIPIENTS", DEFAULT_MAX_BULK_RECIPIENTS, 10**7
+            ),
+            bulk_check_seconds=_seconds(
+                environ, "CONSENTLINE_BULK_CHECK_SECONDS", DEFAULT_BULK_CHECK_SECONDS
+            ),
+            max_bulk_checks=_count(
+                environ, "CONSENTLINE_MAX_BULK_CHECKS", DEFAULT_MAX_BULK_CHECKS, 1000
+            ),
         )

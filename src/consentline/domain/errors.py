@@ -32,6 +32,10 @@ output) so that no edge has to parse messages::
     │   ├── CrossTenant              a reference leaves the tenant
     │   ├── IdempotencyConflict      key reused with a different request
     │   └── ReviewDecided            the review item was already decided
+    ├── LimitExceeded                a request is over a documented limit (413)
+    │   ├── TooManyRecipients        a bulk check lists more than the limit
+    │   ├── BudgetExceeded           a bulk check used up its time budget
+    │   └── TooManyBulkChecks        the server is running its cap of bulk checks (429)
     └── StorageError                 the database failed; nothing was written (503)
 
 Phone numbers are masked in messages (C23): logs and error reports never carry a
@@ -186,6 +190,22 @@ class CrossTenant(Conflict):
 
 class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
+
+
+class LimitExceeded(ConsentlineError):
+    code = "limit_exceeded"
+
+
+class TooManyRecipients(LimitExceeded):
+    code = "too_many_recipients"
+
+
+class BudgetExceeded(LimitExceeded):
+    code = "check_budget_exceeded"
+
+
+class TooManyBulkChecks(LimitExceeded):
+    code = "too_many_bulk_checks"
 
 
 class StorageError(ConsentlineError):

@@ -30,8 +30,10 @@ from consentline.domain.errors import (
     ConsentlineError,
     Forbidden,
     InvalidInput,
+    LimitExceeded,
     NotFound,
     StorageError,
+    TooManyBulkChecks,
     Unauthorized,
 )
 from consentline.http.logging import redact_target
@@ -44,6 +46,8 @@ STATUS: Final[Mapping[type[ConsentlineError], int]] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    LimitExceeded: 413,
+    TooManyBulkChecks: 429,
     StorageError: 503,
     ConsentlineError: 400,
 }

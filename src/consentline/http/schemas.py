@@ -126,6 +126,11 @@ class BulkDecision(Answer):
 
 class BulkCheckOut(Answer):
     results: list[BulkDecision] = Field(description="one per recipient, in order")
+    error: dict[str, Any] | None = Field(
+        default=None,
+        description="present when the check stopped after the answer had begun (its time"
+        " budget ran out): {code, message, answered}; the results before it are correct",
+    )
 
 
 class PurposeStatus(Answer):

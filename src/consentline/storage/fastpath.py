@@ -37,6 +37,10 @@ _SCAN = (
     " WHERE tenant_id = {p} AND channel = {p}"
 )
 _COUNT = "SELECT count(*) FROM consent_state WHERE tenant_id = {p} AND channel = {p}"
+_API_KEY = (
+    "SELECT id, prefix, account_id, role, created_us, revoked_us FROM api_keys WHERE hash = {p}"
+)
+ApiKeyRow = tuple[int, str, int | None, str, int, int | None]
 _SQLITE_CHUNK = 5000
 _first = itemgetter(0)
 
@@ -67,6 +71,7 @@ class StateReader:
         self._point = _POINT.format(p=p)
         self._scan = _SCAN.format(p=p)
         self._count = _COUNT.format(p=p)
+        self._api_key = _API_KEY.format(p=p)
         self._idle: queue.SimpleQueue[_Handle] = queue.SimpleQueue()
         self._all: set[_Handle] = set()
         self._lock = threading.Lock()
@@ -121,6 +126,20 @@ class StateReader:
                 retried: Row | None = fresh.cursor.execute(
                     self._point, (tenant_id, channel, address)
                 ).fetchone()
+                return retried
+        self._idle.put(handle)
+        return row
+
+    def api_key(self, hash_: str) -> ApiKeyRow | None:
+        """An API key's row by the unique index on its hash (read on every request, so
+        that a key revoked anywhere stops working at once)."""
+        handle = self._take()
+        try:
+            row: ApiKeyRow | None = handle.cursor.execute(self._api_key, (hash_,)).fetchone()
+        except (sqlite3.Error, psycopg.Error):
+            self._discard(handle)
+            with self._lent() as fresh, storage_errors():
+                retried: ApiKeyRow | None = fresh.cursor.execute(self._api_key, (hash_,)).fetchone()
                 return retried
         self._idle.put(handle)
         return row
