@@ -72,6 +72,18 @@ def test_bulk_checks_answer_in_order(api: Api) -> None:
     }
 
 
+def test_a_recipient_holding_a_lone_surrogate_is_an_invalid_address_not_a_500(api: Api) -> None:
+    body = {"from": ACME_LINE, "purpose": "marketing", "recipients": ["\ud800", X]}
+    raw = json.dumps(body)  # ASCII JSON: the surrogate travels as the escape \\ud800
+    headers = {**api.key("acme_read"), "Content-Type": "application/json"}
+    response = api.http.post("/v1/check", content=raw, headers=headers)
+    assert response.status_code == 200
+    assert response.json()["results"] == [
+        {"to": "\ufffd", "allowed": False, "reason": "invalid_address"},  # echoed as U+FFFD
+        {"to": X, "allowed": False, "reason": "no_consent"},
+    ]
+
+
 def test_a_long_list_streams_valid_json(api: Api) -> None:
     api.consent("acme_write", address="+14155551234")
     recipients = [f"+1415555{i:04d}" for i in range(10_000)]

@@ -32,6 +32,7 @@ from consentline.domain.errors import (
     TooManyRecipients,
     UnknownPurpose,
 )
+from consentline.domain.evidence import display_form
 from consentline.domain.policy import Decision
 from consentline.http import errors, schemas
 from consentline.http.auth import (
@@ -296,9 +297,13 @@ class BulkRun:
             for d in decisions
         ]
         text = self._separator + ",".join(parts)
+        try:
+            encoded = text.encode()
+        except UnicodeEncodeError:  # a recipient held a lone surrogate: echo it as U+FFFD
+            encoded = display_form(text).encode()
         self._separator = ","
         self.answered += len(decisions)
-        return text.encode()
+        return encoded
 
 
 def _error_body(error: ConsentlineError) -> dict[str, Any]:
