@@ -10,9 +10,9 @@ admin key) are wrapped in :class:`Secret`, whose ``repr`` and ``str`` hide them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
@@ -21,6 +21,8 @@ from sqlalchemy.exc import ArgumentError
 from consentline.domain.errors import InvalidConfig
 from consentline.outbound import ENV as OUTBOUND_ALLOW_ENV
 from consentline.outbound import NOTHING, OutboundAllow
+
+T = TypeVar("T", int, float)
 
 DEFAULT_DATABASE_URL: Final = "sqlite:///./var/consentline.db"
 DEFAULT_MAX_BODY: Final = 1024 * 1024  # 1 MiB
@@ -106,17 +108,25 @@ def _public_url(environ: Mapping[str, str]) -> str | None:
     return value.rstrip("/")
 
 
-def _size(environ: Mapping[str, str], name: str, default: int) -> int:
+def _bounded(
+    environ: Mapping[str, str], name: str, default: T, low: T, high: T, parse: Callable[[str], T]
+) -> T:
+    """A number from ``environ[name]`` (``default`` when unset) within ``low..high``."""
     raw = environ.get(name, "").strip()
     if not raw:
         return default
+    kind = "whole number" if parse is int else "number"
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise _fail(name, f"{raw!r} is not a whole number of bytes") from None
-    if not 1024 <= value <= 1024**3:
-        raise _fail(name, "must be between 1024 and 1073741824 bytes")
+        raise _fail(name, f"{raw!r} is not a {kind}") from None
+    if not low <= value <= high:  # also refuses nan and inf
+        raise _fail(name, f"must be between {low} and {high}")
     return value
+
+
+def _size(environ: Mapping[str, str], name: str, default: int) -> int:
+    return _bounded(environ, name, default, 1024, 1024**3, int)  # bytes
 
 
 def _outbound_allow(environ: Mapping[str, str]) -> OutboundAllow:
@@ -128,29 +138,11 @@ def _outbound_allow(environ: Mapping[str, str]) -> OutboundAllow:
 
 
 def _count(environ: Mapping[str, str], name: str, default: int, most: int) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _fail(name, f"{raw!r} is not a whole number") from None
-    if not 1 <= value <= most:
-        raise _fail(name, f"must be between 1 and {most}")
-    return value
+    return _bounded(environ, name, default, 1, most, int)
 
 
 def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise _fail(name, f"{raw!r} is not a number of seconds") from None
-    if not 0.01 <= value <= 3600:  # also refuses nan and inf
-        raise _fail(name, "must be between 0.01 and 3600 seconds")
-    return value
+    return _bounded(environ, name, default, 0.01, 3600.0, float)
 
 
 @dataclass(frozen=True, slots=True)
