@@ -218,8 +218,8 @@ def authenticate(
     if credentials is None:
         raise _unknown_account(account_sid)
     directory = client.directory()
-    if key.account_id is not None and not any(
-        a.id == key.account_id for a in directory.ancestors(credentials.account_id)
+    if key.account_id is not None and not directory.is_within(
+        credentials.account_id, key.account_id
     ):
         raise _unknown_account(account_sid)  # outside the key's subtree: as if missing
     if RANK[key.role] < RANK["write"]:
@@ -273,7 +273,7 @@ def sending_line(directory: Directory, account: Account, form: Mapping[str, str]
     if not sender:
         raise GatewayError(400, 21603, "A 'From' phone number is required.")
     line = _find_line(directory, sender)
-    if line is None or not any(a.id == account.id for a in directory.ancestors(line.account_id)):
+    if line is None or not directory.is_within(line.account_id, account.id):
         raise GatewayError(400, 21606, NOT_A_LINE_MESSAGE)
     return line
 

@@ -367,7 +367,9 @@ def _pending(ctx: Context, plan: _Plan, entries: Sequence[Entry]) -> Entry | Non
     scopes = ctx.directory.covering_scopes(plan.line)
     if plan.message.within is not None:
         home = ctx.directory.account(plan.message.within)
-        scopes = frozenset(s for s in scopes if _scope_inside(ctx.directory, s, home.id))
+        scopes = frozenset(
+            s for s in scopes if ctx.directory.is_within(ctx.directory.scope_account(s), home.id)
+        )
     policy = ctx.policies[plan.line.tenant_id]
     ttl_us = int(policy.pending_ttl.total_seconds() * 1_000_000)
     items = _items(entries)
@@ -382,13 +384,6 @@ def _pending(ctx: Context, plan: _Plan, entries: Sequence[Entry]) -> Entry | Non
         if state == PENDING and decided == index:
             return entry
     return None
-
-
-def _scope_inside(directory: Directory, scope: str, home_id: int) -> bool:
-    account_id = (
-        directory.line_by_id(int(scope[1:])).account_id if scope.startswith("L") else int(scope[1:])
-    )
-    return any(a.id == home_id for a in directory.ancestors(account_id))
 
 
 def _language(ctx: Context, plan: _Plan) -> str:

@@ -276,11 +276,6 @@ class _Prepared:
 ALLOWING = frozenset({"opt_in", "resume", "pending"})
 
 
-def _inside(directory: Directory, account_id: int, home: Account) -> bool:
-    """Is the account ``home`` itself or one of its descendants?"""
-    return any(a.id == home.id for a in directory.ancestors(account_id))
-
-
 def _resolve_line(directory: Directory, text: str) -> Line:
     found = directory.find_line(text)
     if found is not None:
@@ -298,11 +293,11 @@ def resolve_scope(directory: Directory, request: RecordRequest) -> tuple[Account
     home = None if request.within is None else directory.account(request.within)
     if request.account is not None:
         owner = directory.account(request.account)
-        if home is not None and not _inside(directory, owner.id, home):
+        if home is not None and not directory.is_within(owner.id, home.id):
             raise UnknownAccount(f"no account {owner.slug!r}", account=owner.slug)
         return owner, account_scope(owner.id)
     line = _resolve_line(directory, request.line or request.via or "")
-    if home is not None and not _inside(directory, line.account_id, home):
+    if home is not None and not directory.is_within(line.account_id, home.id):
         raise UnknownLine(f"no line {line.number!r}", line=line.number)
     owner = directory.account_by_id(line.account_id)
     if request.via is None or action not in ("opt_out", "resume"):
@@ -310,7 +305,7 @@ def resolve_scope(directory: Directory, request: RecordRequest) -> tuple[Account
     scope = directory.reach_scope(line, check_reach(request.reach))
     if home is None or action not in ALLOWING or scope.startswith("L"):
         return owner, scope
-    if not _inside(directory, int(scope[1:]), home):  # reach lands above the bound:
+    if not directory.is_within(int(scope[1:]), home.id):  # reach lands above the bound:
         scope = account_scope(home.id)  # the widest scope inside it instead
     return owner, scope
 

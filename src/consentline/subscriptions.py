@@ -213,10 +213,10 @@ def covers(directory: Directory, account_id: int, event: Event) -> bool:
         if not directory.has_line_id(ident):
             return False
         owner = directory.line_by_id(ident).account_id
-        return any(a.id == account_id for a in directory.ancestors(owner))
+        return directory.is_within(owner, account_id)
     if not directory.has_account_id(ident):
         return False
-    if any(a.id == account_id for a in directory.ancestors(ident)):
+    if directory.is_within(ident, account_id):
         return True  # an account of the subtree
     # An ancestor's account-wide event governs the subtree's lines, up to the boundary.
     return any(a.id == ident for a in directory.within_boundary(account_id))

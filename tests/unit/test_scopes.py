@@ -81,3 +81,14 @@ def test_scopes_are_described_for_people() -> None:
     d = tree()
     assert d.describe_scope("A2") == "account a"
     assert d.describe_scope("L10") == "line +18005550101"
+
+
+def test_an_account_is_within_itself_and_its_ancestors_subtrees_only() -> None:
+    d = tree()
+    assert d.is_within(4, 4) and d.is_within(4, 2) and d.is_within(4, 1)
+    assert not d.is_within(2, 3)  # a parent is not inside its child's subtree
+
+
+def test_a_scope_belongs_to_its_account_or_to_its_lines_owner() -> None:
+    d = tree()
+    assert (d.scope_account("A3"), d.scope_account("L40"), d.scope_account("L10")) == (3, 4, 2)

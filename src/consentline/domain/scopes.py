@@ -186,6 +186,15 @@ class Directory:
             current = account.parent_id
         return chain
 
+    def is_within(self, account_id: int, home_id: int) -> bool:
+        """Is ``account_id`` the account ``home_id`` itself or one of its descendants?"""
+        return any(a.id == home_id for a in self.ancestors(account_id))
+
+    def scope_account(self, scope: str) -> int:
+        """The account a scope key belongs to: ``A<id>`` itself, a line's owner for ``L<id>``."""
+        ident = int(scope[1:])
+        return self.line_by_id(ident).account_id if scope.startswith("L") else ident
+
     def boundary(self, account_id: int) -> Account:
         """Nearest ancestor-or-self that is isolated, or the tenant root."""
         for account in self.ancestors(account_id):

@@ -76,7 +76,7 @@ class Caller:
         home = self.key.account_id
         if home is None:
             return True
-        return any(a.id == home for a in self.directory.ancestors(account_id))
+        return self.directory.is_within(account_id, home)
 
     @property
     def home(self) -> Account | None:
