@@ -55,7 +55,7 @@ import socket
 import ssl
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import anyio.to_thread
 import httpcore
@@ -446,6 +446,16 @@ def _ssl_context(verify: ssl.SSLContext | bool) -> ssl.SSLContext:
 # errors to httpx's, stay httpx's.
 
 
+def _pool_options(context: ssl.SSLContext, limits: httpx.Limits) -> dict[str, Any]:
+    """What httpx would give its own httpcore pool (both transports share it)."""
+    return {
+        "ssl_context": context,
+        "max_connections": limits.max_connections,
+        "max_keepalive_connections": limits.max_keepalive_connections,
+        "keepalive_expiry": limits.keepalive_expiry,
+    }
+
+
 class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport, connecting only where ``allow`` and the policy permit."""
 
@@ -460,11 +470,7 @@ class GuardedTransport(httpx.HTTPTransport):
         context = _ssl_context(verify)
         super().__init__(verify=context, limits=limits, trust_env=False)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_GuardedBackend(allow, resolve),
+            **_pool_options(context, limits), network_backend=_GuardedBackend(allow, resolve)
         )
 
 
@@ -482,10 +488,7 @@ class AsyncGuardedTransport(httpx.AsyncHTTPTransport):
         context = _ssl_context(verify)
         super().__init__(verify=context, limits=limits, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
+            **_pool_options(context, limits),
             network_backend=_AsyncGuardedBackend(allow, resolve),
         )
 
