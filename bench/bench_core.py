@@ -38,7 +38,7 @@ from sqlalchemy.engine import make_url
 
 import consentline
 from consentline.domain.ledger import ACTION_CODES, compact, decode, encode, insert_entry
-from consentline.services import RecordRequest
+from consentline.services.recording import RecordRequest
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

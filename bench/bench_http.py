@@ -49,9 +49,9 @@ from bench_core import (
     markdown,
     us_number,
 )
-from consentline.apikeys import ApiKeys
-from consentline.credentials import ProviderCredentials
-from consentline.services import RecordRequest
+from consentline.services.api_keys import ApiKeys
+from consentline.services.credentials import ProviderCredentials
+from consentline.services.recording import RecordRequest
 
 HERE = Path(__file__).resolve().parent
 SERVERS = HERE / "http_servers.py"

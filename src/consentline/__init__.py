@@ -41,11 +41,11 @@ from consentline.domain.ledger import Event, EventRef
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Line
 from consentline.domain.settings import AccountSettings
-from consentline.inbound import InboundMessage, InboundResult, Reply
-from consentline.outbox import OutboxMessage
-from consentline.review import ReviewItem
-from consentline.services import RecordRequest, RecordResult
-from consentline.verification import Problem, VerifyReport
+from consentline.services.inbound import InboundMessage, InboundResult, Reply
+from consentline.services.outbox import OutboxMessage
+from consentline.services.recording import RecordRequest, RecordResult
+from consentline.services.review import ReviewItem
+from consentline.services.verification import Problem, VerifyReport
 
 __version__ = "0.1.0"
 

@@ -20,24 +20,32 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from consentline import configuration, inbound, outbox, review, services, subscriptions
 from consentline.domain.addresses import check_channel, normalise_address
 from consentline.domain.errors import InvalidInput, UnknownAccount, UnknownLine, UnknownPurpose
 from consentline.domain.ledger import Event, encode, fold, parse_shape, to_us
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Directory, Line
 from consentline.domain.settings import AccountSettings
-from consentline.gate import Gate
-from consentline.inbound import Context, InboundMessage, InboundResult
 from consentline.outbound import NOTHING, OutboundAllow
-from consentline.outbox import OutboxMessage
-from consentline.review import ReviewItem
-from consentline.services import RecordRequest, RecordResult
+from consentline.services import (
+    accounts,
+    configuration,
+    inbound,
+    outbox,
+    recording,
+    review,
+    subscriptions,
+)
+from consentline.services.gate import Gate
+from consentline.services.inbound import Context, InboundMessage, InboundResult
+from consentline.services.outbox import OutboxMessage
+from consentline.services.recording import RecordRequest, RecordResult
+from consentline.services.review import ReviewItem
+from consentline.services.subscriptions import Subscription
+from consentline.services.verification import VerifyReport, verify
 from consentline.storage.engine import make_engine, migrate
 from consentline.storage.fastpath import Row, StateReader
 from consentline.storage.uow import UnitOfWork
-from consentline.subscriptions import Subscription
-from consentline.verification import VerifyReport, verify
 
 Clock = Callable[[], datetime]
 
@@ -136,7 +144,7 @@ class Consentline:
         >>> cl.create_account("acme", reach="tree", default_region="US")  # doctest: +SKIP
         """
         with self._write() as uow:
-            services.create_account(
+            accounts.create_account(
                 uow,
                 self._reload(),
                 slug=slug,
@@ -157,13 +165,13 @@ class Consentline:
                 f"cannot change {', '.join(sorted(unknown))}", fields=sorted(unknown)
             )
         with self._write() as uow:
-            services.update_account(uow, self._reload(), slug=slug, **changes)
+            accounts.update_account(uow, self._reload(), slug=slug, **changes)
         return self._reload().account(slug)
 
     def add_line(self, number: str, account: str) -> Line:
         """Register a sending line (number, short code or sender id) for ``account``."""
         with self._write() as uow:
-            line_id = services.add_line(
+            line_id = accounts.add_line(
                 uow, self._reload(), number=number, account=account, now=self._clock()
             )
         return self._reload().line_by_id(line_id)
@@ -181,7 +189,7 @@ class Consentline:
         ``non_restrictive`` or ``disabled``), with optional quiet hours
         ("21:00-08:00", recipient's local time) and a consent TTL."""
         with self._write() as uow:
-            rule = services.set_purpose(
+            rule = accounts.set_purpose(
                 uow,
                 self._reload(),
                 account=account,
@@ -199,7 +207,7 @@ class Consentline:
         if unknown:
             raise InvalidInput(f"unknown settings {', '.join(sorted(unknown))}")
         with self._write() as uow:
-            services.set_tenant_policy(uow, self._reload(), account=account, **settings)
+            accounts.set_tenant_policy(uow, self._reload(), account=account, **settings)
         directory = self._reload()
         return self._tenant_policies()[directory.account(account).tenant_id]
 
@@ -277,7 +285,7 @@ class Consentline:
         now = self._clock()
         ctx = self._context()
         with self._write() as uow:
-            results = services.append_results(uow, ctx.directory, ctx.policies, batch, now=now)
+            results = recording.append_results(uow, ctx.directory, ctx.policies, batch, now=now)
             fresh = [r.event for r in results if not r.replayed]  # a replay queues nothing
             outbox.queue_confirmation_requests(uow, ctx, fresh, now=now)  # C24
             uow.commit()
@@ -529,7 +537,7 @@ class Consentline:
         """Recompute the current-state rows of a tenant from its ledger."""
         tenant_id = self.directory().account(account).tenant_id
         with self._write() as uow:
-            return services.rebuild_projection(uow, tenant_id)
+            return recording.rebuild_projection(uow, tenant_id)
 
     def describe_scope(self, scope: str) -> str:
         return self.directory().describe_scope(scope)

@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 
 import consentline.cli.serve as serve
 from consentline.cli import main
-from consentline.worker import Job, Worker
+from consentline.jobs.worker import Job, Worker
 
 
 class FaultyJob:

@@ -23,10 +23,10 @@ import sqlalchemy as sa
 
 import consentline
 from consentline import Consentline
-from consentline.credentials import ProviderCredentials
 from consentline.domain.evidence import is_storable
 from consentline.http import create_app
 from consentline.providers import WebhookRequest
+from consentline.services.credentials import ProviderCredentials
 from consentline.settings import Settings
 from tests.conftest import Clock
 from tests.providers import signers

@@ -16,8 +16,8 @@ import pytest
 
 import consentline
 from consentline import Consentline
-from consentline.apikeys import ApiKeys
 from consentline.http import create_app
+from consentline.services.api_keys import ApiKeys
 from consentline.settings import Settings
 from tests.conftest import Clock
 

@@ -12,7 +12,7 @@ import consentline
 from consentline import Consentline
 from consentline.domain.errors import UnknownLine
 from consentline.http.batching import InboundBatcher
-from consentline.inbound import InboundMessage, InboundResult
+from consentline.services.inbound import InboundMessage, InboundResult
 from tests.conftest import Clock
 from tests.http import _signed
 

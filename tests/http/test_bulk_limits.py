@@ -18,9 +18,9 @@ from typing import Any
 import anyio
 import pytest
 
-from consentline import gate
 from consentline.domain.errors import TooManyBulkChecks
 from consentline.http import create_app, routes_check
+from consentline.services import gate
 from consentline.settings import (
     DEFAULT_BULK_CHECK_SECONDS,
     DEFAULT_MAX_BULK_BODY,

@@ -43,11 +43,11 @@ from twilio.rest import Client
 
 import consentline
 from consentline import Consentline
-from consentline import gateway as gateway_module
-from consentline.apikeys import ApiKeys
-from consentline.credentials import CredentialSet, ProviderCredentials
 from consentline.http import create_app
 from consentline.outbound import NOTHING, AsyncGuardedTransport, OutboundAllow
+from consentline.providers import gateway as gateway_module
+from consentline.services.api_keys import ApiKeys
+from consentline.services.credentials import CredentialSet, ProviderCredentials
 from consentline.settings import Settings
 from tests.conftest import Clock
 
@@ -407,10 +407,10 @@ def test_nothing_logs_numbers_or_bodies(
     gateway: Gateway, sent: list[Received], caplog: pytest.LogCaptureFixture
 ) -> None:
     client = gateway.client("acme_write")
-    with caplog.at_level("INFO", logger="consentline.gateway"):
+    with caplog.at_level("INFO", logger="consentline.providers.gateway"):
         client.messages.create(to=OPTED_IN, from_=ACME_LINE, body="secret words")
         _refused(lambda: client.messages.create(to=OPTED_OUT, from_=ACME_LINE, body="hush"))
-    lines = [r.getMessage() for r in caplog.records if r.name == "consentline.gateway"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "consentline.providers.gateway"]
     assert len(lines) == 2
     assert "allowed" in lines[0] and "account=acme" in lines[0]
     assert "denied" in lines[1] and "reason=opted_out" in lines[1]

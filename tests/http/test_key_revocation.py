@@ -14,9 +14,9 @@ import pytest
 
 import consentline
 from consentline import Consentline
-from consentline.apikeys import REVALIDATE_SECONDS, ApiKeys
 from consentline.domain.errors import Unauthorized
 from consentline.http import create_app
+from consentline.services.api_keys import REVALIDATE_SECONDS, ApiKeys
 from consentline.settings import Settings
 from tests.conftest import Clock
 from tests.http.conftest import ACME_LINE, Api, X

@@ -172,7 +172,7 @@ def test_no_number_and_no_message_text_in_the_server_output(server: Server, db_u
     assert "RuntimeError: <message withheld: " in log and "+1415***0177" in log
     assert "in fault" in log  # the frame of the failing route
     assert "sqlalchemy.exc.OperationalError: driver error" in log
-    assert "consentline.worker: background job FaultyJob failed" in log
+    assert "consentline.jobs.worker: background job FaultyJob failed" in log
     if postgres:
         assert "SQLSTATE 22P02" in log  # invalid_text_representation, value withheld
 

@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 from schemathesis import checks
 
 import consentline
-from consentline.credentials import ProviderCredentials
 from consentline.http import create_app
+from consentline.services.credentials import ProviderCredentials
 from consentline.settings import Settings
 from tests.http.conftest import ACME_LINE, SHOP_LINE, Api, X, Y
 from tests.providers import signers

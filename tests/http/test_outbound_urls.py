@@ -12,8 +12,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from consentline.credentials import ProviderCredentials
 from consentline.outbound import OutboundAllow
+from consentline.services.credentials import ProviderCredentials
 from consentline.settings import Settings
 from tests.http.conftest import Api
 

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from consentline.credentials import ProviderCredentials
+from consentline.services.credentials import ProviderCredentials
 from consentline.storage.uow import UnitOfWork
 from tests.http.conftest import Api
 

@@ -156,7 +156,7 @@ def test_the_feed_pages_past_an_old_proof_that_cannot_be_serialised(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with monkeypatch.context() as patched:  # as written before proofs were bounded
-        patched.setattr("consentline.services.canonical_proof", lambda p: json.dumps(p))
+        patched.setattr("consentline.services.recording.canonical_proof", lambda p: json.dumps(p))
         old = api.cl.record(X, "opt_in", account="acme", purpose="marketing", proof=nested(300))
     api.consent("acme_write", address=Y)
     feed = api.http.get("/v1/events?limit=1", headers=api.key("acme_read"))

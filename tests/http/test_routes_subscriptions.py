@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from consentline.domain.signing import verify
+from consentline.jobs.webhook_delivery import WebhookDelivery
 from consentline.outbound import OutboundAllow
 from consentline.settings import Settings
-from consentline.webhook_delivery import WebhookDelivery
 from tests.conftest import Clock
 from tests.http.conftest import Api
 from tests.standin import StandIn

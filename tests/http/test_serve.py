@@ -13,10 +13,10 @@ import uvicorn
 from typer.testing import CliRunner
 
 import consentline
-from consentline.apikeys import ApiKeys
 from consentline.cli import serve
 from consentline.cli.app import app
 from consentline.outbound import OutboundAllow
+from consentline.services.api_keys import ApiKeys
 from tests.conftest import Clock
 
 with warnings.catch_warnings():

@@ -19,10 +19,10 @@ import pytest
 
 import consentline
 from consentline import Consentline
-from consentline.apikeys import ApiKeys
-from consentline.credentials import ProviderCredentials
 from consentline.domain.evidence import exact_text
 from consentline.http import create_app
+from consentline.services.api_keys import ApiKeys
+from consentline.services.credentials import ProviderCredentials
 from consentline.settings import Settings
 from tests.conftest import Clock
 from tests.http import _signed

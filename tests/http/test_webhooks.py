@@ -22,9 +22,9 @@ from twilio.request_validator import RequestValidator
 
 import consentline
 from consentline import Consentline
-from consentline.credentials import ProviderCredentials
 from consentline.http import create_app
 from consentline.providers import WebhookRequest
+from consentline.services.credentials import ProviderCredentials
 from consentline.settings import Settings
 from tests.conftest import Clock
 from tests.providers import signers

@@ -13,9 +13,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from consentline.credentials import problems, validate
 from consentline.domain.errors import InvalidInput
 from consentline.providers import REGISTRY
+from consentline.services.credentials import problems, validate
 from tests.providers import signers as s
 
 ED25519_PEM = (

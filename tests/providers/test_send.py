@@ -16,7 +16,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from consentline.credentials import allowed_fields, validate
 from consentline.domain.errors import InvalidInput
 from consentline.outbound import OutboundAllow
 from consentline.providers import REGISTRY
@@ -30,6 +29,7 @@ from consentline.providers.send import (
     build_send,
     interpret,
 )
+from consentline.services.credentials import allowed_fields, validate
 from tests.providers import _send_sdks
 from tests.providers._send_standin import standin
 

@@ -11,8 +11,9 @@ from collections import Counter
 
 import pytest
 
-from consentline import Consentline, gate
+from consentline import Consentline
 from consentline.domain import addresses
+from consentline.services import gate
 
 LINE = "+18005550100"
 IMPOSSIBLE = [f"+10{i:09d}" for i in range(300)] + [f"+1212{i % 2}{i:06d}" for i in range(300)]

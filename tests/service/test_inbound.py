@@ -8,7 +8,7 @@ import pytest
 
 import consentline as c
 from consentline import Consentline
-from consentline.inbound import InboundMessage
+from consentline.services.inbound import InboundMessage
 from tests.conftest import Clock, worked_setup
 
 X = "+14155550123"

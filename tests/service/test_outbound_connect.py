@@ -21,7 +21,8 @@ import pytest
 import trustme
 
 from consentline import Consentline
-from consentline.credentials import ProviderCredentials
+from consentline.jobs.reply_delivery import ReplyDelivery
+from consentline.jobs.webhook_delivery import BLOCKED, WebhookDelivery
 from consentline.outbound import (
     NOTHING,
     BlockedConnection,
@@ -29,8 +30,7 @@ from consentline.outbound import (
     guarded_async_client,
     guarded_client,
 )
-from consentline.reply_delivery import ReplyDelivery
-from consentline.webhook_delivery import BLOCKED, WebhookDelivery
+from consentline.services.credentials import ProviderCredentials
 from tests.conftest import Clock
 from tests.standin import StandIn
 

@@ -125,7 +125,7 @@ def test_an_old_over_deep_proof_reads_back_as_a_marker_and_the_rest_is_intact(
 ) -> None:
     w = worked_setup(cl)
     with monkeypatch.context() as patched:
-        patched.setattr("consentline.services.canonical_proof", _permissive)
+        patched.setattr("consentline.services.recording.canonical_proof", _permissive)
         old = cl.record(w.x, "opt_in", account="a", purpose="marketing", proof=nested(300))
     later = cl.record(w.x, "opt_out", via=w.L1, source="keyword", proof={"text": "STOP"})
     first, second = cl.history(w.x, account="a")

@@ -15,9 +15,9 @@ from urllib.parse import parse_qs
 import pytest
 
 from consentline import Consentline
-from consentline.credentials import ProviderCredentials
+from consentline.jobs.reply_delivery import MAX_ATTEMPTS, NO_PROVIDER, ReplyDelivery
 from consentline.outbound import OutboundAllow
-from consentline.reply_delivery import MAX_ATTEMPTS, NO_PROVIDER, ReplyDelivery
+from consentline.services.credentials import ProviderCredentials
 from tests.conftest import Clock
 from tests.standin import Answer, StandIn
 

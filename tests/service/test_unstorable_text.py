@@ -18,7 +18,7 @@ from consentline import Consentline, InboundMessage
 from consentline.domain.errors import InvalidInput
 from consentline.domain.evidence import digest, exact_text
 from consentline.domain.ledger import MAX_PROOF_BYTES
-from consentline.inbound import MAX_BODY, stored_text
+from consentline.services.inbound import MAX_BODY, stored_text
 
 LINE = "+18005550100"
 ODD = [

@@ -17,13 +17,14 @@ from datetime import timedelta
 
 import pytest
 
-from consentline import Consentline, webhook_delivery
+from consentline import Consentline
 from consentline.domain.errors import InvalidInput, UnknownAccount
+from consentline.jobs import webhook_delivery
+from consentline.jobs.webhook_delivery import WebhookDelivery, backoff_s
+from consentline.jobs.worker import Worker
 from consentline.outbound import OutboundAllow
+from consentline.services.subscriptions import TooManySubscriptions, UnknownSubscription
 from consentline.storage.uow import UnitOfWork
-from consentline.subscriptions import TooManySubscriptions, UnknownSubscription
-from consentline.webhook_delivery import WebhookDelivery, backoff_s
-from consentline.worker import Worker
 from tests.conftest import Clock, WorkedSetup, worked_setup
 from tests.standin import Answer, Recorded, StandIn
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from consentline import Consentline
-from consentline.credentials import ProviderCredentials
+from consentline.services.credentials import ProviderCredentials
 from tests.conftest import Clock
 
 TOKEN_A = "a" * 32

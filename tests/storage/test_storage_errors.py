@@ -16,9 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from consentline import Consentline
-from consentline.apikeys import ApiKeys
 from consentline.domain.errors import InvalidInput, StorageError
 from consentline.http import create_app
+from consentline.services.api_keys import ApiKeys
 from consentline.settings import Settings
 from consentline.storage.uow import UnitOfWork
 from tests.conftest import Clock

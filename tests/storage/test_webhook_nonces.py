@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from consentline import Consentline
-from consentline.credentials import NONCE_WINDOW, ProviderCredentials
 from consentline.domain.errors import SignatureInvalid
 from consentline.providers import WebhookRequest
+from consentline.services.credentials import NONCE_WINDOW, ProviderCredentials
 from tests.conftest import Clock
 
 URL = "https://consentline.example.com/webhooks/plivo"

@@ -19,7 +19,7 @@ import typer
 from consentline.cli._common import ERROR_EXIT, JsonFlag, console, emit, errors_to_exit, text
 from consentline.domain import keywords
 from consentline.domain.errors import InvalidInput
-from consentline.inbound import MAX_BODY
+from consentline.services.inbound import MAX_BODY
 
 # A language tag such as fr, fr-CA or pt_BR (BCP 47 shaped; only the language is used).
 _LOCALE: Final = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")

@@ -27,7 +27,7 @@ from consentline.cli._common import (
 from consentline.cli.classify import classification_json, intent_label
 from consentline.domain.errors import InvalidInput
 from consentline.domain.settings import AccountSettings
-from consentline.inbound import CONFIRMATION_WINDOW, normalise_hint
+from consentline.services.inbound import CONFIRMATION_WINDOW, normalise_hint
 
 review_app = typer.Typer(
     no_args_is_help=True,

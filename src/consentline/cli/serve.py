@@ -9,14 +9,14 @@ import typer
 import uvicorn
 
 from consentline import connect
-from consentline.apikeys import ApiKeys
 from consentline.cli._common import ENV_URL, JsonFlag, emit, errors_to_exit, global_options
 from consentline.http import create_app
 from consentline.http.logging import uvicorn_log_config
-from consentline.reply_delivery import ReplyDelivery
+from consentline.jobs.reply_delivery import ReplyDelivery
+from consentline.jobs.webhook_delivery import WebhookDelivery
+from consentline.jobs.worker import Job, Worker
+from consentline.services.api_keys import ApiKeys
 from consentline.settings import Settings
-from consentline.webhook_delivery import WebhookDelivery
-from consentline.worker import Job, Worker
 
 
 def serve(

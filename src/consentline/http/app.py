@@ -19,9 +19,7 @@ from fastapi import Depends, FastAPI
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from consentline.apikeys import ApiKeys
 from consentline.client import Consentline
-from consentline.credentials import ProviderCredentials
 from consentline.http import (
     errors,
     media,
@@ -39,6 +37,8 @@ from consentline.http.auth import Services
 from consentline.http.batching import InboundBatcher
 from consentline.http.fastlane import FastLane
 from consentline.http.limits import BodyLimit
+from consentline.services.api_keys import ApiKeys
+from consentline.services.credentials import ProviderCredentials
 from consentline.settings import Settings
 
 DESCRIPTION = """\

@@ -29,13 +29,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from consentline.apikeys import ApiKey, ApiKeys, Role
 from consentline.client import Consentline
-from consentline.credentials import ProviderCredentials
 from consentline.domain.addresses import normalise_line_id
 from consentline.domain.errors import UnknownAccount, UnknownLine
 from consentline.domain.scopes import Account, Directory, Line, account_scope, line_scope
 from consentline.http.batching import InboundBatcher
+from consentline.services.api_keys import ApiKey, ApiKeys, Role
+from consentline.services.credentials import ProviderCredentials
 from consentline.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer cl_...`")

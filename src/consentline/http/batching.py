@@ -26,7 +26,7 @@ from typing import Final
 from starlette.concurrency import run_in_threadpool
 
 from consentline.client import Consentline
-from consentline.inbound import InboundMessage, InboundResult
+from consentline.services.inbound import InboundMessage, InboundResult
 
 MAX_BATCH: Final = 500
 

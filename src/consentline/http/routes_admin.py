@@ -14,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from consentline.apikeys import check_role
 from consentline.domain.errors import Conflict, Forbidden, NotFound
 from consentline.http import schemas
 from consentline.http.auth import CallerDep, ServicesDep
 from consentline.http.serialise import account_json, key_json, line_json
+from consentline.services.api_keys import check_role
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 

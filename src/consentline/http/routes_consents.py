@@ -13,7 +13,7 @@ from consentline.domain.ledger import Event
 from consentline.http import schemas
 from consentline.http.auth import CallerDep, ServicesDep
 from consentline.http.serialise import event_json
-from consentline.services import RecordRequest
+from consentline.services.recording import RecordRequest
 from consentline.storage.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1", tags=["consent"])

@@ -3,7 +3,7 @@
 Authenticated with HTTP Basic as the ``twilio`` SDK sends it (username the AccountSid,
 password a consentline API key), so it is left out of the OpenAPI document
 (``include_in_schema=False``): its contract is Twilio's, and every answer, errors
-included, is in Twilio's shape. See :mod:`consentline.gateway`.
+included, is in Twilio's shape. See :mod:`consentline.providers.gateway`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from consentline import gateway
 from consentline.domain.errors import ConsentlineError
 from consentline.http import errors
 from consentline.http.auth import Services, services_of
+from consentline.providers import gateway
 
 router = APIRouter(tags=["gateway"])
 

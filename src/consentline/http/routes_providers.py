@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body
 
-from consentline.credentials import ProviderCredentials, problems, provider
 from consentline.domain.errors import InvalidInput
 from consentline.http import schemas
 from consentline.http.auth import CallerDep, Services, ServicesDep
+from consentline.services.credentials import ProviderCredentials, problems, provider
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from consentline.domain.errors import UnknownAccount
 from consentline.http import schemas
 from consentline.http.auth import Caller, CallerDep, ServicesDep
-from consentline.subscriptions import MAX_URL, Subscription, UnknownSubscription
+from consentline.services.subscriptions import MAX_URL, Subscription, UnknownSubscription
 
 router = APIRouter(prefix="/v1", tags=["webhooks"])
 

@@ -43,7 +43,6 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from consentline.credentials import ProviderCredentials, provider
 from consentline.domain.addresses import normalise_line_id
 from consentline.domain.errors import (
     ConsentlineError,
@@ -55,7 +54,6 @@ from consentline.domain.evidence import digest, display_form, is_storable
 from consentline.domain.scopes import Directory, Line
 from consentline.http import schemas
 from consentline.http.auth import Services, services_of
-from consentline.inbound import InboundMessage, InboundResult
 from consentline.providers import (
     DeliveryStatus,
     InboundSms,
@@ -63,7 +61,9 @@ from consentline.providers import (
     SingleUseNonces,
     WebhookRequest,
 )
-from consentline.services import RecordRequest
+from consentline.services.credentials import ProviderCredentials, provider
+from consentline.services.inbound import InboundMessage, InboundResult
+from consentline.services.recording import RecordRequest
 
 router = APIRouter(tags=["webhooks"])
 log = logging.getLogger("consentline.webhooks")

@@ -21,13 +21,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from consentline.apikeys import Role
 from consentline.domain.addresses import Channel
 from consentline.domain.keywords import Intent, ProviderIntent
 from consentline.domain.ledger import Action
 from consentline.domain.policy import Reason
 from consentline.domain.replies import ReplyKind
 from consentline.domain.scopes import Reach
+from consentline.services.api_keys import Role
 
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 State = Literal["defined", "not_defined"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from consentline.apikeys import ApiKey
 from consentline.domain.ledger import Event, EventRef
 from consentline.domain.policy import Decision, event_dict
 from consentline.domain.scopes import Account, Directory, Line
-from consentline.inbound import InboundResult
+from consentline.services.api_keys import ApiKey
+from consentline.services.inbound import InboundResult
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -56,14 +56,14 @@ from urllib.parse import parse_qsl, urlencode
 
 import httpx
 
-from consentline.apikeys import RANK, ApiKey, ApiKeys
 from consentline.client import Consentline
-from consentline.credentials import CredentialSet, ProviderCredentials
 from consentline.domain.addresses import normalise_line_id
 from consentline.domain.errors import ConsentlineError, InvalidAddress, Unauthorized, mask
 from consentline.domain.policy import Decision
 from consentline.domain.scopes import Account, Directory, Line
 from consentline.outbound import NOTHING, AsyncGuardedTransport, OutboundAllow
+from consentline.services.api_keys import RANK, ApiKey, ApiKeys
+from consentline.services.credentials import CredentialSet, ProviderCredentials
 
 __all__ = [
     "DEFAULT_PURPOSE",
@@ -79,7 +79,7 @@ __all__ = [
     "parse_form",
 ]
 
-log = logging.getLogger("consentline.gateway")
+log = logging.getLogger("consentline.providers.gateway")
 
 DEFAULT_PURPOSE: Final = "marketing"
 DEFAULT_UPSTREAM: Final = "https://api.twilio.com"

@@ -46,8 +46,8 @@ from consentline.domain.ledger import Event, to_us
 from consentline.domain.scopes import Directory
 from consentline.domain.signing import sign
 from consentline.outbound import NOTHING, BlockedConnection, OutboundAllow, guarded_client
+from consentline.services.subscriptions import covers, wanted
 from consentline.storage.uow import UnitOfWork
-from consentline.subscriptions import covers, wanted
 
 log = logging.getLogger("consentline.webhooks")
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from consentline import services
 from consentline.domain.errors import InvalidInput, ReviewDecided, UnknownReviewItem
 from consentline.domain.ledger import Event, from_us, to_us
 from consentline.domain.replies import LANGUAGES, render
-from consentline.inbound import CONFIRMATION_WINDOW, Context, stored_text, with_text
-from consentline.services import RecordRequest
+from consentline.services import recording
+from consentline.services.inbound import CONFIRMATION_WINDOW, Context, stored_text, with_text
+from consentline.services.recording import RecordRequest
 from consentline.storage.uow import UnitOfWork
 
 Verdict = Literal["opt_out", "none"]
@@ -126,7 +126,7 @@ def decide(
         # The message's exact text, within the proof limit (a long text keeps its start
         # and digest), so a reviewer's opt-out is never refused for the message's size.
         with_text(proof, stored_text(row.body, row.classification))
-        event = services.append(
+        event = recording.append(
             uow,
             ctx.directory,
             ctx.policies,

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Sequence
 from typing import Protocol
 
-log = logging.getLogger("consentline.worker")
+log = logging.getLogger("consentline.jobs.worker")
 
 
 class Job(Protocol):

@@ -36,14 +36,14 @@ from typing import Final
 import httpx
 from sqlalchemy import Engine
 
-from consentline import outbox
-from consentline.credentials import CredentialSet, ProviderCredentials
 from consentline.domain.ledger import to_us
 from consentline.domain.scopes import Directory
 from consentline.outbound import NOTHING, BlockedConnection, OutboundAllow, guarded_client
-from consentline.outbox import OutboxMessage
 from consentline.providers import REGISTRY
 from consentline.providers.send import SEND_FIELDS, CannotSend, OutgoingSms, build_send, interpret
+from consentline.services import outbox
+from consentline.services.credentials import CredentialSet, ProviderCredentials
+from consentline.services.outbox import OutboxMessage
 from consentline.storage.uow import UnitOfWork
 
 log = logging.getLogger("consentline.replies")

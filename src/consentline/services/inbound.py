@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
-from consentline import services
 from consentline.domain.addresses import check_channel, normalise_address, normalise_line_id
 from consentline.domain.errors import InvalidInput, mask
 from consentline.domain.evidence import (
@@ -59,7 +58,8 @@ from consentline.domain.policy import TenantPolicy, check_name
 from consentline.domain.replies import LANGUAGES, render
 from consentline.domain.scopes import Account, Directory, Line
 from consentline.domain.settings import AccountSettings, merge
-from consentline.services import RecordRequest
+from consentline.services import recording
+from consentline.services.recording import RecordRequest
 from consentline.storage.uow import UnitOfWork
 
 CONFIRMATION_WINDOW: Final = timedelta(minutes=5)  # C17
@@ -259,7 +259,7 @@ def handle(
 
     # Write: events, messages, replies, review items — one statement per table.
     all_requests = [r for p in fresh for r in p.requests]
-    events = services.append(uow, ctx.directory, ctx.policies, all_requests, now=now)
+    events = recording.append(uow, ctx.directory, ctx.policies, all_requests, now=now)
     per_plan: dict[int, list[Event]] = {}
     cursor = 0
     for plan in fresh:
@@ -330,7 +330,7 @@ def _resolve(ctx: Context, index: int, message: InboundMessage, now_us: int) -> 
         raise InvalidInput("message_id must be 1 to 128 characters", field="message_id")
     check_identifier(message_id, "message_id")
     received_us = to_us(message.received_at) if message.received_at else now_us
-    if received_us > now_us + int(services.MAX_FUTURE_SKEW.total_seconds() * 1e6):
+    if received_us > now_us + int(recording.MAX_FUTURE_SKEW.total_seconds() * 1e6):
         # A provider whose clock runs fast must not cost a STOP (C14: effective at
         # receipt): the message counts from now, and its claimed time stays in the proof.
         received_us = now_us
@@ -339,7 +339,7 @@ def _resolve(ctx: Context, index: int, message: InboundMessage, now_us: int) -> 
 
 def _scope_of(directory: Directory, request: RecordRequest) -> str:
     """Where ``request``'s event will land: asked of the service that writes it."""
-    return services.resolve_scope(directory, request)[1]
+    return recording.resolve_scope(directory, request)[1]
 
 
 def _items(entries: Sequence[Entry]) -> list[tuple[str, str, str, str]]:
