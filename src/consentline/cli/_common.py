@@ -31,6 +31,7 @@ ERROR_EXIT: Final = 2
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON to stdout instead of text.")
 ]
+Limit = Annotated[int, typer.Option("--limit", help="Show at most this many.")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,12 @@ def parse_proof(pairs: list[str] | None, proof_json: str | None) -> dict[str, An
     return proof or None
 
 
+def check_limit(limit: int) -> int:
+    if limit < 1:
+        raise InvalidInput(f"--limit must be at least 1, not {limit}", field="limit")
+    return limit
+
+
 # -- output ------------------------------------------------------------------------------
 def console() -> Console:
     """A Console on the current stdout (created per command, so test runners capture it)."""
@@ -175,3 +182,23 @@ def proof_lines(proof: dict[str, Any]) -> list[str]:
 
 def proof_text(proof: dict[str, Any]) -> str:
     return ", ".join(proof_lines(proof))
+
+
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+def clip(value: str, width: int) -> str:
+    """One line of at most ``width`` characters (message bodies can be long)."""
+    flat = " ".join(value.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _covers(event: Event) -> str:
+    covers = f"purpose {event.purpose}" if event.purpose else "all purposes"
+    return f"{covers}, topic {event.topic}" if event.topic else covers
+
+
+def event_line(event: Event, client: Consentline) -> str:
+    where = client.describe_scope(event.scope)
+    return f"#{event.id} {event.action} · {text(where)} · {text(_covers(event))}"
