@@ -4,7 +4,9 @@ Library errors are turned into CLI errors in ONE place (:func:`session`): a
 ``ConsentlineError`` prints ``Error: <message>`` on stderr (or, with ``--json``,
 ``{"error": {...}}`` on stdout) and exits with status 2, the status Click uses
 for bad usage. Nothing here logs; phone numbers appear only in the output the
-operator asked for.
+operator asked for. An error about a value the operator typed shows it in full
+(:meth:`~consentline.ConsentlineError.for_author`): the masking of C23 is for logs
+and HTTP answers, not for the person correcting their own input.
 """
 
 from __future__ import annotations
@@ -52,11 +54,12 @@ def errors_to_exit(as_json: bool) -> Iterator[None]:
     try:
         yield
     except ConsentlineError as error:
+        shown = error.for_author()
         if as_json:
-            typer.echo(dump({"error": error.to_dict()}))
+            typer.echo(dump({"error": shown}))
         else:
-            detail = error.data.get("detail")
-            typer.echo(f"Error: {error.message}" + (f" ({detail})" if detail else ""), err=True)
+            detail = shown.get("detail")
+            typer.echo(f"Error: {shown['message']}" + (f" ({detail})" if detail else ""), err=True)
         raise typer.Exit(ERROR_EXIT) from None
 
 
