@@ -1,20 +1,31 @@
 # Works on a fresh machine with nothing but Python 3.11: every target builds .venv first.
+#   make install   the package and its command, nothing else (what a user needs)
+#   make dev       the package with the test extras (pytest, mypy, ruff, provider SDKs)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install lint test bench serve clean
+.PHONY: install dev lint test bench serve clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(DEV_STAMP) $(STAMP)
 
 install: $(STAMP)
 
-lint: $(STAMP)
+dev: $(DEV_STAMP)
+
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
@@ -26,7 +37,7 @@ serve: $(STAMP)
 	$(BIN)/consentline --db sqlite:///./var/consentline.db init
 	$(BIN)/consentline serve
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python bench/run_all.py
 
 clean:

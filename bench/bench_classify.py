@@ -5,7 +5,7 @@ Run from the repository root::
     .venv/bin/python bench/bench_classify.py          # Markdown report
     .venv/bin/python bench/bench_classify.py --json   # the same figures as JSON
 
-Quality: the COMPLIANCE.md public examples, the unit-test case table, and the
+Quality: the classification examples of docs/compliance.md, the unit-test case table, and the
 4,827 ``ham`` messages of the SMS Spam Collection (false opt-outs: ham classified
 ``opt_out``; every such message and every ``ambiguous`` one is listed).
 Speed: classifications per second of CPU time (``time.process_time``, so other
@@ -123,7 +123,7 @@ def _markdown(result: dict[str, object]) -> str:
         "",
         "| measure | result |",
         "|---|---|",
-        f"| COMPLIANCE.md public examples | {public['passed']}/{public['total']} |",
+        f"| docs/compliance.md examples | {public['passed']}/{public['total']} |",
         f"| case table (tests/unit/data) | {cases['passed']}/{cases['total']} |",
     ]
     ham = result.get("ham")

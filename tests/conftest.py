@@ -109,7 +109,7 @@ def cl(db_url: str, clock: Clock) -> Iterator[Consentline]:
 
 @dataclass
 class WorkedSetup:
-    """BRIEF.md's worked-example tenant: T > A (L1, L2) > B (L3)."""
+    """The worked-example tenant of docs/model.md: T > A (L1, L2) > B (L3)."""
 
     cl: Consentline
     L1: str = "+18005550101"

@@ -54,6 +54,24 @@ EXPECTED = {
     "ReviewItem",
     "UnknownReviewItem",
     "classify",
+    # the whole exception tree (tests/test_errors.py checks it against the drawing)
+    "BlockedDestination",
+    "BudgetExceeded",
+    "CannotSend",
+    "Conflict",
+    "DuplicateExternalId",
+    "Forbidden",
+    "InvalidPayload",
+    "InvalidProof",
+    "LimitExceeded",
+    "SettingsError",
+    "SignatureInvalid",
+    "TooManyBulkChecks",
+    "TooManyRecipients",
+    "TooManySubscriptions",
+    "Unauthorized",
+    "UnknownProvider",
+    "UnknownSubscription",
 }
 
 

@@ -520,7 +520,7 @@ class Consentline:
             uow.commit()
 
     def history(self, address: str, *, account: str, channel: str | None = None) -> list[Event]:
-        """Every event for ``address`` in the tenant of ``account``, oldest first."""
+        """Every event for ``address`` in the tenant of ``account``, oldest first (C28)."""
         directory = self.directory()
         owner = directory.account(account)
         kind = channel or ("email" if isinstance(address, str) and "@" in address else "sms")

@@ -43,7 +43,7 @@ would resolve the name itself, out of the policy's sight).
 >>> check_url("http://169.254.169.254/latest", field="url", allow=allow)
 Traceback (most recent call last):
 ...
-consentline.outbound.BlockedDestination: url points at a non-public address (link-local); ...
+consentline.domain.errors.BlockedDestination: url points at a non-public address (link-local); ...
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ import anyio.to_thread
 import httpcore
 import httpx
 
-from consentline.domain.errors import InvalidInput
+from consentline.domain.errors import BlockedDestination, InvalidInput
 
 __all__ = [
     "ENV",
@@ -97,12 +97,6 @@ _METADATA_NAMES: Final = frozenset({"metadata.google.internal", "metadata"})
 _LABEL: Final = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 _LEGACY_IPV4: Final = re.compile(r"[0-9][0-9a-fx.]*")
 LIMITS: Final = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-
-
-class BlockedDestination(InvalidInput):
-    """A URL points at an address (or a name) outbound requests may not reach (422)."""
-
-    code = "blocked_destination"
 
 
 class BlockedConnection(httpx.ConnectError):

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from consentline.domain.errors import InvalidConfig
+from consentline.domain.errors import SettingsError
 from consentline.outbound import ENV as OUTBOUND_ALLOW_ENV
 from consentline.outbound import NOTHING, OutboundAllow
 
@@ -32,12 +32,6 @@ DEFAULT_MAX_BULK_RECIPIENTS: Final = 1_000_000  # recipients per request
 DEFAULT_BULK_CHECK_SECONDS: Final = 60.0  # from a request's start to its last byte
 DEFAULT_MAX_BULK_CHECKS: Final = 2  # bulk requests served at once; more answer 429
 MIN_ADMIN_KEY: Final = 24
-
-
-class SettingsError(InvalidConfig):
-    """A configuration variable is missing or wrong; ``variable`` names it."""
-
-    code = "invalid_setting"
 
 
 class Secret:

@@ -15,6 +15,8 @@ from typer.testing import CliRunner, Result
 
 from consentline.cli import app
 from consentline.cli.app import _where
+from consentline.domain.addresses import normalise_phone
+from consentline.domain.errors import InvalidAddress
 
 LINE = "+18005550100"
 OTHER_LINE = "+18005550111"
@@ -517,10 +519,32 @@ def test_bad_input_is_a_clean_error_with_exit_two(
     assert fragment in error["message"]
 
 
-def test_error_messages_never_carry_the_full_number(acme: Run) -> None:
+def test_an_error_about_a_typed_number_shows_it_to_whoever_typed_it(acme: Run) -> None:
+    # Masking (C23) protects logs and HTTP answers; the operator needs the value whole
+    # to see the typo. The library's own message stays masked.
     result = acme("record", "+1415555012", "opt_in", "--account", "acme")
-    assert_clean_error(result, "+1415***5012")
-    assert "+1415555012" not in result.output
+    assert_clean_error(result, "Error: +1415555012 is not a valid phone number")
+    assert "***" not in result.output
+    as_json = json.loads(acme("record", "+1415555012", "opt_in", "--account", "acme", "--json")
+                         .stdout)["error"]  # fmt: skip
+    assert as_json["address"] == "+1415555012" and "***" not in as_json["message"]
+    with pytest.raises(InvalidAddress) as raised:
+        normalise_phone("+1415555012")
+    assert "+1415555012" not in str(raised.value) and "+1415***5012" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        (["line", "add", "+1800555010", "--account", "acme"], "line +1800555010 is not"),
+        (["check", "+1415555012", "--from", LINE, "--purpose", "marketing"], "+1415555012 is not"),
+        (["record", "ann@", "opt_in", "--account", "acme", "--channel", "email"], "ann@ is not"),
+    ],
+)
+def test_every_kind_of_typed_address_is_shown_unmasked(
+    acme: Run, args: list[str], shown: str
+) -> None:
+    assert_clean_error(acme(*args), shown)
 
 
 def test_an_account_cycle_is_refused(acme: Run) -> None:

@@ -24,7 +24,7 @@ def twilio(server: StandIn, creds: Mapping[str, str], sms: OutgoingSms) -> str |
     from twilio.rest import Client
 
     client = Client(creds["account_sid"], creds["auth_token"])
-    client.api.base_url = server.url  # PROVIDERS.md: works; no region/edge set
+    client.api.base_url = server.url  # docs/providers.md: works; no region/edge set
     message = client.messages.create(to=sms.to, from_=sms.from_, body=sms.text)
     return message.sid
 

@@ -1,7 +1,7 @@
 """Send-API requests and answers for the seven providers (``consentline.providers.send``).
 
-Requests are checked twice: against the documented format (PROVIDERS.md, "Sending, and
-the gateway"), and, where an official SDK can be pointed elsewhere, against the request
+Requests are checked twice: against the documented format (docs/providers.md, "Sending", and
+the gateway), and, where an official SDK can be pointed elsewhere, against the request
 that SDK makes for the same message. A stand-in server on 127.0.0.1 replaces the
 provider's API for those SDK runs, because tests only talk to 127.0.0.1. Answers are
 recorded-style bodies as the providers document them.

@@ -1,4 +1,4 @@
-"""Inbound flows (BRIEF.md "Inbound messages"; C8, C12, C17, C24, C27), on both DBs."""
+"""Inbound flows (docs/model.md, "Inbound messages"; C8, C12, C17, C24, C27), on both DBs."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ An API key of a sub-account used to lift its parent's opt-out: a ``resume`` via
 its own line landed, under the inherited reach ``tree``, at the parent's scope
 (issue 8, #5). Suppression may still reach as wide as the reach says.
 
-T (reach tree) > A (L1, L2) > B (L3), as in BRIEF.md's worked example.
+T (reach tree) > A (L1, L2) > B (L3), as in the worked examples of docs/model.md.
 """
 
 from __future__ import annotations

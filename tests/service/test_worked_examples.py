@@ -1,4 +1,4 @@
-"""Every row of BRIEF.md's worked-examples table, on SQLite and PostgreSQL.
+"""Every row of the worked-examples table of docs/model.md, on SQLite and PostgreSQL.
 
 Tenant T > account A (lines L1, L2) > sub-account B (line L3). A keyword STOP
 "on L1" is recorded ``via=L1`` so that it takes the account's reach.

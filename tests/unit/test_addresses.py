@@ -1,4 +1,4 @@
-"""Address and line normalisation (BRIEF.md "Address")."""
+"""Address and line normalisation (docs/model.md, "Addresses and channels")."""
 
 from __future__ import annotations
 

@@ -78,7 +78,7 @@ def test_case_table_is_large_and_covers_every_rule() -> None:
         assert re.search(rf"\b{rule}\b", notes), rule
 
 
-# The "Public examples" table of COMPLIANCE.md: (text, intent, language, scope).
+# The classification examples of docs/compliance.md: (text, intent, language, scope).
 PUBLIC_EXAMPLES = [
     ("STOP", "opt_out", None, None),
     ("Stop.", "opt_out", None, None),

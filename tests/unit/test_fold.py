@@ -1,4 +1,4 @@
-"""The fold (BRIEF.md "Decision" 2-3) and the projection's compaction, pure."""
+"""The fold (docs/model.md, "The decision" 2-3) and the projection's compaction, pure."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Enforcement models, TTLs and quiet hours (BRIEF.md "Decision" 4-5; C24, C26)."""
+"""Enforcement models, TTLs and quiet hours (docs/model.md, "The decision" 4-5; C24, C26)."""
 
 from __future__ import annotations
 

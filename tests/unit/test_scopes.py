@@ -1,4 +1,4 @@
-"""Account tree, reach and compliance boundaries (BRIEF.md "Reach"; C16)."""
+"""Account tree, reach and compliance boundaries (docs/model.md, reach; C16)."""
 
 from __future__ import annotations
 

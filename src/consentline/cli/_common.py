@@ -4,7 +4,9 @@ Library errors are turned into CLI errors in ONE place (:func:`session`): a
 ``ConsentlineError`` prints ``Error: <message>`` on stderr (or, with ``--json``,
 ``{"error": {...}}`` on stdout) and exits with status 2, the status Click uses
 for bad usage. Nothing here logs; phone numbers appear only in the output the
-operator asked for.
+operator asked for. An error about a value the operator typed shows it in full
+(:meth:`~consentline.ConsentlineError.for_author`): the masking of C23 is for logs
+and HTTP answers, not for the person correcting their own input.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ ERROR_EXIT: Final = 2
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print machine-readable JSON to stdout instead of text.")
 ]
+Limit = Annotated[int, typer.Option("--limit", help="Show at most this many.")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +54,12 @@ def errors_to_exit(as_json: bool) -> Iterator[None]:
     try:
         yield
     except ConsentlineError as error:
+        shown = error.for_author()
         if as_json:
-            typer.echo(dump({"error": error.to_dict()}))
+            typer.echo(dump({"error": shown}))
         else:
-            detail = error.data.get("detail")
-            typer.echo(f"Error: {error.message}" + (f" ({detail})" if detail else ""), err=True)
+            detail = shown.get("detail")
+            typer.echo(f"Error: {shown['message']}" + (f" ({detail})" if detail else ""), err=True)
         raise typer.Exit(ERROR_EXIT) from None
 
 
@@ -111,6 +115,12 @@ def parse_proof(pairs: list[str] | None, proof_json: str | None) -> dict[str, An
             raise InvalidInput(f"--proof {pair!r} is not of the form key=value", field="proof")
         proof[key.strip()] = value
     return proof or None
+
+
+def check_limit(limit: int) -> int:
+    if limit < 1:
+        raise InvalidInput(f"--limit must be at least 1, not {limit}", field="limit")
+    return limit
 
 
 # -- output ------------------------------------------------------------------------------
@@ -175,3 +185,23 @@ def proof_lines(proof: dict[str, Any]) -> list[str]:
 
 def proof_text(proof: dict[str, Any]) -> str:
     return ", ".join(proof_lines(proof))
+
+
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+def clip(value: str, width: int) -> str:
+    """One line of at most ``width`` characters (message bodies can be long)."""
+    flat = " ".join(value.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _covers(event: Event) -> str:
+    covers = f"purpose {event.purpose}" if event.purpose else "all purposes"
+    return f"{covers}, topic {event.topic}" if event.topic else covers
+
+
+def event_line(event: Event, client: Consentline) -> str:
+    where = client.describe_scope(event.scope)
+    return f"#{event.id} {event.action} · {text(where)} · {text(_covers(event))}"

@@ -9,7 +9,17 @@ import typer
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from consentline.cli import accounts, checks, classify, inbound, ledger, serve
+from consentline.cli import (
+    accounts,
+    checks,
+    classify,
+    configure,
+    inbound,
+    ledger,
+    outbox,
+    review,
+    serve,
+)
 from consentline.cli._common import (
     DEFAULT_URL,
     ENV_URL,
@@ -139,12 +149,12 @@ app.command("check-many")(checks.check_many)
 app.command("history")(ledger.history)
 app.command("classify")(classify.classify)
 app.command("inbound")(inbound.inbound)
-app.add_typer(inbound.review_app, name="review")
-app.add_typer(inbound.outbox_app, name="outbox")
+app.add_typer(review.review_app, name="review")
+app.add_typer(outbox.outbox_app, name="outbox")
 app.command("verify")(verify)
 app.command("serve")(serve.serve)
-# `account configure` lives with the inbound commands; accounts.py owns the group.
-accounts.account_app.command("configure")(inbound.configure_account)
+# `account configure` lives with the inbound settings; accounts.py owns the group.
+accounts.account_app.command("configure")(configure.configure_account)
 
 
 def main() -> None:

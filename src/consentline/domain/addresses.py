@@ -170,10 +170,12 @@ def _phone_error(text: str, region: str | None) -> InvalidAddress:
     try:
         phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        return InvalidAddress(
-            f"{mask(text)} is not a phone number ({exc._msg})", address=mask(text)
-        )
-    return InvalidAddress(f"{mask(text)} is not a valid phone number", address=mask(text))
+        problem = f"is not a phone number ({exc._msg})"
+    else:
+        problem = "is not a valid phone number"
+    # Masked for logs and answers (C23); whoever typed it sees it whole (the CLI).
+    error = InvalidAddress(f"{mask(text)} {problem}", address=mask(text))
+    return error.reveal(f"{text} {problem}", address=text)
 
 
 def _phone_text(raw: str, default_region: str | None) -> str:
@@ -219,7 +221,9 @@ def normalise_email(raw: str) -> str:
     """Validate an email address for the ``email`` channel; returns it lower-cased."""
     text = raw.strip()
     if len(text) > 254 or _EMAIL.fullmatch(text) is None:
-        raise InvalidAddress(f"{mask(text)} is not a valid email address", address=mask(text))
+        problem = "is not a valid email address"
+        error = InvalidAddress(f"{mask(text)} {problem}", address=mask(text))
+        raise error.reveal(f"{text} {problem}", address=text)
     return text.lower()
 
 
@@ -266,10 +270,9 @@ def normalise_line_id(raw: str, default_region: str | None = None) -> str:
         try:
             return normalise_phone(text, default_region)
         except InvalidAddress as exc:
-            raise InvalidAddress(
-                f"line {mask(text)} is not a valid phone number or short code",
-                line=mask(text),
-            ) from exc
+            problem = "is not a valid phone number or short code"
+            error = InvalidAddress(f"line {mask(text)} {problem}", line=mask(text))
+            raise error.reveal(f"line {text} {problem}", line=text) from exc
     if _SENDER_ID.fullmatch(text) or _POOL_ID.fullmatch(text):
         return text
     if _SENDER_CHARS.fullmatch(text) and len(text) > SENDER_ID_MAX:

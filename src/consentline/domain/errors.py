@@ -15,8 +15,11 @@ output) so that no edge has to parse messages::
     │   ├── InvalidTime              naive datetime, unparsable time, bad window
     │   ├── InvalidKeyword           keyword rejected by the keyword lint
     │   ├── InvalidConfig            malformed tenant / account setting
+    │   │   └── SettingsError        a CONSENTLINE_* variable is missing or wrong (start-up)
     │   ├── InvalidProof             proof not a bounded JSON object of valid Unicode
-    │   └── InvalidPayload           a provider webhook body that cannot be parsed
+    │   ├── InvalidPayload           a provider webhook body that cannot be parsed
+    │   ├── BlockedDestination       a URL that points at a non-public address
+    │   └── CannotSend               no send request can be built (provider, credentials)
     ├── Unauthorized                 no or unknown API key (401)
     ├── Forbidden                    key valid but not allowed here (403)
     │   └── SignatureInvalid         provider webhook signature missing or wrong
@@ -24,30 +27,40 @@ output) so that no edge has to parse messages::
     │   ├── UnknownAccount
     │   ├── UnknownLine
     │   ├── UnknownPurpose
-    │   └── UnknownReviewItem
+    │   ├── UnknownReviewItem
+    │   ├── UnknownProvider          no provider adapter of that name
+    │   └── UnknownSubscription      no webhook subscription of that id (in reach)
     ├── Conflict                     the write contradicts stored state (409)
     │   ├── AccountExists
     │   ├── LineExists
     │   ├── AccountCycle             the account tree would contain a cycle
     │   ├── CrossTenant              a reference leaves the tenant
     │   ├── IdempotencyConflict      key reused with a different request
-    │   └── ReviewDecided            the review item was already decided
+    │   ├── ReviewDecided            the review item was already decided
+    │   ├── DuplicateExternalId      a provider account id configured on another account
+    │   └── TooManySubscriptions     the account has its maximum of webhook subscriptions
     ├── LimitExceeded                a request is over a documented limit (413)
     │   ├── TooManyRecipients        a bulk check lists more than the limit
     │   ├── BudgetExceeded           a bulk check used up its time budget
     │   └── TooManyBulkChecks        the server is running its cap of bulk checks (429)
     └── StorageError                 the database failed; nothing was written (503)
 
-Phone numbers are masked in messages (C23): logs and error reports never carry a
-full number. An error's message and data never hold a NUL or a lone surrogate
-(each is shown as U+FFFD), so any error can be written as JSON or to a log, even
-one about a value that held them.
+Phone numbers are masked in messages and data (C23): ``str()``, ``repr()``,
+``to_dict()`` and so logs, tracebacks and HTTP answers never carry a full number.
+The one reader allowed the full value is the person who typed it: an error about
+the caller's own input can keep an unmasked view (:meth:`ConsentlineError.reveal`)
+that only :meth:`ConsentlineError.for_author` returns, and only the CLI prints it,
+to the terminal of the operator who gave the value.
+
+An error's message and data never hold a NUL or a lone surrogate (each is shown
+as U+FFFD), so any error can be written as JSON or to a log, even one about a
+value that held them.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Self
 
 # The code points no JSON answer or database text can carry (see domain.evidence).
 _UNPRINTABLE = re.compile("[\x00\ud800-\udfff]")
@@ -87,13 +100,41 @@ class ConsentlineError(Exception):
         super().__init__(message)
         self.message = message
         self.data = {name: _clean(value) for name, value in data.items()}
+        self._revealed: tuple[str, dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description: ``{"code": ..., "message": ..., **data}``."""
         return {"code": self.code, "message": self.message, **self.data}
 
+    def reveal(self, message: str, **data: Any) -> Self:
+        """Keep an unmasked view of this error for the person who typed the value.
+
+        ``message`` and ``data`` replace the masked ones in :meth:`for_author` only;
+        ``str()``, ``repr()`` and :meth:`to_dict` stay masked (C23). Returns the error,
+        so that ``raise InvalidAddress(masked, ...).reveal(full, ...)`` reads as one.
+        """
+        self._revealed = (_clean(message), {name: _clean(v) for name, v in data.items()})
+        return self
+
+    def for_author(self) -> dict[str, Any]:
+        """:meth:`to_dict` as shown to whoever typed the input: numbers unmasked.
+
+        For a terminal only (the CLI's error edge), never for a log or an HTTP answer.
+
+        >>> InvalidAddress("+1415***0101 is bad").reveal("+14155550101 is bad").for_author()
+        {'code': 'invalid_address', 'message': '+14155550101 is bad'}
+        """
+        if self._revealed is None:
+            return self.to_dict()
+        message, data = self._revealed
+        return {"code": self.code, "message": message, **self.data, **data}
+
     def __str__(self) -> str:
         return self.message
+
+    def __repr__(self) -> str:
+        fields = "".join(f", {name}={value!r}" for name, value in self.data.items())
+        return f"{type(self).__name__}({self.message!r}{fields})"
 
 
 class InvalidInput(ConsentlineError):
@@ -138,6 +179,34 @@ class InvalidProof(InvalidInput):
 
 class InvalidPayload(InvalidInput):
     code = "invalid_payload"
+
+
+class SettingsError(InvalidConfig):
+    """A configuration variable is missing or wrong; ``variable`` names it.
+
+    Raised while reading the environment, before a server answers anything.
+    """
+
+    code = "invalid_setting"
+
+
+class BlockedDestination(InvalidInput):
+    """A URL points at an address (or a name) outbound requests may not reach (422).
+
+    ``field`` names the setting or body field, ``reason`` the kind of address.
+    """
+
+    code = "blocked_destination"
+
+
+class CannotSend(InvalidInput):
+    """No send request can be built: unknown provider, missing or unusable credentials.
+
+    The message and data name fields (``provider``, ``field``, ``missing``), never
+    their values (they are secrets).
+    """
+
+    code = "cannot_send"
 
 
 class Unauthorized(ConsentlineError):
@@ -218,3 +287,27 @@ class UnknownReviewItem(NotFound):
 
 class ReviewDecided(Conflict):
     code = "review_decided"
+
+
+class UnknownProvider(NotFound):
+    """No provider adapter is called ``provider``; the message lists the known ones."""
+
+    code = "unknown_provider"
+
+
+class UnknownSubscription(NotFound):
+    """No live webhook subscription ``subscription`` within the caller's reach."""
+
+    code = "unknown_subscription"
+
+
+class DuplicateExternalId(Conflict):
+    """The provider account id (``field``) is already configured on another account."""
+
+    code = "external_id_in_use"
+
+
+class TooManySubscriptions(Conflict):
+    """``account`` already has the most webhook subscriptions an account may have."""
+
+    code = "too_many_subscriptions"

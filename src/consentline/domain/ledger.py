@@ -1,7 +1,7 @@
 """Consent events, the fold that turns them into a state, and the hash chain.
 
 Consent changes only by appending an event (C21). The *state* of an address for
-one send is the fold of the events that cover it (BRIEF.md, "Decision" 2–3):
+one send is the fold of the events that cover it (docs/model.md, "The decision" 2–3):
 
 * ``opt_in``  → opted in; clears an opt-out.
 * ``opt_out`` → opted out; the state before it is remembered but masked.
@@ -222,7 +222,13 @@ def _unreadable(text: str, reason: str) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One ledger entry, as stored (proof included, hash-chained per tenant)."""
+    """One ledger entry, as stored (proof included, hash-chained per tenant).
+
+    What a consent record must carry (C20): the address and channel, the sender
+    scope, purpose and topic, the UTC time, how it was captured (``source``), and
+    in ``proof`` the evidence: legal basis, jurisdiction, disclosure text and its
+    version, collector, a pointer to the form or message.
+    """
 
     id: int
     tenant_id: int
@@ -448,7 +454,7 @@ def fold(
     """Fold the covering entries; returns (state, index of the deciding entry or -1).
 
     ``items`` are (code, scope, purpose, topic, ...) in fold order; ``purpose``
-    and ``topic`` describe the send ("" for no topic). Covering (BRIEF.md, 2):
+    and ``topic`` describe the send ("" for no topic). Covering (docs/model.md, "The decision" 2):
     scope in ``scopes``; purpose empty or equal; for opt-outs, resumes and lapses
     topic empty or equal; for opt-ins and pending requests topic equal.
     """

@@ -4,7 +4,7 @@ A tenant is a root account. An event is scoped to a line or to an account; it
 *covers* a line when its scope is the line itself or an account on the path from
 the line's account up to that account's boundary (the nearest ancestor-or-self
 that is ``isolated``, or the root). Nothing crosses a boundary in either
-direction (BRIEF.md, "Reach of an opt-out"; C16).
+direction (docs/model.md, "Where a keyword opt-out applies"; C16).
 
 >>> root = Account(1, "acme", 1, None, "tree", False, "US")
 >>> tree = Directory([root], [Line(7, "+18005550100", 1, 1)])

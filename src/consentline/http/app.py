@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 
 from consentline.client import Consentline
 from consentline.http import (
+    docs,
     errors,
     media,
     routes_admin,
@@ -99,6 +100,7 @@ def create_app(
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by http/docs.py, without a CDN
         responses=errors.RESPONSES,
         dependencies=[Depends(media.json_body)],  # 415 for a non-JSON body on a JSON route
         **_NO_TELEMETRY,
@@ -122,6 +124,7 @@ def create_app(
     app.include_router(routes_webhooks.router)
     app.include_router(routes_subscriptions.router)
     app.include_router(routes_gateway.router)
+    app.include_router(docs.router)
     app.add_middleware(
         BodyLimit, default=settings.max_body, per_path={"/v1/check": settings.max_bulk_body}
     )

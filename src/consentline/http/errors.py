@@ -2,7 +2,8 @@
 
 Every error answer is JSON ``{"code": ..., "message": ..., **data}``. The status
 of a library error is found by walking its class's MRO in :data:`STATUS`, so a
-new subclass of ``NotFound`` is a 404 without touching this module.
+new subclass of ``NotFound`` is a 404 without touching this module; the errors
+no request can raise are listed in :data:`NOT_HTTP_FACING`.
 
 Malformed JSON is ``400 invalid_json``; a body that parses but does not fit the
 schema is ``422 invalid_input`` (with ``errors``); an unknown route is
@@ -26,12 +27,14 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException
 
 from consentline.domain.errors import (
+    CannotSend,
     Conflict,
     ConsentlineError,
     Forbidden,
     InvalidInput,
     LimitExceeded,
     NotFound,
+    SettingsError,
     StorageError,
     TooManyBulkChecks,
     Unauthorized,
@@ -51,6 +54,12 @@ STATUS: Final[Mapping[type[ConsentlineError], int]] = {
     StorageError: 503,
     ConsentlineError: 400,
 }
+
+# Errors no request can raise, so they have no status of their own: a bad setting
+# stops the server before it answers; a send that cannot be built is written on the
+# outbox message by the reply job. A new error must be in STATUS (by a class of its
+# own or an ancestor other than ConsentlineError) or here: tests/test_errors.py checks.
+NOT_HTTP_FACING: Final[frozenset[type[ConsentlineError]]] = frozenset({SettingsError, CannotSend})
 
 HTTP_CODES: Final[Mapping[int, str]] = {
     400: "bad_request",

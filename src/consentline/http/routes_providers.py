@@ -47,7 +47,7 @@ def put_credentials(
     svc: ServicesDep,
 ) -> dict[str, Any]:
     """The body is the provider's credential fields (Twilio ``account_sid``,
-    ``auth_token``, ``shared_key_secret``, ``upstream_base_url``; see PROVIDERS.md for
+    ``auth_token``, ``shared_key_secret``, ``upstream_base_url``; see docs/providers.md for
     the others); it replaces what was set. Sub-accounts without their own inherit
     these. The answer names the fields that are set, never their values."""
     who.require("admin")

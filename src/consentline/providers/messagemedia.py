@@ -38,7 +38,7 @@ from consentline.providers.base import (
 
 NAME = "messagemedia"
 HTTP_VERSION = "HTTP/1.1"
-# MessageMedia publishes no "recipient opted out" delivery error code (PROVIDERS.md
+# MessageMedia publishes no "recipient opted out" delivery error code (docs/providers.md
 # lists none), so no receipt maps to an opt-out; replies are classified as usual (C19).
 OPT_OUT_ERRORS: frozenset[str] = frozenset()
 _DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {

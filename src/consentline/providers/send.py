@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
-from consentline.domain.errors import InvalidInput
+from consentline.domain.errors import CannotSend
 from consentline.providers import _send_answers as answers
 
 __all__ = [
@@ -97,15 +97,6 @@ _GSM7: Final = frozenset(
 )
 _FORM: Final = "application/x-www-form-urlencoded"
 _JSON: Final = "application/json"
-
-
-class CannotSend(InvalidInput):
-    """No request can be built: unknown provider, missing or unusable credentials.
-
-    The message and data name fields, never their values (they are secrets).
-    """
-
-    code = "cannot_send"
 
 
 @dataclass(frozen=True, slots=True)

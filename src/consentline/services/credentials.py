@@ -53,7 +53,12 @@ from typing import Any, Final
 from sqlalchemy import Engine, Row
 
 from consentline import outbound
-from consentline.domain.errors import Conflict, InvalidInput, NotFound, SignatureInvalid
+from consentline.domain.errors import (
+    DuplicateExternalId,
+    InvalidInput,
+    SignatureInvalid,
+    UnknownProvider,
+)
 from consentline.domain.evidence import check_identifier
 from consentline.domain.ledger import from_us, to_us
 from consentline.domain.scopes import Directory
@@ -108,14 +113,6 @@ REQUIRED: Final[Mapping[str, tuple[frozenset[str], ...]]] = {
 
 # The field kept as ``external_id`` (looked up by the Twilio-compatible gateway).
 EXTERNAL_ID: Final[Mapping[str, str]] = {"twilio": "account_sid"}
-
-
-class UnknownProvider(NotFound):
-    code = "unknown_provider"
-
-
-class DuplicateExternalId(Conflict):
-    code = "external_id_in_use"
 
 
 def provider(name: str) -> Provider:

@@ -67,7 +67,7 @@ class RecordRequest:
     """One consent change to append. Exactly one of ``account``, ``line``, ``via``.
 
     ``via`` is the line a keyword arrived on: the scope then follows the account's
-    reach for opt-outs and resumes (BRIEF.md, "Reach"), and is the line for others.
+    reach for opt-outs and resumes (docs/model.md, "reach"), and is the line for others.
 
     ``within`` names the account whose subtree bounds the write: that of the API
     key it comes through. A scope outside the subtree is refused as if it did not
@@ -239,6 +239,9 @@ def record(
     now: datetime,
 ) -> list[Event]:
     """Append events (one transaction for the whole batch) and commit.
+
+    Every way a revocation arrives (keyword, provider signal, agent, web, API)
+    ends here, so it has the same effect whatever its source (C15).
 
     A request whose idempotency key was already applied returns the original
     event and appends nothing; the same key with a different request is an

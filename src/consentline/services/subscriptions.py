@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from consentline import outbound
-from consentline.domain.errors import Conflict, InvalidInput, NotFound
+from consentline.domain.errors import InvalidInput, TooManySubscriptions, UnknownSubscription
 from consentline.domain.ledger import ACTIONS, Event, from_us, to_us
 from consentline.domain.scopes import Directory
 from consentline.outbound import OutboundAllow
@@ -37,14 +37,6 @@ from consentline.storage.uow import UnitOfWork
 MAX_PER_ACCOUNT: Final = 25
 MAX_URL: Final = 2048
 ALL: Final = "*"
-
-
-class UnknownSubscription(NotFound):
-    code = "unknown_subscription"
-
-
-class TooManySubscriptions(Conflict):
-    code = "too_many_subscriptions"
 
 
 @dataclass(frozen=True, slots=True)
