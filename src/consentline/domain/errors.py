@@ -218,3 +218,23 @@ class UnknownReviewItem(NotFound):
 
 class ReviewDecided(Conflict):
     code = "review_decided"
+
+
+# -- the Twilio-compatible gateway's answers (providers.gateway, services.gateway) ------
+class GatewayError(ConsentlineError):
+    """An answer of the send gateway in Twilio's error shape.
+
+    ``status`` is the HTTP status, ``twilio_code`` Twilio's own error code (21610 for
+    an unsubscribed recipient, 20003 for a failed authentication, ...); ``extra`` is
+    added to the body (``consentline_reason``, ``consentline_code``). The one
+    error→response registry answers it with Twilio's body
+    (``providers.gateway.error_body``), never with consentline's.
+    """
+
+    code = "gateway_error"
+
+    def __init__(self, status: int, twilio_code: int, message: str, **extra: Any) -> None:
+        super().__init__(message, **extra)
+        self.status = status
+        self.twilio_code = twilio_code
+        self.extra = dict(self.data)

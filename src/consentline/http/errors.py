@@ -2,7 +2,10 @@
 
 Every error answer is JSON ``{"code": ..., "message": ..., **data}``. The status
 of a library error is found by walking its class's MRO in :data:`STATUS`, so a
-new subclass of ``NotFound`` is a 404 without touching this module.
+new subclass of ``NotFound`` is a 404 without touching this module. The few errors
+answered in another shape are in :data:`ANSWERS`, found the same way: the send
+gateway's ``GatewayError`` is Twilio's ``{"code", "message", "more_info", "status"}``
+with its own status.
 
 Malformed JSON is ``400 invalid_json``; a body that parses but does not fit the
 schema is ``422 invalid_input`` (with ``errors``); an unknown route is
@@ -16,7 +19,7 @@ masked, exception messages withheld unless they are consentline's own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
@@ -29,6 +32,7 @@ from consentline.domain.errors import (
     Conflict,
     ConsentlineError,
     Forbidden,
+    GatewayError,
     InvalidInput,
     LimitExceeded,
     NotFound,
@@ -37,6 +41,7 @@ from consentline.domain.errors import (
     Unauthorized,
 )
 from consentline.http.logging import redact_target
+from consentline.providers import gateway
 
 log = logging.getLogger("consentline.http")
 
@@ -101,8 +106,26 @@ def error_response(status: int, body: Mapping[str, Any]) -> JSONResponse:
     return JSONResponse(dict(body), status_code=status, headers=headers)
 
 
+def _gateway_error(error: ConsentlineError) -> JSONResponse:
+    """The send gateway's refusals answer in Twilio's shape, with their own status."""
+    assert isinstance(error, GatewayError)
+    return JSONResponse(
+        gateway.error_body(error), status_code=error.status, headers=gateway.error_headers(error)
+    )
+
+
+# Errors whose answer is not consentline's ``{"code", "message"}`` body (by MRO, as STATUS).
+ANSWERS: Final[Mapping[type[ConsentlineError], Callable[[ConsentlineError], JSONResponse]]] = {
+    GatewayError: _gateway_error,
+}
+
+
 def library_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ConsentlineError)
+    for cls in type(error).__mro__:
+        answer = ANSWERS.get(cls)
+        if answer is not None:
+            return answer(error)
     body = error.to_dict()
     if isinstance(error, StorageError):
         body.pop("detail", None)  # driver text may quote stored values
