@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
 from consentline.cli import accounts, checks, classify, inbound, ledger, serve
 from consentline.cli._common import (
@@ -21,6 +19,7 @@ from consentline.cli._common import (
     session,
     text,
 )
+from consentline.settings import database_location
 
 app = typer.Typer(
     name="consentline",
@@ -60,11 +59,8 @@ def main_options(
 
 def _where(url: str) -> dict[str, Any]:
     """Where the database is, with any password hidden."""
-    parsed = make_url(url)
-    path = None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        path = str(Path(str(parsed.database)).expanduser().resolve())
-    return {"url": parsed.render_as_string(hide_password=True), "path": path}
+    shown, path = database_location(url)
+    return {"url": shown, "path": path}
 
 
 def _count(number: int, noun: str) -> str:

@@ -18,16 +18,16 @@ from consentline.cli._common import (
     JsonFlag,
     console,
     emit,
-    event_json,
     parse_time,
     session,
     short_iso,
     text,
 )
-from consentline.cli.classify import classification_json, intent_label
+from consentline.cli.classify import intent_label
 from consentline.domain.errors import InvalidInput
 from consentline.domain.settings import AccountSettings
 from consentline.services.inbound import CONFIRMATION_WINDOW, normalise_hint
+from consentline.services.views import event_json, inbound_json
 
 review_app = typer.Typer(
     no_args_is_help=True,
@@ -85,15 +85,7 @@ def _event_line(event: Event, client: Consentline) -> str:
 
 # -- inbound ----------------------------------------------------------------------------
 def result_json(result: InboundResult, client: Consentline) -> dict[str, Any]:
-    return {
-        "id": result.id,
-        "duplicate": result.duplicate,
-        "decided_by": result.decided_by,
-        "classification": classification_json(result.classification),
-        "events": [event_json(event, client) for event in result.events],
-        "reply": None if result.reply is None else result.reply.as_dict(),
-        "review_id": result.review_id,
-    }
+    return inbound_json(result, client)
 
 
 def _no_event(result: InboundResult, intent: str) -> str:

@@ -225,16 +225,20 @@ class GatewayError(ConsentlineError):
     """An answer of the send gateway in Twilio's error shape.
 
     ``status`` is the HTTP status, ``twilio_code`` Twilio's own error code (21610 for
-    an unsubscribed recipient, 20003 for a failed authentication, ...); ``extra`` is
-    added to the body (``consentline_reason``, ``consentline_code``). The one
-    error→response registry answers it with Twilio's body
+    an unsubscribed recipient, 20003 for a failed authentication, ...; by default
+    ``20000 + status``, as Twilio's 20404); ``extra`` is added to the body
+    (``consentline_reason``, ``consentline_code``). The one error→response registry
+    answers it with Twilio's body
     (``providers.gateway.error_body``), never with consentline's.
     """
 
     code = "gateway_error"
 
-    def __init__(self, status: int, twilio_code: int, message: str, **extra: Any) -> None:
+    def __init__(
+        self, message: str, *, status: int = 400, twilio_code: int | None = None, **extra: Any
+    ) -> None:
         super().__init__(message, **extra)
         self.status = status
-        self.twilio_code = twilio_code
+        # Twilio's own pattern for an HTTP status without a code of its own: 20000 + status.
+        self.twilio_code = 20000 + status if twilio_code is None else twilio_code
         self.extra = dict(self.data)

@@ -95,6 +95,8 @@ RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
 
 
 def status_of(error: ConsentlineError) -> int:
+    if isinstance(error, GatewayError):  # the gateway's answers carry Twilio's status
+        return error.status
     for cls in type(error).__mro__:
         if cls in STATUS:
             return STATUS[cls]

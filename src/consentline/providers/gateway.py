@@ -145,24 +145,27 @@ def error_headers(error: GatewayError) -> dict[str, str] | None:
 
 
 def unauthenticated() -> GatewayError:
-    return GatewayError(401, 20003, "Authenticate")
+    return GatewayError(status=401, twilio_code=20003, message="Authenticate")
 
 
 def unknown_account(account_sid: str) -> GatewayError:
     return GatewayError(
-        404,
-        20404,
-        f"The requested resource /2010-04-01/Accounts/{account_sid}/Messages.json was not found",
+        status=404,
+        twilio_code=20404,
+        message=f"The requested resource /2010-04-01/Accounts/{account_sid}/Messages.json"
+        " was not found",
     )
 
 
 def forbidden(role: str) -> GatewayError:
-    return GatewayError(403, 20403, f"this key has role {role!r}; 'write' is needed")
+    return GatewayError(
+        status=403, twilio_code=20403, message=f"this key has role {role!r}; 'write' is needed"
+    )
 
 
 def from_library_error(error: ConsentlineError, status: int) -> GatewayError:
     """A consentline error in Twilio's shape (``20000 + status``, as Twilio's own 20404)."""
-    return GatewayError(status, 20000 + status, str(error), consentline_code=error.code)
+    return GatewayError(str(error), status=status, consentline_code=error.code)
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -189,14 +192,18 @@ def parse_form(body: bytes) -> list[tuple[str, str]]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise GatewayError(400, 20422, "the body is not UTF-8 form data") from None
+        raise GatewayError(
+            status=400, twilio_code=20422, message="the body is not UTF-8 form data"
+        ) from None
     pairs = parse_qsl(text, keep_blank_values=True)
     seen: set[str] = set()
     for name, _value in pairs:
         if name in seen and name not in LIST_FIELDS:
             code, message = REPEATED_CODES.get(name, (BAD_REQUEST, "Bad request"))
             raise GatewayError(
-                400, code, f"{message}: the parameter {name!r} is given more than once"
+                status=400,
+                twilio_code=code,
+                message=f"{message}: the parameter {name!r} is given more than once",
             )
         seen.add(name)
     return pairs
@@ -211,21 +218,24 @@ def fields_of(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
 
 
 def no_sender() -> GatewayError:
-    return GatewayError(400, 21603, "A 'From' phone number is required.")
+    return GatewayError(status=400, twilio_code=21603, message="A 'From' phone number is required.")
 
 
 def not_a_line() -> GatewayError:
-    return GatewayError(400, 21606, NOT_A_LINE_MESSAGE)
+    return GatewayError(status=400, twilio_code=21606, message=NOT_A_LINE_MESSAGE)
 
 
 def no_recipient() -> GatewayError:
-    return GatewayError(400, 21604, "A 'To' phone number is required.")
+    return GatewayError(status=400, twilio_code=21604, message="A 'To' phone number is required.")
 
 
 def invalid_to() -> GatewayError:
     """A ``To`` that is not a phone number, as Twilio answers it (21211)."""
     return GatewayError(
-        400, 21211, "Invalid 'To' Phone Number", consentline_reason="invalid_address"
+        status=400,
+        twilio_code=21211,
+        message="Invalid 'To' Phone Number",
+        consentline_reason="invalid_address",
     )
 
 
@@ -238,7 +248,7 @@ def denied(reason: str) -> GatewayError:
         if reason == "opted_out"
         else f"{OPTED_OUT_MESSAGE}: consentline denied the send ({reason})"
     )
-    return GatewayError(400, 21610, message, consentline_reason=reason)
+    return GatewayError(status=400, twilio_code=21610, message=message, consentline_reason=reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +292,7 @@ def _relayed(answer: httpx.Response) -> Upstream:
             return Upstream(answer.status_code, json.dumps(kept).encode(), "application/json")
     # Status only (never the body) for the operator; the caller gets the generic answer.
     log.warning("gateway upstream (not Twilio's API) answered HTTP %s", answer.status_code)
-    raise GatewayError(502, 20502, RELAY_FAILED_MESSAGE)
+    raise GatewayError(status=502, twilio_code=20502, message=RELAY_FAILED_MESSAGE)
 
 
 def http_client(
@@ -318,7 +328,7 @@ async def forward(
     except (httpx.HTTPError, httpx.InvalidURL) as error:
         log.warning("gateway upstream unreachable: %s", type(error).__name__)
         message = UNREACHABLE_MESSAGE if twilio else RELAY_FAILED_MESSAGE
-        raise GatewayError(502, 20502, message) from None
+        raise GatewayError(status=502, twilio_code=20502, message=message) from None
     if not twilio:
         return _relayed(answer)
     return Upstream(answer.status_code, answer.content, answer.headers.get("content-type"))
