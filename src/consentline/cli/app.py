@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from consentline import __version__
 from consentline.cli import accounts, checks, classify, inbound, ledger, serve
 from consentline.cli._common import (
     DEFAULT_URL,
@@ -30,6 +31,12 @@ app = typer.Typer(
 )
 
 
+def _print_version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"consentline {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -41,6 +48,15 @@ def main_options(
             help="Database URL: sqlite:///path.db or postgresql+psycopg://user@host/db.",
         ),
     ] = DEFAULT_URL,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print consentline's version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """consentline: an SMS consent ledger and send gate.
 

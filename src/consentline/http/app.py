@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from consentline import __version__
 from consentline.client import Consentline
 from consentline.http import (
     errors,
@@ -105,7 +106,7 @@ def create_app(
 
     app = ConsentlineApp(
         title="consentline",
-        version="0.1.0",
+        version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=errors.RESPONSES,
