@@ -62,11 +62,19 @@ from consentline.providers.base import (
     SingleUseNonces,
     WebhookRequest,
 )
-from consentline.services.credentials import ProviderCredentials, UnknownProvider
+from consentline.services.credentials import CredentialSet, UnknownProvider
 from consentline.services.inbound import InboundMessage, InboundResult
 from consentline.services.recording import RecordRequest
 
-__all__ = ["GET_ALLOWED", "INLINE", "Offload", "WebhookAnswer", "WebhookCall", "Webhooks"]
+__all__ = [
+    "GET_ALLOWED",
+    "INLINE",
+    "CredentialStore",
+    "Offload",
+    "WebhookAnswer",
+    "WebhookCall",
+    "Webhooks",
+]
 
 log = logging.getLogger("consentline.webhooks")
 
@@ -86,6 +94,16 @@ UNVERIFIED: Final = (
     "registered here, that the line's account (or an ancestor) has {provider} "
     "credentials, and that they are the ones the provider signs with"
 )
+
+
+class CredentialStore(Protocol):
+    """What the use case needs of the credentials (``ProviderCredentials``, cached)."""
+
+    def resolve(
+        self, directory: Directory, *, account_id: int, provider: str
+    ) -> CredentialSet | None: ...
+
+    def claim_nonce(self, provider: str, nonce: str, request: WebhookRequest) -> None: ...
 
 
 class Offload(Protocol):
@@ -132,7 +150,7 @@ class Webhooks:
         self,
         *,
         providers: Mapping[str, Provider],
-        credentials: ProviderCredentials,
+        credentials: CredentialStore,
         directory: Callable[[], Directory],
         inbound: Callable[[Sequence[InboundMessage]], Awaitable[list[InboundResult]]],
         record: Callable[[list[RecordRequest]], object],
@@ -300,7 +318,7 @@ def _receipt_key(name: str, message_id: str) -> str:
 
 
 def _same_credentials(
-    store: ProviderCredentials, directory: Directory, line: Line, verified_account: int, name: str
+    store: CredentialStore, directory: Directory, line: Line, verified_account: int, name: str
 ) -> None:
     """Every event must belong to a line whose credentials were the ones verified."""
     found = store.resolve(directory, account_id=line.account_id, provider=name)
