@@ -61,6 +61,7 @@ EXPECTED = {
     "Conflict",
     "DuplicateExternalId",
     "Forbidden",
+    "GatewayError",
     "InvalidPayload",
     "InvalidProof",
     "LimitExceeded",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,7 +43,8 @@ from consentline.services.recording import RecordRequest, RecordResult
 from consentline.services.review import ReviewItem
 from consentline.services.subscriptions import Subscription
 from consentline.services.verification import VerifyReport, verify
-from consentline.storage.engine import make_engine, migrate
+from consentline.settings import DEFAULT_DATABASE_URL
+from consentline.storage.engine import make_engine, migrate, ping
 from consentline.storage.fastpath import Row, StateReader
 from consentline.storage.uow import UnitOfWork
 
@@ -55,7 +56,7 @@ def _utc_now() -> datetime:
 
 
 def connect(
-    url: str = "sqlite:///./var/consentline.db",
+    url: str = DEFAULT_DATABASE_URL,
     *,
     migrate_schema: bool = True,
     clock: Clock = _utc_now,
@@ -63,8 +64,8 @@ def connect(
 ) -> Consentline:
     """Open (and by default migrate) a consentline database.
 
-    ``url`` is ``sqlite:///path.db`` (embedded, the default) or
-    ``postgresql+psycopg://user@host/db``.
+    ``url`` is ``sqlite:///path.db`` (embedded; the default is
+    ``sqlite:///./var/consentline.db``) or ``postgresql+psycopg://user@host/db``.
     """
     engine = make_engine(url)
     if migrate_schema:
@@ -527,6 +528,23 @@ class Consentline:
         normalised = normalise_address(address, check_channel(kind), owner.default_region)
         with UnitOfWork(self.engine, write=False) as uow:
             return uow.store.history(owner.tenant_id, normalised, channel)
+
+    def events_after(
+        self,
+        after: int = 0,
+        limit: int = 100,
+        *,
+        tenant_ids: Collection[int] | None = None,
+        scopes: Collection[str] | None = None,
+    ) -> list[Event]:
+        """The change feed: events with ``id > after`` in id order, at most ``limit``;
+        only of ``tenant_ids`` and with a scope in ``scopes`` when given."""
+        with UnitOfWork(self.engine, write=False) as uow:
+            return uow.api.events_after(after, limit, tenant_ids=tenant_ids, scopes=scopes)
+
+    def ping(self) -> None:
+        """One round trip to the database; :class:`StorageError` if it does not answer."""
+        ping(self.engine)
 
     def verify(self) -> VerifyReport:
         """Walk every hash chain and the projection; ``.ok`` and ``.problems``."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
@@ -73,6 +74,20 @@ def _database_url(environ: Mapping[str, str]) -> Secret:
     if backend not in ("sqlite", "postgresql"):
         raise _fail(name, f"unsupported database {backend!r}; use sqlite or postgresql")
     return Secret(value)
+
+
+def database_location(url: str) -> tuple[str, str | None]:
+    """``url`` with any password hidden, and the resolved file of a SQLite database
+    (None for an in-memory one or another database).
+
+    >>> database_location("postgresql+psycopg://app:s3cret@db/consent")
+    ('postgresql+psycopg://app:***@db/consent', None)
+    """
+    parsed = make_url(url)
+    path = None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = str(Path(str(parsed.database)).expanduser().resolve())
+    return parsed.render_as_string(hide_password=True), path
 
 
 def _admin_key(environ: Mapping[str, str]) -> Secret | None:

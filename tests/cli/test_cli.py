@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
+import consentline
 from consentline.cli import app
 from consentline.cli.app import _where
 from consentline.domain.addresses import normalise_phone
@@ -144,6 +146,13 @@ def test_every_command_is_documented_with_an_example(path: tuple[str, ...]) -> N
 def test_every_leaf_command_offers_json(path: tuple[str, ...]) -> None:
     result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
     assert "--json" in result.stdout
+
+
+def test_version_is_the_one_version_string() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"consentline {consentline.__version__}\n"
+    assert importlib.metadata.version("consentline") == consentline.__version__
 
 
 # -- init and accounts -------------------------------------------------------------------

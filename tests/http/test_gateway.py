@@ -407,10 +407,10 @@ def test_nothing_logs_numbers_or_bodies(
     gateway: Gateway, sent: list[Received], caplog: pytest.LogCaptureFixture
 ) -> None:
     client = gateway.client("acme_write")
-    with caplog.at_level("INFO", logger="consentline.providers.gateway"):
+    with caplog.at_level("INFO", logger="consentline.gateway"):
         client.messages.create(to=OPTED_IN, from_=ACME_LINE, body="secret words")
         _refused(lambda: client.messages.create(to=OPTED_OUT, from_=ACME_LINE, body="hush"))
-    lines = [r.getMessage() for r in caplog.records if r.name == "consentline.providers.gateway"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "consentline.gateway"]
     assert len(lines) == 2
     assert "allowed" in lines[0] and "account=acme" in lines[0]
     assert "denied" in lines[1] and "reason=opted_out" in lines[1]
@@ -562,14 +562,25 @@ def _credentials(base_url: str | None) -> CredentialSet:
 PAIRS = [("To", OPTED_IN), ("From", ACME_LINE), ("Body", "x")]
 
 
+async def _forward(
+    stored: CredentialSet,
+    *,
+    allow: OutboundAllow = NOTHING,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> gateway_module.Upstream:
+    """The checked PAIRS forwarded on a gateway client as the app opens it."""
+    async with gateway_module.http_client(allow, transport=transport) as http:
+        return await gateway_module.forward(http, stored.fields, PAIRS)
+
+
 def test_the_gateway_does_not_connect_to_a_loopback_upstream_unless_allowed(
     upstream: StandIn, sent: list[Received]
 ) -> None:
     # Stored while the installation allowed it; the gateway now runs without the list.
     stored = _credentials(upstream.url)
     with pytest.raises(gateway_module.GatewayError) as raised:
-        asyncio.run(gateway_module.forward(stored, PAIRS, allow=NOTHING))
-    assert (raised.value.status, raised.value.code) == (502, 20502)
+        asyncio.run(_forward(stored, allow=NOTHING))
+    assert (raised.value.status, raised.value.twilio_code) == (502, 20502)
     assert raised.value.message == gateway_module.RELAY_FAILED_MESSAGE
     assert sent == []  # refused before connecting: the stand-in heard nothing
 
@@ -586,10 +597,10 @@ def test_a_name_resolving_to_loopback_is_refused_at_connect_time(
 
     blocked = AsyncGuardedTransport(NOTHING, resolve=resolve)
     with pytest.raises(gateway_module.GatewayError) as raised:
-        asyncio.run(gateway_module.forward(stored, PAIRS, transport=blocked))
+        asyncio.run(_forward(stored, transport=blocked))
     assert raised.value.status == 502 and sent == []
     allowed = AsyncGuardedTransport(LOOPBACK, resolve=resolve)
-    answer = asyncio.run(gateway_module.forward(stored, PAIRS, transport=allowed))
+    answer = asyncio.run(_forward(stored, transport=allowed))
     assert answer.status == 201
     [received] = sent  # connected to the checked address, Host still the URL's
     assert received.host == f"twilio-relay.example:{port}"
@@ -602,9 +613,7 @@ def test_twilios_own_answers_pass_through_unchanged() -> None:
         assert request.url.host == "api.twilio.com"
         return httpx.Response(400, content=twilio_error, headers={"content-type": "x/y"})
 
-    answer = asyncio.run(
-        gateway_module.forward(_credentials(None), PAIRS, transport=httpx.MockTransport(handler))
-    )
+    answer = asyncio.run(_forward(_credentials(None), transport=httpx.MockTransport(handler)))
     assert (answer.status, answer.content, answer.content_type) == (400, twilio_error, "x/y")
 
 

@@ -22,11 +22,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from consentline import Consentline, ConsentlineError, Decision, Event, EventRef, connect
+from consentline import Consentline, ConsentlineError, Event, connect
 from consentline.domain.errors import InvalidInput, InvalidProof, InvalidTime
-from consentline.domain.policy import event_dict
+from consentline.settings import DEFAULT_DATABASE_URL
 
-DEFAULT_URL: Final = "sqlite:///./var/consentline.db"
+DEFAULT_URL: Final = DEFAULT_DATABASE_URL
 ENV_URL: Final = "CONSENTLINE_DATABASE_URL"
 ERROR_EXIT: Final = 2
 
@@ -154,25 +154,6 @@ def short_hash(value: str) -> str:
 def text(value: object) -> str:
     """User data made safe for Rich markup (a proof value may contain ``[...]``)."""
     return escape("" if value is None else str(value))
-
-
-def event_json(event: Event, client: Consentline) -> dict[str, Any]:
-    """A stored event, complete (proof and chain links included)."""
-    return event.as_dict(where=client.describe_scope(event.scope))
-
-
-def ref_json(ref: EventRef, client: Consentline) -> dict[str, Any]:
-    return {**event_dict(ref), "where": client.describe_scope(ref.scope)}
-
-
-def decision_json(decision: Decision, client: Consentline) -> dict[str, Any]:
-    event = decision.event
-    return {
-        "to": decision.to,
-        "allowed": decision.allowed,
-        "reason": decision.reason,
-        "event": None if event is None else ref_json(event, client),
-    }
 
 
 def proof_lines(proof: dict[str, Any]) -> list[str]:

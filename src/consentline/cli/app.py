@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
+from consentline import __version__
 from consentline.cli import (
     accounts,
     checks,
@@ -31,6 +30,7 @@ from consentline.cli._common import (
     session,
     text,
 )
+from consentline.settings import database_location
 
 app = typer.Typer(
     name="consentline",
@@ -39,6 +39,12 @@ app = typer.Typer(
     # Locals of a crashed frame may hold phone numbers: never print them.
     pretty_exceptions_show_locals=False,
 )
+
+
+def _print_version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"consentline {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -52,6 +58,15 @@ def main_options(
             help="Database URL: sqlite:///path.db or postgresql+psycopg://user@host/db.",
         ),
     ] = DEFAULT_URL,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print consentline's version and exit.",
+        ),
+    ] = False,
 ) -> None:
     """consentline: an SMS consent ledger and send gate.
 
@@ -70,11 +85,8 @@ def main_options(
 
 def _where(url: str) -> dict[str, Any]:
     """Where the database is, with any password hidden."""
-    parsed = make_url(url)
-    path = None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        path = str(Path(str(parsed.database)).expanduser().resolve())
-    return {"url": parsed.render_as_string(hide_password=True), "path": path}
+    shown, path = database_location(url)
+    return {"url": shown, "path": path}
 
 
 def _count(number: int, noun: str) -> str:

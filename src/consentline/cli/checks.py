@@ -11,7 +11,6 @@ from consentline import Consentline, Decision
 from consentline.cli._common import (
     JsonFlag,
     console,
-    decision_json,
     dump,
     emit,
     parse_time,
@@ -19,6 +18,7 @@ from consentline.cli._common import (
     short_iso,
     text,
 )
+from consentline.services.views import decision_json
 
 REASONS: Final = {
     "enforcement_disabled": "the purpose is not enforced (model disabled)",

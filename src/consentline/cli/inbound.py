@@ -16,29 +16,21 @@ from consentline.cli._common import (
     JsonFlag,
     console,
     emit,
-    event_json,
     event_line,
     parse_time,
     session,
     short_iso,
     text,
 )
-from consentline.cli.classify import classification_json, intent_label
+from consentline.cli.classify import intent_label
 from consentline.services.inbound import normalise_hint
+from consentline.services.views import inbound_json
 
 Channel = Annotated[str, typer.Option("--channel", help="sms, whatsapp or email.")]
 
 
 def result_json(result: InboundResult, client: Consentline) -> dict[str, Any]:
-    return {
-        "id": result.id,
-        "duplicate": result.duplicate,
-        "decided_by": result.decided_by,
-        "classification": classification_json(result.classification),
-        "events": [event_json(event, client) for event in result.events],
-        "reply": None if result.reply is None else result.reply.as_dict(),
-        "review_id": result.review_id,
-    }
+    return inbound_json(result, client)
 
 
 def _no_event(result: InboundResult, intent: str) -> str:

@@ -11,9 +11,7 @@ from consentline import Consentline, Event
 from consentline.cli._common import (
     JsonFlag,
     console,
-    decision_json,
     emit,
-    event_json,
     parse_proof,
     parse_time,
     proof_lines,
@@ -26,6 +24,7 @@ from consentline.cli._common import (
 from consentline.cli.checks import describe_decision
 from consentline.domain.addresses import normalise_line_id
 from consentline.domain.errors import CrossTenant, InvalidInput
+from consentline.services.views import decision_json, event_json
 
 Channel = Annotated[str, typer.Option("--channel", help="sms, whatsapp or email.")]
 

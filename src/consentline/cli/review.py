@@ -15,7 +15,6 @@ from consentline.cli._common import (
     console,
     count,
     emit,
-    event_json,
     event_line,
     session,
     short_iso,
@@ -23,6 +22,7 @@ from consentline.cli._common import (
 )
 from consentline.domain.errors import InvalidInput
 from consentline.services.inbound import CONFIRMATION_WINDOW
+from consentline.services.views import event_json
 
 review_app = typer.Typer(
     no_args_is_help=True,

@@ -43,7 +43,8 @@ output) so that no edge has to parse messages::
     │   ├── TooManyRecipients        a bulk check lists more than the limit
     │   ├── BudgetExceeded           a bulk check used up its time budget
     │   └── TooManyBulkChecks        the server is running its cap of bulk checks (429)
-    └── StorageError                 the database failed; nothing was written (503)
+    ├── StorageError                 the database failed; nothing was written (503)
+    └── GatewayError                 the send gateway's answer, in Twilio's error shape
 
 Phone numbers are masked in messages and data (C23): ``str()``, ``repr()``,
 ``to_dict()`` and so logs, tracebacks and HTTP answers never carry a full number.
@@ -311,3 +312,27 @@ class TooManySubscriptions(Conflict):
     """``account`` already has the most webhook subscriptions an account may have."""
 
     code = "too_many_subscriptions"
+
+
+# -- the Twilio-compatible gateway's answers (providers.gateway, services.gateway) ------
+class GatewayError(ConsentlineError):
+    """An answer of the send gateway in Twilio's error shape.
+
+    ``status`` is the HTTP status, ``twilio_code`` Twilio's own error code (21610 for
+    an unsubscribed recipient, 20003 for a failed authentication, ...; by default
+    ``20000 + status``, as Twilio's 20404); ``extra`` is added to the body
+    (``consentline_reason``, ``consentline_code``). The one error→response registry
+    answers it with Twilio's body
+    (``providers.gateway.error_body``), never with consentline's.
+    """
+
+    code = "gateway_error"
+
+    def __init__(
+        self, message: str, *, status: int = 400, twilio_code: int | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message, **extra)
+        self.status = status
+        # Twilio's own pattern for an HTTP status without a code of its own: 20000 + status.
+        self.twilio_code = 20000 + status if twilio_code is None else twilio_code
+        self.extra = dict(self.data)

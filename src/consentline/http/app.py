@@ -16,9 +16,11 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 from fastapi import Depends, FastAPI
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from consentline import __version__
 from consentline.client import Consentline
 from consentline.http import (
     docs,
@@ -38,8 +40,12 @@ from consentline.http.auth import Services
 from consentline.http.batching import InboundBatcher
 from consentline.http.fastlane import FastLane
 from consentline.http.limits import BodyLimit
+from consentline.providers import REGISTRY
+from consentline.providers.gateway import Forwarder
 from consentline.services.api_keys import ApiKeys
 from consentline.services.credentials import ProviderCredentials
+from consentline.services.gateway import Gateway
+from consentline.services.webhooks import Webhooks
 from consentline.settings import Settings
 
 DESCRIPTION = """\
@@ -84,9 +90,12 @@ def create_app(
     workers: Sequence[Worker] = (),
 ) -> FastAPI:
     """The API over ``client``; ``keys`` defaults to keys on the client's database."""
+    # The gateway's one upstream client: opened on the serving loop, closed with it.
+    forwarder = Forwarder(settings.outbound_allow)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await forwarder.open()
         for worker in workers:
             worker.start()
         try:
@@ -94,10 +103,11 @@ def create_app(
         finally:
             for worker in reversed(workers):
                 worker.stop()
+            await forwarder.close()
 
     app = ConsentlineApp(
         title="consentline",
-        version="0.1.0",
+        version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # served by http/docs.py, without a CDN
@@ -105,16 +115,35 @@ def create_app(
         dependencies=[Depends(media.json_body)],  # 415 for a non-JSON body on a JSON route
         **_NO_TELEMETRY,
     )
+    keys = keys if keys is not None else ApiKeys(client.engine, client.now)
+    batcher = InboundBatcher(client)
+    credentials = ProviderCredentials(
+        client.engine,
+        client.now,
+        cache_seconds=client.cache_seconds,
+        allow=settings.outbound_allow,
+    )
     app.state.services = Services(
         client=client,
-        keys=keys if keys is not None else ApiKeys(client.engine, client.now),
+        keys=keys,
         settings=settings,
-        batcher=InboundBatcher(client),
-        credentials=ProviderCredentials(
-            client.engine,
-            client.now,
-            cache_seconds=client.cache_seconds,
-            allow=settings.outbound_allow,
+        batcher=batcher,
+        credentials=credentials,
+        webhooks=Webhooks(
+            providers=REGISTRY,
+            credentials=credentials,
+            directory=client.directory,
+            inbound=batcher.handle,
+            record=client.record_many,
+            offload=run_in_threadpool,
+        ),
+        gateway=Gateway(
+            keys=keys,
+            credentials=credentials,
+            directory=client.directory,
+            check=client.check,
+            forward=forwarder,
+            offload=run_in_threadpool,
         ),
     )
     errors.install(app)

@@ -36,6 +36,8 @@ from consentline.domain.scopes import Account, Directory, Line, account_scope, l
 from consentline.http.batching import InboundBatcher
 from consentline.services.api_keys import ApiKey, ApiKeys, Role
 from consentline.services.credentials import ProviderCredentials
+from consentline.services.gateway import Gateway
+from consentline.services.webhooks import Webhooks
 from consentline.settings import Settings
 
 bearer = HTTPBearer(auto_error=False, description="an API key: `Authorization: Bearer cl_...`")
@@ -50,6 +52,8 @@ class Services:
     settings: Settings
     batcher: InboundBatcher
     credentials: ProviderCredentials
+    webhooks: Webhooks
+    gateway: Gateway
 
 
 async def services(request: Request) -> Services:

@@ -3,7 +3,10 @@
 Every error answer is JSON ``{"code": ..., "message": ..., **data}``. The status
 of a library error is found by walking its class's MRO in :data:`STATUS`, so a
 new subclass of ``NotFound`` is a 404 without touching this module; the errors
-no request can raise are listed in :data:`NOT_HTTP_FACING`.
+no request can raise are listed in :data:`NOT_HTTP_FACING`. The few errors
+answered in another shape are in :data:`ANSWERS`, found the same way: the send
+gateway's ``GatewayError`` is Twilio's ``{"code", "message", "more_info", "status"}``
+with its own status.
 
 Malformed JSON is ``400 invalid_json``; a body that parses but does not fit the
 schema is ``422 invalid_input`` (with ``errors``); an unknown route is
@@ -17,7 +20,7 @@ masked, exception messages withheld unless they are consentline's own.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
@@ -31,6 +34,7 @@ from consentline.domain.errors import (
     Conflict,
     ConsentlineError,
     Forbidden,
+    GatewayError,
     InvalidInput,
     LimitExceeded,
     NotFound,
@@ -40,6 +44,7 @@ from consentline.domain.errors import (
     Unauthorized,
 )
 from consentline.http.logging import redact_target
+from consentline.providers import gateway
 
 log = logging.getLogger("consentline.http")
 
@@ -99,6 +104,8 @@ RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
 
 
 def status_of(error: ConsentlineError) -> int:
+    if isinstance(error, GatewayError):  # the gateway's answers carry Twilio's status
+        return error.status
     for cls in type(error).__mro__:
         if cls in STATUS:
             return STATUS[cls]
@@ -110,8 +117,26 @@ def error_response(status: int, body: Mapping[str, Any]) -> JSONResponse:
     return JSONResponse(dict(body), status_code=status, headers=headers)
 
 
+def _gateway_error(error: ConsentlineError) -> JSONResponse:
+    """The send gateway's refusals answer in Twilio's shape, with their own status."""
+    assert isinstance(error, GatewayError)
+    return JSONResponse(
+        gateway.error_body(error), status_code=error.status, headers=gateway.error_headers(error)
+    )
+
+
+# Errors whose answer is not consentline's ``{"code", "message"}`` body (by MRO, as STATUS).
+ANSWERS: Final[Mapping[type[ConsentlineError], Callable[[ConsentlineError], JSONResponse]]] = {
+    GatewayError: _gateway_error,
+}
+
+
 def library_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ConsentlineError)
+    for cls in type(error).__mro__:
+        answer = ANSWERS.get(cls)
+        if answer is not None:
+            return answer(error)
     body = error.to_dict()
     if isinstance(error, StorageError):
         body.pop("detail", None)  # driver text may quote stored values

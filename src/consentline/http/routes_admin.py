@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from consentline.domain.errors import Conflict, Forbidden, NotFound
 from consentline.http import schemas
 from consentline.http.auth import CallerDep, ServicesDep
-from consentline.http.serialise import account_json, key_json, line_json
 from consentline.services.api_keys import check_role
+from consentline.services.views import account_json, key_json, line_json
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 

@@ -43,7 +43,7 @@ from consentline.http.auth import (
     authenticate,
     services_of,
 )
-from consentline.http.serialise import decision_json
+from consentline.services.views import decision_json
 
 router = APIRouter(prefix="/v1", tags=["check"])
 log = logging.getLogger("consentline.http")

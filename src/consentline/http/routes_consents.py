@@ -12,9 +12,8 @@ from consentline.domain.errors import InvalidInput
 from consentline.domain.ledger import Event
 from consentline.http import schemas
 from consentline.http.auth import CallerDep, ServicesDep
-from consentline.http.serialise import event_json
 from consentline.services.recording import RecordRequest
-from consentline.storage.uow import UnitOfWork
+from consentline.services.views import event_json
 
 router = APIRouter(prefix="/v1", tags=["consent"])
 
@@ -158,10 +157,9 @@ def events(
 ) -> dict[str, Any]:
     """Events with ``id > after`` whose scope is inside the key's subtree, in id
     order. Pass ``next`` back as ``after``; an empty page keeps the cursor."""
-    with UnitOfWork(svc.client.engine, write=False) as uow:
-        found = uow.api.events_after(
-            after, limit, tenant_ids=who.tenant_ids(), scopes=who.subtree_scopes()
-        )
+    found = svc.client.events_after(
+        after, limit, tenant_ids=who.tenant_ids(), scopes=who.subtree_scopes()
+    )
     directory = svc.client.directory()
     return {
         "events": [event_json(e, directory) for e in found],

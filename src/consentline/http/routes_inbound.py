@@ -9,7 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from consentline.http import schemas
 from consentline.http.auth import CallerDep, ServicesDep
-from consentline.http.serialise import inbound_json
+from consentline.services.views import inbound_json
 
 router = APIRouter(prefix="/v1", tags=["inbound"])
 

@@ -5,7 +5,7 @@ the answer at run time) or, for routes that build their own response
 (``JSONResponse``, a stream, a provider's native body), with
 ``responses={status: {"model": ...}}`` (documented only). The suite's schemathesis
 run checks every answer it provokes against these. The dicts themselves are built
-in :mod:`consentline.http.serialise` and the domain's ``as_dict`` methods; a test
+in :mod:`consentline.services.views` and the domain's ``as_dict`` methods; a test
 keeps the two in step (``tests/http/test_openapi_fuzz.py``).
 
 Fields are required when the answer always has them (``null`` where they may be

@@ -260,6 +260,7 @@ class ProviderCredentials:
         # process is seen within ``cache_seconds``, as for the client's other caches.
         self._cache_seconds = cache_seconds
         self._cache: dict[tuple[tuple[int, ...], str], tuple[float, CredentialSet | None]] = {}
+        self._by_external: dict[tuple[str, str], tuple[float, CredentialSet | None]] = {}
         self._lock = threading.Lock()
         self._pruned_us = 0
 
@@ -288,6 +289,7 @@ class ProviderCredentials:
         assert row is not None
         with self._lock:
             self._cache.clear()
+            self._by_external.clear()
         return _set(row)
 
     def get(self, *, account_id: int, provider: str) -> CredentialSet | None:
@@ -317,10 +319,22 @@ class ProviderCredentials:
         return found
 
     def by_external_id(self, provider: str, external_id: str) -> CredentialSet | None:
-        """The credentials whose external id (Twilio AccountSid) is ``external_id``."""
+        """The credentials whose external id (Twilio AccountSid) is ``external_id``
+        (kept ``cache_seconds``, as :meth:`resolve`: the send gateway asks per send)."""
+        key = (provider, external_id)
+        if self._cache_seconds > 0:
+            cached = self._by_external.get(key)
+            if cached is not None and time.monotonic() - cached[0] < self._cache_seconds:
+                return cached[1]
         with UnitOfWork(self._engine, write=False) as uow:
             row = uow.api.credentials_by_external_id(provider, external_id)
-        return None if row is None else _set(row)
+        found = None if row is None else _set(row)
+        if self._cache_seconds > 0:
+            with self._lock:
+                if len(self._by_external) > 10_000:
+                    self._by_external.clear()
+                self._by_external[key] = (time.monotonic(), found)
+        return found
 
     def claim_nonce(self, provider: str, nonce: str, request: WebhookRequest) -> None:
         """Accept ``nonce`` for ``request`` only; :class:`SignatureInvalid` if another used it.

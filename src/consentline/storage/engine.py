@@ -34,7 +34,7 @@ import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.pool import StaticPool
 
@@ -170,3 +170,9 @@ def storage_errors() -> Iterator[None]:
         raise
     except (exc.SQLAlchemyError, sqlite3.Error, psycopg.Error) as error:
         raise storage_error(error) from error
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database; :class:`StorageError` if it does not answer."""
+    with storage_errors(), engine.connect() as conn:
+        conn.execute(text("SELECT 1"))

@@ -1,15 +1,30 @@
-"""Library values as JSON-ready dicts (the shapes of the API's responses)."""
+"""Library values as JSON-ready dicts: the ONE serialiser of the HTTP API and the CLI.
+
+The shapes of the API's responses and of the CLI's ``--json`` output. An event names
+where it applies (``where``) through anything that describes a scope: the
+:class:`~consentline.domain.scopes.Directory` snapshot of a request, or the
+:class:`~consentline.Consentline` client of a command.
+
+>>> event_json(event, cl.directory())["where"]                # doctest: +SKIP
+'account acme'
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from consentline.domain.ledger import Event, EventRef
 from consentline.domain.policy import Decision, event_dict
 from consentline.domain.scopes import Account, Directory, Line
 from consentline.services.api_keys import ApiKey
 from consentline.services.inbound import InboundResult
+
+
+class Places(Protocol):
+    """What names a scope in words (a ``Directory``, or the client)."""
+
+    def describe_scope(self, scope: str) -> str: ...
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -50,33 +65,35 @@ def key_json(key: ApiKey, directory: Directory) -> dict[str, Any]:
     }
 
 
-def event_json(event: Event, directory: Directory) -> dict[str, Any]:
+def event_json(event: Event, places: Places) -> dict[str, Any]:
     """A stored event, complete (proof and chain links included)."""
-    return event.as_dict(where=directory.describe_scope(event.scope))
+    return event.as_dict(where=places.describe_scope(event.scope))
 
 
-def ref_json(ref: EventRef | None, directory: Directory) -> dict[str, Any] | None:
+def ref_json(ref: EventRef | None, places: Places) -> dict[str, Any] | None:
     if ref is None:
         return None
-    return {**event_dict(ref), "where": directory.describe_scope(ref.scope)}
+    return {**event_dict(ref), "where": places.describe_scope(ref.scope)}
 
 
-def decision_json(decision: Decision, directory: Directory) -> dict[str, Any]:
+def decision_json(decision: Decision, places: Places) -> dict[str, Any]:
+    """A send decision and the event that decided it (None: nothing on record)."""
     return {
         "to": decision.to,
         "allowed": decision.allowed,
         "reason": decision.reason,
-        "event": ref_json(decision.event, directory),
+        "event": ref_json(decision.event, places),
     }
 
 
-def inbound_json(result: InboundResult, directory: Directory) -> dict[str, Any]:
+def inbound_json(result: InboundResult, places: Places) -> dict[str, Any]:
+    """An inbound message's outcome: classification, events, reply, review item."""
     return {
         "id": result.id,
         "duplicate": result.duplicate,
         "decided_by": result.decided_by,
         "classification": result.classification.as_dict(),
-        "events": [event_json(event, directory) for event in result.events],
+        "events": [event_json(event, places) for event in result.events],
         "reply": None if result.reply is None else result.reply.as_dict(),
         "review_id": result.review_id,
     }
