@@ -12,6 +12,7 @@
 """
 
 from consentline.client import Consentline, connect
+from consentline.domain.classifier import Classification, ClassifierConfig, KeywordScope, classify
 from consentline.domain.errors import (
     AccountCycle,
     AccountExists,
@@ -36,7 +37,6 @@ from consentline.domain.errors import (
     UnknownPurpose,
     UnknownReviewItem,
 )
-from consentline.domain.keywords import Classification, ClassifierConfig, KeywordScope, classify
 from consentline.domain.ledger import Event, EventRef
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Line

@@ -8,7 +8,7 @@ will actually have once its settings are inherited.
 
 from __future__ import annotations
 
-from consentline.domain.keywords import lint_keyword
+from consentline.domain.classifier import lint_keyword
 from consentline.domain.replies import lint_template
 from consentline.domain.settings import AccountSettings, merge
 from consentline.services.inbound import Context
