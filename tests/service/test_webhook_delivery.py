@@ -19,10 +19,10 @@ import pytest
 
 from consentline import Consentline
 from consentline.domain.errors import InvalidInput, UnknownAccount
+from consentline.domain.outbound import OutboundAllow
 from consentline.jobs import webhook_delivery
 from consentline.jobs.webhook_delivery import WebhookDelivery, backoff_s
 from consentline.jobs.worker import Worker
-from consentline.outbound import OutboundAllow
 from consentline.services.subscriptions import TooManySubscriptions, UnknownSubscription
 from consentline.storage.uow import UnitOfWork
 from tests.conftest import Clock, WorkedSetup, worked_setup

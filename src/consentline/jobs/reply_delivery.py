@@ -20,7 +20,7 @@ drops it. A permanent refusal is ``failed`` with the provider's code in
 A crash between the provider accepting a message and the outcome being saved
 sends that reply again when its lease runs out: at least once, as for webhooks.
 
-Sends go through the outbound policy (:mod:`consentline.outbound`): a provider
+Sends go through the outbound policy (:mod:`consentline.domain.outbound`): a provider
 host (or ``upstream_base_url``) that resolves to a loopback, private or
 link-local address the installation does not allow is never contacted; the reply
 is retried as for a network error, with detail "destination not allowed".
@@ -37,10 +37,11 @@ import httpx
 from sqlalchemy import Engine
 
 from consentline.domain.ledger import to_us
+from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.domain.scopes import Directory
-from consentline.outbound import NOTHING, BlockedConnection, OutboundAllow, guarded_client
 from consentline.providers import REGISTRY
 from consentline.providers.send import SEND_FIELDS, CannotSend, OutgoingSms, build_send, interpret
+from consentline.providers.transport import BlockedConnection, guarded_client
 from consentline.services import outbox
 from consentline.services.credentials import CredentialSet, ProviderCredentials
 from consentline.services.outbox import OutboxMessage

@@ -18,7 +18,7 @@ server processes) from delivering the same subscription at once.
 Deliveries run on the worker's threads, never on a request's: a subscriber that
 is down or slow costs the API nothing. No URL, number or body is logged.
 
-Every connection goes through the outbound policy (:mod:`consentline.outbound`):
+Every connection goes through the outbound policy (:mod:`consentline.domain.outbound`):
 the subscriber's host is resolved and each address checked before connecting, so
 a name that resolves (or rebinds) to a loopback, private or link-local address is
 never contacted; the round fails with ``last_error`` "destination not allowed",
@@ -43,9 +43,10 @@ import httpx
 from sqlalchemy import Engine
 
 from consentline.domain.ledger import Event, to_us
+from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.domain.scopes import Directory
 from consentline.domain.signing import sign
-from consentline.outbound import NOTHING, BlockedConnection, OutboundAllow, guarded_client
+from consentline.providers.transport import BlockedConnection, guarded_client
 from consentline.services.subscriptions import covers, wanted
 from consentline.storage.uow import UnitOfWork
 

@@ -29,7 +29,7 @@ AccountSid). For ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json``:
    pairs that were checked), to
    ``{upstream_base_url}/2010-04-01/Accounts/{account_sid}/Messages.json`` with Basic
    auth (stored ``account_sid``, ``auth_token``), through the outbound policy
-   (:mod:`consentline.outbound`). From Twilio's own API (no ``upstream_base_url``,
+   (:mod:`consentline.providers.transport`). From Twilio's own API (no ``upstream_base_url``,
    or an https one on ``twilio.com``) the status, body and content type come back
    unchanged. From any other host (a stand-in, a relay) only a 2xx whose body is a
    Twilio Message resource (a JSON object whose ``sid`` is a message SID) comes back,
@@ -59,9 +59,10 @@ import httpx
 from consentline.client import Consentline
 from consentline.domain.addresses import normalise_line_id
 from consentline.domain.errors import ConsentlineError, InvalidAddress, Unauthorized, mask
+from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.domain.policy import Decision
 from consentline.domain.scopes import Account, Directory, Line
-from consentline.outbound import NOTHING, AsyncGuardedTransport, OutboundAllow
+from consentline.providers.transport import AsyncGuardedTransport
 from consentline.services.api_keys import RANK, ApiKey, ApiKeys
 from consentline.services.credentials import CredentialSet, ProviderCredentials
 

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from consentline import outbound
+from consentline.domain import outbound
 from consentline.domain.errors import Conflict, InvalidInput, NotFound
 from consentline.domain.ledger import ACTIONS, Event, from_us, to_us
+from consentline.domain.outbound import OutboundAllow
 from consentline.domain.scopes import Directory
-from consentline.outbound import OutboundAllow
 from consentline.storage.uow import UnitOfWork
 
 MAX_PER_ACCOUNT: Final = 25
@@ -85,7 +85,7 @@ class Subscription:
 
 def check_url(url: str, *, allow: OutboundAllow = outbound.NOTHING) -> str:
     """An absolute http(s) URL without credentials or fragment, to a host the outbound
-    policy lets deliveries reach (:func:`consentline.outbound.check_url`)."""
+    policy lets deliveries reach (:func:`consentline.domain.outbound.check_url`)."""
     return outbound.check_url(url, field="url", allow=allow)
 
 

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import gc
 import queue
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from operator import itemgetter
 from typing import Any
 
-import psycopg
 from sqlalchemy import Engine
 
-from consentline.storage.engine import storage_errors
+from consentline.storage.engine import driver_errors, storage_errors
 
 Row = tuple[str, str, str, int]  # shape, ids, times, max_us
 StateRow = tuple[str, str, str, str, int]  # address, shape, ids, times, max_us
@@ -120,7 +118,7 @@ class StateReader:
             row: Row | None = handle.cursor.execute(
                 self._point, (tenant_id, channel, address)
             ).fetchone()
-        except (sqlite3.Error, psycopg.Error):
+        except driver_errors():
             self._discard(handle)
             with self._lent() as fresh, storage_errors():
                 retried: Row | None = fresh.cursor.execute(
@@ -136,7 +134,7 @@ class StateReader:
         handle = self._take()
         try:
             row: ApiKeyRow | None = handle.cursor.execute(self._api_key, (hash_,)).fetchone()
-        except (sqlite3.Error, psycopg.Error):
+        except driver_errors():
             self._discard(handle)
             with self._lent() as fresh, storage_errors():
                 retried: ApiKeyRow | None = fresh.cursor.execute(self._api_key, (hash_,)).fetchone()
