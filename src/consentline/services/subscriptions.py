@@ -31,7 +31,7 @@ from consentline.domain import outbound
 from consentline.domain.errors import Conflict, InvalidInput, NotFound
 from consentline.domain.ledger import ACTIONS, Event, from_us, to_us
 from consentline.domain.outbound import OutboundAllow
-from consentline.domain.scopes import Directory
+from consentline.domain.scopes import Directory, parse_scope
 from consentline.storage.uow import UnitOfWork
 
 MAX_PER_ACCOUNT: Final = 25
@@ -208,8 +208,8 @@ def covers(directory: Directory, account_id: int, event: Event) -> bool:
     and account-wide events of its ancestors up to the compliance boundary, which
     govern its lines. A line event of an ancestor's own line is not the subtree's.
     """
-    kind, ident = event.scope[0], int(event.scope[1:])
-    if kind == "L":
+    kind, ident = parse_scope(event.scope)
+    if kind == "line":
         if not directory.has_line_id(ident):
             return False
         owner = directory.line_by_id(ident).account_id
