@@ -20,6 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from consentline.client import Consentline
+from consentline.domain import classifier
 from consentline.http import (
     errors,
     media,
@@ -86,6 +87,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        classifier.warm()  # the Unicode tables now, not on the first non-ASCII message
         for worker in workers:
             worker.start()
         try:

@@ -11,7 +11,6 @@ of work.
 
 from __future__ import annotations
 
-import gc
 import queue
 import threading
 from collections.abc import Iterator, Sequence
@@ -192,25 +191,21 @@ class StateReader:
         Built by C-level iteration (``dict(zip(map(...)))``): for a million rows a
         Python-level loop costs a noticeable part of the scan itself.
         """
-        # A million new tuples would trigger repeated cyclic-GC passes over everything
-        # already loaded; they hold only strings and ints, so pause the collector.
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            with self._lent() as handle, storage_errors():
-                conn = handle.conn
-                if self._sqlite:
-                    rows = conn.execute(self._scan, (tenant_id, channel)).fetchall()
-                    return dict(zip(map(_first, rows), rows, strict=True))
-                table: dict[str, StateRow] = {}
-                with conn.cursor() as cursor:
-                    cursor.execute(self._scan, (tenant_id, channel))
-                    while rows := cursor.fetchmany(50_000):
-                        table.update(zip(map(_first, rows), rows, strict=True))
-                return table
-        finally:
-            if paused:
-                gc.enable()
+        # The collector is left running: pausing it (gc.disable) is process-wide, so in
+        # a threaded server it would stop for every other request too, and two scans
+        # at once would re-enable it under each other (bench/bench_scan_gc.py: the
+        # cost of leaving it on is measured there).
+        with self._lent() as handle, storage_errors():
+            conn = handle.conn
+            if self._sqlite:
+                rows = conn.execute(self._scan, (tenant_id, channel)).fetchall()
+                return dict(zip(map(_first, rows), rows, strict=True))
+            table: dict[str, StateRow] = {}
+            with conn.cursor() as cursor:
+                cursor.execute(self._scan, (tenant_id, channel))
+                while rows := cursor.fetchmany(50_000):
+                    table.update(zip(map(_first, rows), rows, strict=True))
+            return table
 
     def count(self, tenant_id: int, channel: str) -> int:
         with self._lent() as handle, storage_errors():
