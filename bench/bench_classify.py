@@ -24,7 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from consentline.domain.keywords import CLASSIFIER_VERSION, classify
+from consentline.domain.classifier import CLASSIFIER_VERSION, classify
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "data" / "sms-spam-collection" / "SMSSpamCollection.tsv"

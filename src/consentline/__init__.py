@@ -12,6 +12,7 @@
 """
 
 from consentline.client import Consentline, connect
+from consentline.domain.classifier import Classification, ClassifierConfig, KeywordScope, classify
 from consentline.domain.errors import (
     AccountCycle,
     AccountExists,
@@ -54,7 +55,6 @@ from consentline.domain.errors import (
     UnknownReviewItem,
     UnknownSubscription,
 )
-from consentline.domain.keywords import Classification, ClassifierConfig, KeywordScope, classify
 from consentline.domain.ledger import Event, EventRef
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Line

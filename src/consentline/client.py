@@ -23,10 +23,10 @@ from typing import Any
 from consentline.domain.addresses import check_channel, normalise_address
 from consentline.domain.errors import InvalidInput, UnknownAccount, UnknownLine, UnknownPurpose
 from consentline.domain.ledger import Event, encode, fold, parse_shape, to_us
+from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Directory, Line
 from consentline.domain.settings import AccountSettings
-from consentline.outbound import NOTHING, OutboundAllow
 from consentline.services import (
     accounts,
     configuration,
@@ -487,7 +487,7 @@ class Consentline:
         """Send ``account``'s consent changes to ``url``; returns the subscription and
         the secret that signs every delivery (shown this once). ``url`` must reach a
         public host unless ``allow`` (the installation's ``CONSENTLINE_OUTBOUND_ALLOW``)
-        lists it: see :mod:`consentline.outbound`."""
+        lists it: see :mod:`consentline.domain.outbound`."""
         directory = self.directory()
         owner = directory.account(account)
         with self._write() as uow:

@@ -20,8 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from consentline.domain.errors import SettingsError
-from consentline.outbound import ENV as OUTBOUND_ALLOW_ENV
-from consentline.outbound import NOTHING, OutboundAllow
+from consentline.domain.outbound import ENV as OUTBOUND_ALLOW_ENV
+from consentline.domain.outbound import NOTHING, OutboundAllow
 
 T = TypeVar("T", int, float)
 
@@ -179,7 +179,7 @@ class Settings:
         ``CONSENTLINE_MAX_BULK_BODY`` (limit for ``POST /v1/check``, default 32 MiB) and
         ``CONSENTLINE_OUTBOUND_ALLOW`` (host names and CIDR ranges that outbound
         requests may reach beyond public addresses, e.g. ``127.0.0.0/8``; default
-        none: see :mod:`consentline.outbound`).
+        none: see :mod:`consentline.domain.outbound`).
 
         Bulk checks (``POST /v1/check``): ``CONSENTLINE_MAX_BULK_RECIPIENTS`` (default
         1,000,000 recipients a request), ``CONSENTLINE_BULK_CHECK_SECONDS`` (seconds

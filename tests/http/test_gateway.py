@@ -43,9 +43,10 @@ from twilio.rest import Client
 
 import consentline
 from consentline import Consentline
+from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.http import create_app
-from consentline.outbound import NOTHING, AsyncGuardedTransport, OutboundAllow
 from consentline.providers import gateway as gateway_module
+from consentline.providers.transport import AsyncGuardedTransport
 from consentline.services.api_keys import ApiKeys
 from consentline.services.credentials import CredentialSet, ProviderCredentials
 from consentline.settings import Settings

@@ -12,7 +12,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from consentline.outbound import OutboundAllow
+from consentline.domain.outbound import OutboundAllow
 from consentline.services.credentials import ProviderCredentials
 from consentline.settings import Settings
 from tests.http.conftest import Api

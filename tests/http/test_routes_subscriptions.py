@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from consentline.domain.outbound import OutboundAllow
 from consentline.domain.signing import verify
 from consentline.jobs.webhook_delivery import WebhookDelivery
-from consentline.outbound import OutboundAllow
 from consentline.settings import Settings
 from tests.conftest import Clock
 from tests.http.conftest import Api

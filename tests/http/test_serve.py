@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import consentline
 from consentline.cli import serve
 from consentline.cli.app import app
-from consentline.outbound import OutboundAllow
+from consentline.domain.outbound import OutboundAllow
 from consentline.services.api_keys import ApiKeys
 from tests.conftest import Clock
 

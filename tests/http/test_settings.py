@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consentline.outbound import OutboundAllow
+from consentline.domain.outbound import OutboundAllow
 from consentline.settings import DEFAULT_MAX_BODY, Secret, Settings, SettingsError
 
 KEY = "k" * 32

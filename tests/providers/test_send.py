@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from consentline.domain.errors import InvalidInput
-from consentline.outbound import OutboundAllow
+from consentline.domain.outbound import OutboundAllow
 from consentline.providers import REGISTRY
 from consentline.providers.send import (
     DEFAULT_BASE_URLS,

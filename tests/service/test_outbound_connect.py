@@ -21,12 +21,11 @@ import pytest
 import trustme
 
 from consentline import Consentline
+from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.jobs.reply_delivery import ReplyDelivery
 from consentline.jobs.webhook_delivery import BLOCKED, WebhookDelivery
-from consentline.outbound import (
-    NOTHING,
+from consentline.providers.transport import (
     BlockedConnection,
-    OutboundAllow,
     guarded_async_client,
     guarded_client,
 )

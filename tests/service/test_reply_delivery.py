@@ -15,8 +15,8 @@ from urllib.parse import parse_qs
 import pytest
 
 from consentline import Consentline
+from consentline.domain.outbound import OutboundAllow
 from consentline.jobs.reply_delivery import MAX_ATTEMPTS, NO_PROVIDER, ReplyDelivery
-from consentline.outbound import OutboundAllow
 from consentline.services.credentials import ProviderCredentials
 from tests.conftest import Clock
 from tests.standin import Answer, StandIn

@@ -19,10 +19,11 @@ import pytest
 
 from consentline import Consentline
 from consentline.domain.errors import InvalidInput, UnknownAccount
+from consentline.domain.outbound import OutboundAllow
+from consentline.domain.retry import WEBHOOK_RETRY
 from consentline.jobs import webhook_delivery
-from consentline.jobs.webhook_delivery import WebhookDelivery, backoff_s
+from consentline.jobs.webhook_delivery import WebhookDelivery
 from consentline.jobs.worker import Worker
-from consentline.outbound import OutboundAllow
 from consentline.services.subscriptions import TooManySubscriptions, UnknownSubscription
 from consentline.storage.uow import UnitOfWork
 from tests.conftest import Clock, WorkedSetup, worked_setup
@@ -175,9 +176,9 @@ def test_a_failing_subscriber_is_retried_with_backoff_and_in_order(
 
 
 def test_backoff_doubles_from_five_seconds_to_an_hour_with_bounded_jitter() -> None:
-    assert [backoff_s(n, 0.0) for n in (1, 2, 3, 4)] == [5.0, 10.0, 20.0, 40.0]
-    assert backoff_s(40, 0.0) == 3600.0
-    assert backoff_s(1, 0.999) < 6.0
+    assert [WEBHOOK_RETRY.delay_s(n) for n in (1, 2, 3, 4)] == [5.0, 10.0, 20.0, 40.0]
+    assert WEBHOOK_RETRY.delay_s(40) == 3600.0
+    assert WEBHOOK_RETRY.delay_s(1, jitter=0.999) < 6.0
 
 
 def _closed_port() -> int:

@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 import pytest
 
-from consentline.domain.keywords import (
+from consentline.domain.classifier import (
     CLASSIFIER_VERSION,
     Classification,
     ClassifierConfig,
@@ -261,7 +261,9 @@ def test_purpose_not_configured_is_not_a_scope_C5() -> None:
 
 
 def _pack(name: str) -> dict[str, object]:
-    text = (resources.files("consentline.domain") / "packs" / f"{name}.json").read_text("utf-8")
+    text = (resources.files("consentline.domain.classifier") / "data" / f"{name}.json").read_text(
+        "utf-8"
+    )
     return json.loads(text)  # type: ignore[no-any-return]
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from consentline.domain.keywords import classify
+from consentline.domain.classifier import classify
 
 CORPUS = (
     Path(__file__).resolve().parents[3]

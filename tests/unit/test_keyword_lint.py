@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from consentline.domain.classifier import lint_keyword
 from consentline.domain.errors import InvalidKeyword
-from consentline.domain.keywords import lint_keyword
 
 
 def test_a_distinctive_topic_keyword_passes_without_warnings() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consentline.domain.normalise import normalise
+from consentline.domain.classifier.normalise import normalise
 
 CASES = [
     pytest.param("STOP", "stop", id="C1-casefold"),

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from consentline.domain.errors import InvalidInput
-from consentline.outbound import (
+from consentline.domain.outbound import (
     NOTHING,
     BlockedDestination,
     OutboundAllow,
     blocked_reason,
     check_url,
+    literal_address,
 )
 
 
@@ -136,3 +139,29 @@ def test_a_url_holding_a_lone_surrogate_or_nul_is_a_typed_refusal(url: str) -> N
     with pytest.raises(InvalidInput) as raised:
         check_url(url, field="url", allow=NOTHING)
     assert raised.value.data["field"] == "url"
+
+
+_PIECES = (
+    "http://", "https://", "x.example", "8.8.8.8", "127.0.0.1", "2130706433", "0x7f.1",
+    "[::1]", "[2606:4700::1111]", "localhost", ":", "443", "@", "/", "?", "#", "\\", "%2e",
+    ".", "[", "]", "a", "é", "\t", " ", ";", "//", "x.example.",
+)  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=8).map("".join))
+def test_a_url_check_url_accepts_is_read_the_same_by_httpx_which_connects(url: str) -> None:
+    # check_url parses with the standard library; httpx connects. Whatever passes the
+    # check must name, for httpx, the same host and port, or the check proves nothing.
+    try:
+        check_url(url, field="url", allow=NOTHING)
+    except InvalidInput:
+        return
+    parsed, split = httpx.URL(url), urlsplit(url)
+    assert split.hostname is not None
+    assert parsed.raw_host == split.hostname.encode("idna")  # IDNA for names in other scripts
+    assert parsed.port == (
+        split.port if split.port != {"http": 80, "https": 443}[parsed.scheme] else None
+    )
+    assert (
+        literal_address(parsed.host) is None or blocked_reason(literal_address(parsed.host)) is None
+    )

@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from consentline.domain.errors import AccountCycle, InvalidReach, InvalidSlug, UnknownLine
-from consentline.domain.scopes import Account, Directory, Line, check_reach, check_slug
+from consentline.domain.scopes import (
+    Account,
+    Directory,
+    Line,
+    ScopeKey,
+    account_scope,
+    check_reach,
+    check_slug,
+    line_scope,
+    parse_scope,
+)
 
 
 def tree(*, b_isolated: bool = False, a_reach: str | None = None) -> Directory:
@@ -92,3 +102,16 @@ def test_an_account_is_within_itself_and_its_ancestors_subtrees_only() -> None:
 def test_a_scope_belongs_to_its_account_or_to_its_lines_owner() -> None:
     d = tree()
     assert (d.scope_account("A3"), d.scope_account("L40"), d.scope_account("L10")) == (3, 4, 2)
+
+
+@pytest.mark.parametrize("ident", [1, 42, 2**63 - 1])
+def test_parse_scope_reads_back_what_line_scope_and_account_scope_write(ident: int) -> None:
+    assert parse_scope(line_scope(ident)) == ScopeKey("line", ident)
+    assert parse_scope(account_scope(ident)) == ScopeKey("account", ident)
+    assert parse_scope(line_scope(ident)).is_line and not parse_scope(account_scope(ident)).is_line
+
+
+@pytest.mark.parametrize("key", ["", "L", "A", "X7", "l7", "L-1", "L 7", "L7 ", "A1.5", "L٣"])
+def test_a_string_that_is_no_scope_key_is_refused(key: str) -> None:
+    with pytest.raises(ValueError, match="not a scope key"):
+        parse_scope(key)

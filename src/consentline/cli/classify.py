@@ -17,7 +17,7 @@ from typing import IO, Annotated, Any, Final
 import typer
 
 from consentline.cli._common import ERROR_EXIT, JsonFlag, console, emit, errors_to_exit, text
-from consentline.domain import keywords
+from consentline.domain import classifier as keywords
 from consentline.domain.errors import InvalidInput
 from consentline.services.inbound import MAX_BODY
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
-from typing import Final, Literal, cast
+from typing import Final, Literal, NamedTuple, cast
 
 from consentline.domain.errors import (
     AccountCycle,
@@ -84,6 +84,35 @@ def line_scope(line_id: int) -> str:
 def account_scope(account_id: int) -> str:
     """Scope key of an account ("A<id>")."""
     return f"A{account_id}"
+
+
+class ScopeKey(NamedTuple):
+    """A parsed scope key: a line's or an account's id."""
+
+    kind: Literal["line", "account"]
+    id: int
+
+    @property
+    def is_line(self) -> bool:
+        return self.kind == "line"
+
+
+_SCOPE_KEY: Final = re.compile(r"([LA])([0-9]{1,19})")
+
+
+def parse_scope(key: str) -> ScopeKey:
+    """The inverse of :func:`line_scope` and :func:`account_scope`.
+
+    The one reader of the stored form: code that needs to know what a scope key
+    names asks here instead of slicing the string.
+
+    >>> parse_scope("L7"), parse_scope("A12").is_line
+    (ScopeKey(kind='line', id=7), False)
+    """
+    match = _SCOPE_KEY.fullmatch(key)
+    if match is None:
+        raise ValueError(f"not a scope key: {key!r} (L<line id> or A<account id>)")
+    return ScopeKey("line" if match[1] == "L" else "account", int(match[2]))
 
 
 class Directory:
@@ -192,8 +221,8 @@ class Directory:
 
     def scope_account(self, scope: str) -> int:
         """The account a scope key belongs to: ``A<id>`` itself, a line's owner for ``L<id>``."""
-        ident = int(scope[1:])
-        return self.line_by_id(ident).account_id if scope.startswith("L") else ident
+        kind, ident = parse_scope(scope)
+        return self.line_by_id(ident).account_id if kind == "line" else ident
 
     def boundary(self, account_id: int) -> Account:
         """Nearest ancestor-or-self that is isolated, or the tenant root."""
@@ -248,8 +277,8 @@ class Directory:
 
     def describe_scope(self, key: str) -> str:
         """Human form of a scope key: ``line +1800…`` or ``account acme``."""
-        kind, ident = key[0], int(key[1:])
-        if kind == "L":
+        kind, ident = parse_scope(key)
+        if kind == "line":
             line = self._lines_by_id.get(ident)
             return f"line {line.number}" if line else f"line #{ident}"
         account = self._accounts.get(ident)

@@ -16,8 +16,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from consentline.domain.classifier import lint_keyword
 from consentline.domain.errors import InvalidConfig
-from consentline.domain.replies import LANGUAGES, REPLY_KINDS, Program
+from consentline.domain.policy import check_name
+from consentline.domain.replies import LANGUAGES, REPLY_KINDS, Program, lint_template
 from consentline.domain.scopes import REACHES, Reach, check_reach
 
 _LISTS = ("opt_out_keywords", "opt_in_keywords", "help_keywords", "confirm_keywords")
@@ -119,6 +121,36 @@ class AccountSettings:
         return cls(**values)
 
 
+def lint(settings: AccountSettings, inherited: Sequence[AccountSettings] = ()) -> list[str]:
+    """Check an account's settings before they are saved; return the warnings.
+
+    Raises :class:`~consentline.domain.errors.InvalidKeyword` or
+    :class:`~consentline.domain.errors.InvalidConfig` for a breach. Keywords go
+    through :func:`~consentline.domain.classifier.lint_keyword` (collisions and
+    everyday words are refused, short ones warned about); every reply template
+    the account overrides goes through :func:`~consentline.domain.replies.lint_template`
+    (C18) with the program details the account will have once ``inherited`` (its
+    ancestors' settings, root first) are merged in.
+
+    >>> lint(AccountSettings(opt_in_keywords=("GO",)))
+    ['GO is shorter than 4 characters: short keywords are often sent by accident']
+    """
+    warnings: list[str] = []
+    for word in settings.opt_out_keywords:
+        warnings.extend(lint_keyword(word, "opt_out"))
+    for word in (*settings.opt_in_keywords, *settings.confirm_keywords):
+        warnings.extend(lint_keyword(word, "opt_in"))
+    for word in settings.help_keywords:
+        warnings.extend(lint_keyword(word, "help"))
+    for word in settings.topic_keywords:
+        warnings.extend(lint_keyword(word, "topic"))
+    program = merge([*inherited, settings]).program
+    for language, kinds in settings.templates.items():
+        for kind, text in kinds.items():
+            warnings.extend(lint_template(kind, language, text, program))
+    return warnings
+
+
 def merge(chain: Sequence[AccountSettings]) -> AccountSettings:
     """Effective settings from the root (first) down to the account (last)."""
     values: dict[str, Any] = {}
@@ -164,8 +196,6 @@ def _keyword(value: Any, name: str) -> str:
 
 
 def _topic(value: Any) -> str:
-    from consentline.domain.policy import check_name
-
     if not isinstance(value, str):
         raise InvalidConfig("topic names must be strings")
     return check_name("topic", value)

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 
 from consentline import __version__
 from consentline.client import Consentline
+from consentline.domain import classifier
 from consentline.http import (
     docs,
     errors,
@@ -42,9 +43,9 @@ from consentline.http.fastlane import FastLane
 from consentline.http.limits import BodyLimit
 from consentline.providers import REGISTRY
 from consentline.providers.gateway import Forwarder
+from consentline.providers.gateway_flow import Gateway
 from consentline.services.api_keys import ApiKeys
 from consentline.services.credentials import ProviderCredentials
-from consentline.services.gateway import Gateway
 from consentline.services.webhooks import Webhooks
 from consentline.settings import Settings
 
@@ -95,6 +96,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        classifier.warm()  # the Unicode tables now, not on the first non-ASCII message
         await forwarder.open()
         for worker in workers:
             worker.start()

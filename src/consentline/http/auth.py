@@ -34,9 +34,9 @@ from consentline.domain.addresses import normalise_line_id
 from consentline.domain.errors import UnknownAccount, UnknownLine
 from consentline.domain.scopes import Account, Directory, Line, account_scope, line_scope
 from consentline.http.batching import InboundBatcher
+from consentline.providers.gateway_flow import Gateway
 from consentline.services.api_keys import ApiKey, ApiKeys, Role
 from consentline.services.credentials import ProviderCredentials
-from consentline.services.gateway import Gateway
 from consentline.services.webhooks import Webhooks
 from consentline.settings import Settings
 

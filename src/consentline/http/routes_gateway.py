@@ -4,7 +4,7 @@ Authenticated with HTTP Basic as the ``twilio`` SDK sends it (username the Accou
 password a consentline API key), so it is left out of the OpenAPI document
 (``include_in_schema=False``): its contract is Twilio's, and every answer, errors
 included, is in Twilio's shape. The route makes ONE call of
-:class:`consentline.services.gateway.Gateway`; a refusal is a ``GatewayError``,
+:class:`consentline.providers.gateway_flow.Gateway`; a refusal is a ``GatewayError``,
 answered by the one error registry (:mod:`consentline.http.errors`). See
 :mod:`consentline.providers.gateway` for the wire format.
 """
@@ -17,7 +17,7 @@ from consentline.domain.errors import ConsentlineError, GatewayError
 from consentline.http import errors
 from consentline.http.auth import services_of
 from consentline.providers import gateway as wire
-from consentline.services.gateway import Send
+from consentline.providers.gateway_flow import Send
 
 router = APIRouter(tags=["gateway"])
 

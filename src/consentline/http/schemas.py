@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from consentline.domain.addresses import Channel
-from consentline.domain.keywords import Intent, ProviderIntent
+from consentline.domain.classifier import Intent, ProviderIntent
 from consentline.domain.ledger import Action
 from consentline.domain.policy import Reason
 from consentline.domain.replies import ReplyKind

@@ -20,7 +20,7 @@ drops it. A permanent refusal is ``failed`` with the provider's code in
 A crash between the provider accepting a message and the outcome being saved
 sends that reply again when its lease runs out: at least once, as for webhooks.
 
-Sends go through the outbound policy (:mod:`consentline.outbound`): a provider
+Sends go through the outbound policy (:mod:`consentline.domain.outbound`): a provider
 host (or ``upstream_base_url``) that resolves to a loopback, private or
 link-local address the installation does not allow is never contacted; the reply
 is retried as for a network error, with detail "destination not allowed".
@@ -37,10 +37,12 @@ import httpx
 from sqlalchemy import Engine
 
 from consentline.domain.ledger import to_us
+from consentline.domain.outbound import NOTHING, OutboundAllow
+from consentline.domain.retry import REPLY_RETRY
 from consentline.domain.scopes import Directory
-from consentline.outbound import NOTHING, BlockedConnection, OutboundAllow, guarded_client
 from consentline.providers import REGISTRY
 from consentline.providers.send import SEND_FIELDS, CannotSend, OutgoingSms, build_send, interpret
+from consentline.providers.transport import BlockedConnection, guarded_client
 from consentline.services import outbox
 from consentline.services.credentials import CredentialSet, ProviderCredentials
 from consentline.services.outbox import OutboxMessage
@@ -53,11 +55,6 @@ WAIT_FOR_CREDENTIALS_S: Final = 300
 MAX_ATTEMPTS: Final = 8
 CREDENTIALS_S: Final = 5.0
 NO_PROVIDER: Final = "no provider credentials on this line's account can send; waiting"
-
-
-def retry_delay_s(attempts: int) -> int:
-    """5 s, 10 s, 20 s ... capped at 5 minutes."""
-    return int(min(5 * 2 ** max(attempts - 1, 0), 300))
 
 
 class ReplyDelivery:
@@ -166,14 +163,15 @@ class ReplyDelivery:
 
     def _retry(self, message: OutboxMessage, detail: str) -> None:
         attempts = message.attempts + 1
-        next_at = self._clock() + timedelta(seconds=retry_delay_s(attempts))
+        wait_s = int(REPLY_RETRY.delay_s(attempts))
+        next_at = self._clock() + timedelta(seconds=wait_s)
         if message.not_after is not None and next_at > message.not_after:
             # C17: a confirmation is never sent after its 5 minutes; say so now.
             self._mark(message, "dropped", f"{detail}; no retry within 5 minutes of receipt")
         elif attempts >= MAX_ATTEMPTS:
             self._mark(message, "failed", f"{detail}; gave up after {attempts} attempts")
         else:
-            self._mark(message, "pending", detail, wait_s=retry_delay_s(attempts), tried=True)
+            self._mark(message, "pending", detail, wait_s=wait_s, tried=True)
 
     def _mark(
         self,

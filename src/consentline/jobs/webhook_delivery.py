@@ -18,7 +18,7 @@ server processes) from delivering the same subscription at once.
 Deliveries run on the worker's threads, never on a request's: a subscriber that
 is down or slow costs the API nothing. No URL, number or body is logged.
 
-Every connection goes through the outbound policy (:mod:`consentline.outbound`):
+Every connection goes through the outbound policy (:mod:`consentline.domain.outbound`):
 the subscriber's host is resolved and each address checked before connecting, so
 a name that resolves (or rebinds) to a loopback, private or link-local address is
 never contacted; the round fails with ``last_error`` "destination not allowed",
@@ -43,9 +43,11 @@ import httpx
 from sqlalchemy import Engine
 
 from consentline.domain.ledger import Event, to_us
+from consentline.domain.outbound import NOTHING, OutboundAllow
+from consentline.domain.retry import WEBHOOK_RETRY
 from consentline.domain.scopes import Directory
 from consentline.domain.signing import sign
-from consentline.outbound import NOTHING, BlockedConnection, OutboundAllow, guarded_client
+from consentline.providers.transport import BlockedConnection, guarded_client
 from consentline.services.subscriptions import covers, wanted
 from consentline.storage.uow import UnitOfWork
 
@@ -54,19 +56,7 @@ log = logging.getLogger("consentline.webhooks")
 USER_AGENT: Final = "consentline-webhooks/1"
 BATCH: Final = 100
 LEASE_S: Final = 120
-FIRST_RETRY_S: Final = 5.0
-MAX_RETRY_S: Final = 3600.0
 BLOCKED: Final = "destination not allowed"
-
-
-def backoff_s(failures: int, jitter: float) -> float:
-    """Seconds before retry number ``failures`` (1, 2, ...): 5 s doubling to an hour.
-
-    ``jitter`` in [0, 1) spreads retries by up to 20% so that many subscriptions
-    failing together (the subscriber's outage) do not retry in lock-step.
-    """
-    base = min(FIRST_RETRY_S * 2.0 ** max(failures - 1, 0), MAX_RETRY_S)
-    return base * (1.0 + 0.2 * jitter)
 
 
 def payload(event: Event, *, subscription_id: int, where: str) -> bytes:
@@ -197,7 +187,7 @@ class WebhookDelivery:
                 uow.hooks.release(sub_id, next_attempt_us=now_us)
             else:
                 failures = int(row.attempts) + 1 if delivered == 0 else 1
-                delay = backoff_s(failures, self._rng())
+                delay = WEBHOOK_RETRY.delay_s(failures, jitter=self._rng())
                 uow.hooks.release(
                     sub_id,
                     next_attempt_us=now_us + int(delay * 1_000_000),

@@ -3,7 +3,7 @@
 An app using the official ``twilio`` SDK points ``client.api.base_url`` at consentline
 and uses a consentline API key as the SDK's password (the username stays the Twilio
 AccountSid). ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` is orchestrated
-by :mod:`consentline.services.gateway` (authenticate, decide, forward); this module
+by :mod:`consentline.providers.gateway_flow` (authenticate, decide, forward); this module
 holds only Twilio's side of it:
 
 * :func:`basic_credentials` - the ``Authorization: Basic`` header of the SDK.
@@ -24,7 +24,7 @@ holds only Twilio's side of it:
 * :func:`forward` - the checked fields, form-encoded again (exactly the pairs that
   were checked), to ``{upstream_base_url}/2010-04-01/Accounts/{account_sid}/Messages.json``
   with Basic auth (stored ``account_sid``, ``auth_token``), through the outbound policy
-  (:mod:`consentline.outbound`), on the app's one :class:`Forwarder` client. From
+  (:mod:`consentline.providers.transport`), on the app's one :class:`Forwarder` client. From
   Twilio's own API (no ``upstream_base_url``, or an https one on ``twilio.com``) the
   status, body and content type come back unchanged. From any other host (a stand-in,
   a relay) only a 2xx whose body is a Twilio Message resource (a JSON object whose
@@ -52,7 +52,8 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 
 from consentline.domain.errors import ConsentlineError, GatewayError
-from consentline.outbound import NOTHING, AsyncGuardedTransport, OutboundAllow
+from consentline.domain.outbound import NOTHING, OutboundAllow
+from consentline.providers.transport import AsyncGuardedTransport
 
 __all__ = [
     "DEFAULT_PURPOSE",

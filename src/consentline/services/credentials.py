@@ -52,7 +52,7 @@ from typing import Any, Final
 
 from sqlalchemy import Engine, Row
 
-from consentline import outbound
+from consentline.domain import outbound
 from consentline.domain.errors import (
     DuplicateExternalId,
     InvalidInput,

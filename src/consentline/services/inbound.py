@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
 from consentline.domain.addresses import check_channel, normalise_address, normalise_line_id
+from consentline.domain.classifier import Classification, ClassifierConfig, KeywordScope, classify
 from consentline.domain.errors import InvalidInput, mask
 from consentline.domain.evidence import (
     check_identifier,
@@ -40,7 +41,6 @@ from consentline.domain.evidence import (
     text_evidence,
     unescape,
 )
-from consentline.domain.keywords import Classification, ClassifierConfig, KeywordScope, classify
 from consentline.domain.ledger import (
     ACTION_CODES,
     MAX_PROOF_BYTES,

@@ -16,6 +16,7 @@ from typing import Any
 from consentline.domain.errors import InvalidInput
 from consentline.domain.ledger import Event, from_us, to_us
 from consentline.domain.replies import render
+from consentline.domain.scopes import parse_scope
 from consentline.services.inbound import Context
 from consentline.storage.uow import UnitOfWork
 
@@ -85,8 +86,8 @@ def queue_confirmation_requests(
     for event in events:
         if event.action != "pending" or to_us(event.recorded_at) != now_us:
             continue  # replayed idempotent writes queue nothing new
-        ident = int(event.scope[1:])
-        if event.scope.startswith("L"):
+        kind, ident = parse_scope(event.scope)
+        if kind == "line":
             line = ctx.directory.line_by_id(ident)
             account_id = line.account_id
         else:

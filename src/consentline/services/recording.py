@@ -55,6 +55,7 @@ from consentline.domain.scopes import (
     account_scope,
     check_reach,
     line_scope,
+    parse_scope,
 )
 from consentline.storage.uow import UnitOfWork
 
@@ -142,9 +143,10 @@ def resolve_scope(directory: Directory, request: RecordRequest) -> tuple[Account
     if request.via is None or action not in ("opt_out", "resume"):
         return owner, line_scope(line.id)
     scope = directory.reach_scope(line, check_reach(request.reach))
-    if home is None or action not in ALLOWING or scope.startswith("L"):
+    landing = parse_scope(scope)
+    if home is None or action not in ALLOWING or landing.is_line:
         return owner, scope
-    if not directory.is_within(int(scope[1:]), home.id):  # reach lands above the bound:
+    if not directory.is_within(landing.id, home.id):  # reach lands above the bound:
         scope = account_scope(home.id)  # the widest scope inside it instead
     return owner, scope
 

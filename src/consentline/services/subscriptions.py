@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from consentline import outbound
+from consentline.domain import outbound
 from consentline.domain.errors import InvalidInput, TooManySubscriptions, UnknownSubscription
 from consentline.domain.ledger import ACTIONS, Event, from_us, to_us
-from consentline.domain.scopes import Directory
-from consentline.outbound import OutboundAllow
+from consentline.domain.outbound import OutboundAllow
+from consentline.domain.scopes import Directory, parse_scope
 from consentline.storage.uow import UnitOfWork
 
 MAX_PER_ACCOUNT: Final = 25
@@ -77,7 +77,7 @@ class Subscription:
 
 def check_url(url: str, *, allow: OutboundAllow = outbound.NOTHING) -> str:
     """An absolute http(s) URL without credentials or fragment, to a host the outbound
-    policy lets deliveries reach (:func:`consentline.outbound.check_url`)."""
+    policy lets deliveries reach (:func:`consentline.domain.outbound.check_url`)."""
     return outbound.check_url(url, field="url", allow=allow)
 
 
@@ -200,8 +200,8 @@ def covers(directory: Directory, account_id: int, event: Event) -> bool:
     and account-wide events of its ancestors up to the compliance boundary, which
     govern its lines. A line event of an ancestor's own line is not the subtree's.
     """
-    kind, ident = event.scope[0], int(event.scope[1:])
-    if kind == "L":
+    kind, ident = parse_scope(event.scope)
+    if kind == "line":
         if not directory.has_line_id(ident):
             return False
         owner = directory.line_by_id(ident).account_id

@@ -26,14 +26,11 @@ from __future__ import annotations
 import contextlib
 import re
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from alembic import command
-from alembic.config import Config
-from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.pool import StaticPool
@@ -105,6 +102,11 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
+    # Imported here: alembic costs a third of a second, and only migrating needs it.
+    from alembic import command
+    from alembic.config import Config
+    from alembic.util import CommandError
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     try:
@@ -113,6 +115,22 @@ def migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
     except CommandError as error:
         raise StorageError(f"the schema could not be migrated: {error}") from None
+
+
+def driver_errors() -> tuple[type[Exception], ...]:
+    """The DB-API error base classes that can be raised in this process.
+
+    psycopg is imported by SQLAlchemy when a PostgreSQL engine is created, never
+    before (a SQLite user does not pay for it at ``import consentline``); until then
+    no psycopg error can exist, so it is looked up, not imported.
+    """
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.Error,) if psycopg is None else (sqlite3.Error, psycopg.Error)
+
+
+def _data_errors() -> tuple[type[Exception], ...]:
+    psycopg = sys.modules.get("psycopg")
+    return (sqlite3.DataError,) if psycopg is None else (sqlite3.DataError, psycopg.DataError)
 
 
 _DIGITS = re.compile(r"\d{5,}")
@@ -133,7 +151,7 @@ def storage_error(error: BaseException) -> StorageError:
 def _value_refused(original: BaseException) -> bool:
     """The value's fault: a lone surrogate the driver cannot encode, or a DataError
     (a NUL on PostgreSQL, SQLSTATE class 22)."""
-    return isinstance(original, UnicodeEncodeError | sqlite3.DataError | psycopg.DataError)
+    return isinstance(original, (UnicodeEncodeError, *_data_errors()))
 
 
 def _translate(context: ExceptionContext) -> None:
@@ -153,7 +171,7 @@ def _translate(context: ExceptionContext) -> None:
             "a value cannot be stored by the database (it may hold a NUL or a lone"
             f" surrogate, or not fit its column): {type(original).__name__}"
         )
-    if isinstance(original, sqlite3.Error | psycopg.Error | exc.SQLAlchemyError):
+    if isinstance(original, (*driver_errors(), exc.SQLAlchemyError)):
         raise storage_error(original)
 
 
@@ -164,11 +182,12 @@ def storage_errors() -> Iterator[None]:
     For what the engine's ``handle_error`` listener does not see: the pool, and
     DB-API connections used directly.
     """
+    caught: tuple[type[Exception], ...] = (exc.SQLAlchemyError, *driver_errors())
     try:
         yield
     except ConsentlineError:
         raise
-    except (exc.SQLAlchemyError, sqlite3.Error, psycopg.Error) as error:
+    except caught as error:
         raise storage_error(error) from error
 
 

@@ -11,19 +11,16 @@ of work.
 
 from __future__ import annotations
 
-import gc
 import queue
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from operator import itemgetter
 from typing import Any
 
-import psycopg
 from sqlalchemy import Engine
 
-from consentline.storage.engine import storage_errors
+from consentline.storage.engine import driver_errors, storage_errors
 
 Row = tuple[str, str, str, int]  # shape, ids, times, max_us
 StateRow = tuple[str, str, str, str, int]  # address, shape, ids, times, max_us
@@ -120,7 +117,7 @@ class StateReader:
             row: Row | None = handle.cursor.execute(
                 self._point, (tenant_id, channel, address)
             ).fetchone()
-        except (sqlite3.Error, psycopg.Error):
+        except driver_errors():
             self._discard(handle)
             with self._lent() as fresh, storage_errors():
                 retried: Row | None = fresh.cursor.execute(
@@ -136,7 +133,7 @@ class StateReader:
         handle = self._take()
         try:
             row: ApiKeyRow | None = handle.cursor.execute(self._api_key, (hash_,)).fetchone()
-        except (sqlite3.Error, psycopg.Error):
+        except driver_errors():
             self._discard(handle)
             with self._lent() as fresh, storage_errors():
                 retried: ApiKeyRow | None = fresh.cursor.execute(self._api_key, (hash_,)).fetchone()
@@ -194,25 +191,21 @@ class StateReader:
         Built by C-level iteration (``dict(zip(map(...)))``): for a million rows a
         Python-level loop costs a noticeable part of the scan itself.
         """
-        # A million new tuples would trigger repeated cyclic-GC passes over everything
-        # already loaded; they hold only strings and ints, so pause the collector.
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            with self._lent() as handle, storage_errors():
-                conn = handle.conn
-                if self._sqlite:
-                    rows = conn.execute(self._scan, (tenant_id, channel)).fetchall()
-                    return dict(zip(map(_first, rows), rows, strict=True))
-                table: dict[str, StateRow] = {}
-                with conn.cursor() as cursor:
-                    cursor.execute(self._scan, (tenant_id, channel))
-                    while rows := cursor.fetchmany(50_000):
-                        table.update(zip(map(_first, rows), rows, strict=True))
-                return table
-        finally:
-            if paused:
-                gc.enable()
+        # The collector is left running: pausing it (gc.disable) is process-wide, so in
+        # a threaded server it would stop for every other request too, and two scans
+        # at once would re-enable it under each other (bench/bench_scan_gc.py: the
+        # cost of leaving it on is measured there).
+        with self._lent() as handle, storage_errors():
+            conn = handle.conn
+            if self._sqlite:
+                rows = conn.execute(self._scan, (tenant_id, channel)).fetchall()
+                return dict(zip(map(_first, rows), rows, strict=True))
+            table: dict[str, StateRow] = {}
+            with conn.cursor() as cursor:
+                cursor.execute(self._scan, (tenant_id, channel))
+                while rows := cursor.fetchmany(50_000):
+                    table.update(zip(map(_first, rows), rows, strict=True))
+            return table
 
     def count(self, tenant_id: int, channel: str) -> int:
         with self._lent() as handle, storage_errors():

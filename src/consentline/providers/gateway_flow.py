@@ -1,4 +1,8 @@
-"""The Twilio-compatible send gateway as one use case: authenticate, decide, forward.
+"""The Twilio-compatible send gateway's flow: authenticate, decide, forward.
+
+It lives beside the wire format rather than under ``services/`` because every step
+answers in Twilio's terms (its error codes, its form rules); it calls the services
+(API keys, provider credentials, the gate) and is called once by the route.
 
 For ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (Twilio's side of it,
 the wire format, is :mod:`consentline.providers.gateway`):

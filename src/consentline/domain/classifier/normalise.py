@@ -37,7 +37,7 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
-__all__ = ["normalise"]
+__all__ = ["normalise", "warm_tables"]
 
 # Step 6: typographic apostrophes and the modifier letters phones substitute for them.
 _APOSTROPHES = "\u2018\u2019\u201b\u02bc\u02bb\u00b4\uff07"
@@ -96,6 +96,13 @@ def _mark_table() -> dict[int, str | None]:
     }
     table.update({ord(c): "'" for c in _APOSTROPHES})
     return table
+
+
+def warm_tables() -> None:
+    """Build the translation tables now (they are otherwise built on the first
+    message that is not plain ASCII)."""
+    _fold_table()
+    _mark_table()
 
 
 def _fold_unicode(text: str) -> str:

@@ -13,7 +13,7 @@ allowed, twice over:
   name such as ``localhost`` that is not public is refused with
   :class:`BlockedDestination` (422, naming the field). Other names are not looked
   up at save (DNS may change, or be down);
-* **at connect** (:class:`GuardedTransport`, :class:`AsyncGuardedTransport`): the
+* **at connect** (:mod:`consentline.providers.transport`): the
   host is resolved, EVERY address is checked, and the connection is opened to a
   checked address, never to a second lookup of the name, so DNS rebinding cannot
   get past it. TLS still verifies the certificate against the URL's host name
@@ -34,8 +34,10 @@ CIDR ranges (``127.0.0.0/8,sms-relay.corp``), parsed by
 saves or sends. A listed name is allowed whatever it resolves to; a listed range
 lets its addresses through.
 
-The transports connect directly: ``HTTP(S)_PROXY`` variables are not used (a proxy
-would resolve the name itself, out of the policy's sight).
+This module is the policy alone (standard library only): what a URL may be, which
+addresses are refused and what an installation allows. The connect-time
+transports that apply it to every connection are in
+:mod:`consentline.providers.transport`.
 
 >>> allow = OutboundAllow.parse("127.0.0.0/8")
 >>> check_url("http://127.0.0.1:8080/hooks", field="url", allow=allow)
@@ -48,35 +50,26 @@ consentline.domain.errors.BlockedDestination: url points at a non-public address
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 import socket
-import ssl
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
-
-import anyio.to_thread
-import httpcore
-import httpx
+from typing import Final
+from urllib.parse import urlsplit
 
 from consentline.domain.errors import BlockedDestination, InvalidInput
 
 __all__ = [
     "ENV",
+    "MAX_URL",
     "NOTHING",
-    "AsyncGuardedTransport",
-    "BlockedConnection",
+    "Address",
     "BlockedDestination",
-    "GuardedTransport",
     "OutboundAllow",
-    "Resolver",
     "blocked_reason",
     "check_url",
-    "guarded_async_client",
-    "guarded_client",
-    "resolve_host",
+    "literal_address",
 ]
 
 ENV: Final = "CONSENTLINE_OUTBOUND_ALLOW"
@@ -84,8 +77,6 @@ MAX_URL: Final = 2048
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-# ``(host, port)`` -> the addresses to connect to, as strings (getaddrinfo's answer).
-Resolver = Callable[[str, int], Sequence[str]]
 
 _CGNAT: Final = ipaddress.IPv4Network("100.64.0.0/10")
 _NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
@@ -96,15 +87,10 @@ _LOCAL_NAMES: Final = frozenset(
 _METADATA_NAMES: Final = frozenset({"metadata.google.internal", "metadata"})
 _LABEL: Final = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 _LEGACY_IPV4: Final = re.compile(r"[0-9][0-9a-fx.]*")
-LIMITS: Final = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-
-
-class BlockedConnection(httpx.ConnectError):
-    """The policy refused to connect: the host resolved to an address it blocks.
-
-    A subclass of :class:`httpx.ConnectError`, so code that handles "could not
-    connect" handles it too; nothing was sent to the address.
-    """
+# Characters no URL holds as such (RFC 3986): controls, space and backslash. Parsers
+# disagree about them (WHATWG reads "\\" as "/", some strip tabs), so they are
+# refused rather than guessed at: what is checked must be what is connected to.
+_NOT_IN_URLS: Final = re.compile(r"[\x00-\x20\x7f\\]")
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
@@ -165,7 +151,7 @@ def _host_name(text: str) -> str | None:
     return name
 
 
-def _literal(host: str) -> Address | None:
+def literal_address(host: str) -> Address | None:
     """The address a host written as an IP address stands for (legacy forms too)."""
     bare = host.removeprefix("[").removesuffix("]")
     try:
@@ -213,7 +199,7 @@ class OutboundAllow:
             except ValueError:
                 pass
             name = _host_name(item)
-            if name is None or _literal(name) is not None:
+            if name is None or literal_address(name) is not None:
                 raise ValueError(f"{item!r} is not a host name, an IP address or a CIDR range")
             hosts.add(name)
         return cls(tuple(dict.fromkeys(networks)), frozenset(hosts))
@@ -248,33 +234,57 @@ def check_url(url: object, *, field: str, allow: OutboundAllow, base: bool = Fal
     """``url`` if it is an http(s) URL consentline may send to, else a typed 422.
 
     :class:`~consentline.domain.errors.InvalidInput` (naming ``field``) for a URL that
-    is not one (unparsable, not http(s), no host, a bad port, user:password in it, a
-    ``#fragment``, and with ``base`` a ``?query``); :class:`BlockedDestination` for
-    a host that is an address the policy refuses or a local name. Parsed by httpx,
-    the library that will connect, so that what is checked is what is used.
+    is not one (unparsable, a control character, space or backslash in it, not
+    http(s), no host, a bad port, user:password in it, a ``#fragment``, and with
+    ``base`` a ``?query``); :class:`BlockedDestination` for a host that is an
+    address the policy refuses or a local name. Whatever passes is read the same
+    way by httpx, which connects (a test holds the two parsers to that), and the
+    connect-time transports check the addresses again.
     """
     if not isinstance(url, str) or not url.strip() or len(url) > MAX_URL:
         raise InvalidInput(
             f"{field} must be an http(s) URL of at most {MAX_URL} characters", field=field
         )
     try:
-        parts = httpx.URL(url)
-    except (httpx.InvalidURL, UnicodeError):  # UnicodeError: a lone surrogate, say
+        url.encode("utf-8")  # a lone surrogate cannot be sent
+        if _NOT_IN_URLS.search(url):
+            raise ValueError("a character no URL holds")
+        parts = urlsplit(url)
+        host = parts.hostname  # lower case, without the brackets of an IPv6 address
+    except ValueError:  # UnicodeError included
         raise InvalidInput(f"{field} is not a valid URL", field=field) from None
-    if parts.scheme not in ("http", "https") or not parts.host:
+    if parts.scheme not in ("http", "https") or not host:
         raise InvalidInput(
             f"{field} must start with http:// or https:// and name a host", field=field
         )
-    if parts.port is not None and not 0 < parts.port < 65536:
+    port = _port(parts.netloc)
+    if port is None:
+        raise InvalidInput(f"{field} is not a valid URL", field=field)
+    if port and not 0 < int(port) < 65536:
         raise InvalidInput(f"{field} has a port out of range", field=field)
-    if parts.userinfo:
+    if "@" in parts.netloc:
         raise InvalidInput(f"{field} must not carry credentials (user:password@)", field=field)
-    if parts.fragment or "#" in url:
+    if "#" in url:
         raise InvalidInput(f"{field} must not have a #fragment", field=field)
     if base and parts.query:
         raise InvalidInput(f"{field} is a base URL: it must not have a ?query", field=field)
-    _check_host(parts.host, field=field, allow=allow)
+    _check_host(host, field=field, allow=allow)
     return url
+
+
+def _port(netloc: str) -> str | None:
+    """The port digits of ``host[:port]`` ("" for none), or None if they are not digits."""
+    hostport = netloc.rpartition("@")[2]
+    if hostport.startswith("["):  # "[v6]" or "[v6]:port", nothing else after the bracket
+        after_host = hostport.partition("]")[2]
+        if after_host and not after_host.startswith(":"):
+            return None
+    elif "[" in hostport or "]" in hostport:
+        return None
+    else:
+        after_host = hostport
+    digits = after_host.rpartition(":")[2] if ":" in after_host else ""
+    return digits if not digits or (digits.isascii() and digits.isdigit()) else None
 
 
 def _check_host(host: str, *, field: str, allow: OutboundAllow) -> None:
@@ -282,7 +292,7 @@ def _check_host(host: str, *, field: str, allow: OutboundAllow) -> None:
         return
     if "%" in host:
         raise InvalidInput(f"{field} has a host with % escapes or a zone id", field=field)
-    address = _literal(host)
+    address = literal_address(host)
     if address is None:
         name = _host_name(host)
         if name is None:
@@ -303,213 +313,4 @@ def _check_host(host: str, *, field: str, allow: OutboundAllow) -> None:
         f"public hosts only (an installation can allow more with {ENV})",
         field=field,
         reason=reason,
-    )
-
-
-# -- connect time --------------------------------------------------------------------
-
-
-def resolve_host(host: str, port: int) -> list[str]:
-    """Every address ``host`` resolves to (the system resolver, as connecting would)."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def _checked(host: str, port: int, allow: OutboundAllow, resolve: Resolver) -> list[str]:
-    """The addresses to connect to for ``host``: all of them allowed, or an error."""
-    if allow.permits_host(host):
-        return [host]  # listed by name: trusted whatever it resolves to
-    literal = _literal(host)
-    if literal is not None:
-        found = [str(literal)]
-    else:
-        try:
-            found = list(resolve(host, port))
-        except (OSError, UnicodeError) as error:
-            raise httpcore.ConnectError(
-                f"cannot resolve the host: {type(error).__name__}"
-            ) from None
-    if not found:
-        raise httpcore.ConnectError("the host has no address")
-    for text in found:
-        try:
-            address = ipaddress.ip_address(text)
-        except ValueError:
-            raise BlockedConnection("the host resolved to something not an address") from None
-        reason = allow.refuses(address)
-        if reason is not None:
-            raise BlockedConnection(f"destination not allowed: a {reason} address")
-    return found
-
-
-class _GuardedBackend(httpcore.NetworkBackend):
-    """httpcore's socket backend, connecting only to addresses the policy allows."""
-
-    def __init__(self, allow: OutboundAllow, resolve: Resolver) -> None:
-        self._allow = allow
-        self._resolve = resolve
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        error: Exception | None = None
-        for address in _checked(host, port, self._allow, self._resolve):
-            try:
-                return self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as failed:
-                error = failed  # try the next address, as socket.create_connection does
-        assert error is not None
-        raise error
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        raise BlockedConnection("unix sockets are not an outbound destination")
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-class _AsyncGuardedBackend(httpcore.AsyncNetworkBackend):
-    """The same for async clients (asyncio or trio, through anyio)."""
-
-    def __init__(self, allow: OutboundAllow, resolve: Resolver) -> None:
-        self._allow = allow
-        self._resolve = resolve
-        self._inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await anyio.to_thread.run_sync(_checked, host, port, self._allow, self._resolve)
-        error: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as failed:
-                error = failed
-        assert error is not None
-        raise error
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise BlockedConnection("unix sockets are not an outbound destination")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-
-@functools.cache
-def _default_ssl_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs milliseconds: once per process, not once per client.
-    return httpx.create_ssl_context(trust_env=False)
-
-
-def _ssl_context(verify: ssl.SSLContext | bool) -> ssl.SSLContext:
-    if isinstance(verify, ssl.SSLContext):
-        return verify
-    return _default_ssl_context() if verify else httpx.create_ssl_context(verify=False)
-
-
-# httpx 0.28 builds its connection pool itself and takes no network backend (an open
-# httpx pull request adds the argument); httpcore's pool does, as documented public
-# API. So the transports below are httpx's own, with their pool rebuilt around the
-# guarded backend: request and response handling, and the mapping of httpcore's
-# errors to httpx's, stay httpx's.
-
-
-def _pool_options(context: ssl.SSLContext, limits: httpx.Limits) -> dict[str, Any]:
-    """What httpx would give its own httpcore pool (both transports share it)."""
-    return {
-        "ssl_context": context,
-        "max_connections": limits.max_connections,
-        "max_keepalive_connections": limits.max_keepalive_connections,
-        "keepalive_expiry": limits.keepalive_expiry,
-    }
-
-
-class GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport, connecting only where ``allow`` and the policy permit."""
-
-    def __init__(
-        self,
-        allow: OutboundAllow = NOTHING,
-        *,
-        resolve: Resolver = resolve_host,
-        verify: ssl.SSLContext | bool = True,
-        limits: httpx.Limits = LIMITS,
-    ) -> None:
-        context = _ssl_context(verify)
-        super().__init__(verify=context, limits=limits, trust_env=False)
-        self._pool = httpcore.ConnectionPool(
-            **_pool_options(context, limits), network_backend=_GuardedBackend(allow, resolve)
-        )
-
-
-class AsyncGuardedTransport(httpx.AsyncHTTPTransport):
-    """The async twin of :class:`GuardedTransport`."""
-
-    def __init__(
-        self,
-        allow: OutboundAllow = NOTHING,
-        *,
-        resolve: Resolver = resolve_host,
-        verify: ssl.SSLContext | bool = True,
-        limits: httpx.Limits = LIMITS,
-    ) -> None:
-        context = _ssl_context(verify)
-        super().__init__(verify=context, limits=limits, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            **_pool_options(context, limits),
-            network_backend=_AsyncGuardedBackend(allow, resolve),
-        )
-
-
-def guarded_client(
-    allow: OutboundAllow = NOTHING,
-    *,
-    timeout: float,
-    resolve: Resolver = resolve_host,
-    verify: ssl.SSLContext | bool = True,
-) -> httpx.Client:
-    """An :class:`httpx.Client` under the policy, never following redirects."""
-    transport = GuardedTransport(allow, resolve=resolve, verify=verify)
-    return httpx.Client(
-        transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
-    )
-
-
-def guarded_async_client(
-    allow: OutboundAllow = NOTHING,
-    *,
-    timeout: float,
-    resolve: Resolver = resolve_host,
-    verify: ssl.SSLContext | bool = True,
-) -> httpx.AsyncClient:
-    """An :class:`httpx.AsyncClient` under the policy, never following redirects."""
-    transport = AsyncGuardedTransport(allow, resolve=resolve, verify=verify)
-    return httpx.AsyncClient(
-        transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
     )

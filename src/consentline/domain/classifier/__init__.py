@@ -1,0 +1,48 @@
+"""Classify an inbound SMS as opt-out, opt-in, help, ambiguous or nothing (C1-C13).
+
+:func:`classify` takes the raw body and returns a :class:`Classification` that
+says what the message means, which rule decided it, the keyword or phrase that
+matched, its language and scope, and what an exact single-word provider matcher
+would have done. The modules, by concept:
+
+- :mod:`.types`: the values (:class:`Classification`, :class:`ClassifierConfig`,
+  :class:`KeywordScope`);
+- :mod:`.normalise`: the C1 normal form matched against;
+- :mod:`.packs`: the language packs and phrase patterns, data files in ``data/``
+  each keyword with its source and confidence;
+- :mod:`.stages` (whole message, keyword-led, phrase), :mod:`.typos` (C7) and
+  :mod:`.guard` (C8): the classification stages, first decisive one wins;
+- :mod:`.pipeline`: :func:`classify` runs them; :func:`warm` builds the tables;
+- :mod:`.lint`: :func:`lint_keyword` checks an account keyword before it is saved.
+
+Nothing here does I/O beyond reading that package data.
+"""
+
+from consentline.domain.classifier.lint import lint_keyword
+from consentline.domain.classifier.packs import expand_macros
+from consentline.domain.classifier.pipeline import classify, warm
+from consentline.domain.classifier.types import (
+    ALL_LANGUAGES,
+    CLASSIFIER_VERSION,
+    DEFAULT_CONFIG,
+    Classification,
+    ClassifierConfig,
+    Intent,
+    KeywordScope,
+    ProviderIntent,
+)
+
+__all__ = [
+    "ALL_LANGUAGES",
+    "CLASSIFIER_VERSION",
+    "DEFAULT_CONFIG",
+    "Classification",
+    "ClassifierConfig",
+    "Intent",
+    "KeywordScope",
+    "ProviderIntent",
+    "classify",
+    "expand_macros",
+    "lint_keyword",
+    "warm",
+]

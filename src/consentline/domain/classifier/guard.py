@@ -1,0 +1,54 @@
+"""Stage 5 (C8): messages that are not an opt-out but that a person should look at."""
+
+from __future__ import annotations
+
+from consentline.domain.classifier.packs import Packs, candidates, enabled, language_of
+from consentline.domain.classifier.stages import Verdict
+from consentline.domain.classifier.types import ClassifierConfig
+
+__all__ = ["guard", "stop_emoji"]
+
+
+# C8: emoji that mean "stop" but are too vague to act on alone.
+_STOP_EMOJI = frozenset("\U0001f6d1\u26d4\U0001f6ab")
+
+
+def guard(
+    text: str,
+    key: str,
+    tokens: list[str],
+    hits: frozenset[str],
+    config: ClassifierConfig,
+    packs: Packs,
+) -> Verdict | None:
+    """Stage 5 (C8): not an opt-out, but a person should look at it."""
+    if key == "no":
+        return Verdict("ambiguous", "C8.bare_no", "NO")
+    for pattern in candidates(hits, "soft", config, packs):
+        match = pattern.regex.match(key)
+        if match is not None:
+            phrase = match["phrase"].upper()
+            return Verdict("ambiguous", "C8.soft_decline", phrase, pattern.language)
+    guarded = not packs.guard_keys.isdisjoint(tokens)
+    for token in tokens if guarded else ():
+        entry = packs.guard_words.get(token)
+        if entry is not None and enabled(entry, config):
+            return Verdict(
+                "ambiguous", "C8.contains_opt_out_word", entry.keyword, language_of(entry, config)
+            )
+    for entry in packs.guard_phrases:
+        if entry.key in key and f" {entry.key} " in f" {key} " and enabled(entry, config):
+            return Verdict(
+                "ambiguous", "C8.contains_opt_out_word", entry.keyword, language_of(entry, config)
+            )
+    emoji = stop_emoji(text)
+    if emoji is not None:
+        return Verdict("ambiguous", "C8.emoji", emoji)
+    return None
+
+
+def stop_emoji(text: str) -> str | None:
+    """The first stop emoji in ``text`` (C8: never acted on alone, always reviewed)."""
+    if text.isascii():
+        return None
+    return next((c for c in text if c in _STOP_EMOJI), None)

@@ -1,0 +1,217 @@
+"""The language packs and phrase patterns (C4, C6, C8), loaded once from package data.
+
+Keyword lists and phrase patterns are data (``data/*.json``), each keyword with its
+source and confidence. :func:`load_packs` reads and indexes them on first use; the
+helpers below answer which entries an account's :class:`ClassifierConfig` enables.
+Nothing here does I/O beyond reading that package data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+from typing import Any, Literal, cast
+
+from consentline.domain.classifier.normalise import normalise
+from consentline.domain.classifier.types import ClassifierConfig
+
+__all__ = [
+    "TOKEN",
+    "Entry",
+    "Packs",
+    "Pattern",
+    "candidates",
+    "enabled",
+    "expand_macros",
+    "key_of",
+    "language_of",
+    "load_packs",
+    "rule_of",
+]
+
+# A word: letters and digits (``_`` and everything else separates words).
+TOKEN = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One keyword from a language pack (C4): normalised key plus its metadata."""
+
+    key: str
+    keyword: str
+    intent: Literal["opt_out", "opt_in", "help"]
+    rule: str | None  # None for non-English packs: C4.pack.<language>
+    languages: tuple[str, ...]
+    whole_message_only: bool
+    guard: bool  # C8: does containing it make a message ambiguous?
+    typos: bool  # C7: are one-slip variants accepted?
+    scope_all: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """One C6/C8 phrase pattern from ``data/phrases_*.json``."""
+
+    id: str
+    kind: Literal["lead", "anywhere", "soft"]
+    language: str
+    regex: re.Pattern[str]
+    negators: frozenset[str]
+    order: int  # position in the files: earlier patterns are tried first
+
+
+@dataclass(frozen=True, slots=True)
+class Packs:
+    entries: dict[str, Entry]
+    vocab: dict[str, list[tuple[tuple[str, ...], str, str]]]  # first token -> (tokens, kind, value)
+    guard_words: dict[str, Entry]
+    guard_keys: frozenset[str]
+    guard_phrases: tuple[Entry, ...]  # multi-word guard keywords ("opt out")
+    typo_targets: tuple[Entry, ...]
+    patterns: dict[str, tuple[Pattern, ...]]  # required word -> patterns needing it
+    pattern_words: frozenset[str]
+
+
+_PACK_FILES = ("en", "fr", "es", "pt", "no_sv", "nl")
+_PHRASE_FILES = ("phrases_en", "phrases_es")
+
+
+def _read_pack(name: str) -> dict[str, Any]:
+    text = (resources.files("consentline.domain.classifier") / "data" / f"{name}.json").read_text(
+        "utf-8"
+    )
+    return cast(dict[str, Any], json.loads(text))
+
+
+def key_of(text: str) -> str:
+    """The token key of a phrase: normalised, apostrophes dropped, single spaces."""
+    return " ".join(TOKEN.findall(normalise(text).replace("'", "")))
+
+
+def expand_macros(pattern: str, macros: Mapping[str, str]) -> str:
+    """Replace ``{NAME}`` in a phrase pattern with its macro (used by tests too)."""
+    return re.sub(r"\{([A-Z]+)\}", lambda m: macros[m.group(1)], pattern)
+
+
+def _compile_phrases(data: dict[str, Any], first: int) -> list[tuple[list[str], Pattern]]:
+    """Compile each pattern of one phrase file with the words it requires."""
+    macros: dict[str, str] = data["macros"]
+    prefix: str = data["prefix"]
+    negators = frozenset(data["negators"])
+    compiled: list[tuple[list[str], Pattern]] = []
+    for kind in ("lead", "anywhere", "soft"):
+        for spec in data[kind]:
+            body = f"(?P<phrase>{expand_macros(spec['pattern'], macros)})(?!\\w)"
+            regex = re.compile(f"(?<!\\w){body}" if kind == "anywhere" else prefix + body)
+            pattern = Pattern(
+                spec["id"], kind, data["language"], regex, negators, first + len(compiled)
+            )
+            compiled.append((spec["requires"], pattern))
+    return compiled
+
+
+@cache
+def load_packs() -> Packs:
+    entries: dict[str, Entry] = {}
+    vocab: dict[str, list[tuple[tuple[str, ...], str, str]]] = {}
+
+    def add_vocab(phrase: str, kind: str, value: str) -> None:
+        tokens = tuple(key_of(phrase).split())
+        vocab.setdefault(tokens[0], []).append((tokens, kind, value))
+
+    for name in _PACK_FILES:
+        pack = _read_pack(name)
+        languages = tuple(pack["languages"])
+        for raw in pack["keywords"]:
+            key = key_of(raw["keyword"])
+            known = entries.get(key)
+            if known is not None:
+                # The same word in two packs (CANCELAR: es and pt) is one entry
+                # that records both languages.
+                entries[key] = replace(known, languages=known.languages + languages)
+                continue
+            entries[key] = Entry(
+                key=key,
+                keyword=raw["keyword"],
+                intent=raw["intent"],
+                rule=raw.get("rule"),
+                languages=languages,
+                whole_message_only=raw["whole_message_only"],
+                guard=raw.get("guard", not raw["whole_message_only"])
+                and raw["intent"] == "opt_out",
+                typos=raw.get("typos", False),
+                scope_all=raw.get("scope") == "all",
+            )
+            add_vocab(key, "keyword" if not raw["whole_message_only"] else "weak", key)
+        for phrase in pack.get("courtesy", ()):
+            add_vocab(phrase, "courtesy", "")
+        for phrase in pack.get("scope_all", ()):
+            add_vocab(phrase, "all", "")
+        for phrase, purpose in pack.get("purpose_words", {}).items():
+            add_vocab(phrase, "purpose", purpose)
+        for phrase in pack.get("objects", ()):
+            add_vocab(phrase, "object", "")
+    for options in vocab.values():
+        options.sort(key=lambda option: -len(option[0]))
+    patterns = _index_patterns()
+    return Packs(
+        entries=entries,
+        vocab=vocab,
+        guard_words={k: e for k, e in entries.items() if e.guard},
+        guard_keys=frozenset(k for k, e in entries.items() if e.guard),
+        guard_phrases=tuple(e for e in entries.values() if e.guard and " " in e.key),
+        typo_targets=tuple(e for e in entries.values() if e.typos),
+        patterns=patterns,
+        pattern_words=frozenset(patterns),
+    )
+
+
+def _index_patterns() -> dict[str, tuple[Pattern, ...]]:
+    index: dict[str, list[Pattern]] = {}
+    count = 0
+    for name in _PHRASE_FILES:
+        compiled = _compile_phrases(_read_pack(name), count)
+        count += len(compiled)
+        for requires, pattern in compiled:
+            for word in requires:
+                index.setdefault(word, []).append(pattern)
+    return {word: tuple(patterns) for word, patterns in index.items()}
+
+
+def enabled(entry: Entry, config: ClassifierConfig) -> bool:
+    """English is always on; other packs follow ``config.languages``; YES needs to be a
+    confirm keyword of the account."""
+    if entry.rule == "C12.confirm" and entry.keyword not in config.confirm_keywords:
+        return False
+    return "en" in entry.languages or not config.languages.isdisjoint(entry.languages)
+
+
+def language_of(entry: Entry, config: ClassifierConfig) -> str:
+    enabled = [lang for lang in entry.languages if lang == "en" or lang in config.languages]
+    if config.locale and len(enabled) > 1:
+        hint = config.locale.replace("_", "-").split("-")[0].lower()
+        if hint in enabled:
+            return hint
+    return enabled[0]
+
+
+def rule_of(entry: Entry, language: str) -> str:
+    return entry.rule or f"C4.pack.{language}"
+
+
+def candidates(
+    hits: Iterable[str], kind: str, config: ClassifierConfig, packs: Packs
+) -> list[Pattern]:
+    """Phrase patterns of ``kind`` requiring one of ``hits``, in file order."""
+    found: dict[int, Pattern] = {}
+    for word in hits:
+        for pattern in packs.patterns[word]:
+            if pattern.kind == kind and (
+                pattern.language == "en" or pattern.language in config.languages
+            ):
+                found[pattern.order] = pattern
+    return [found[order] for order in sorted(found)]

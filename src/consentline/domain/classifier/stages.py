@@ -1,0 +1,233 @@
+"""Classification stages 1-3: whole-message keyword, keyword-led message, phrase.
+
+Each stage returns a :class:`Verdict` when it decides, or ``None`` to let the next
+stage look; :func:`~consentline.domain.classifier.pipeline.classify` runs them in
+order and the first decisive one wins.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from consentline.domain.classifier.packs import (
+    Entry,
+    Packs,
+    candidates,
+    enabled,
+    language_of,
+    rule_of,
+)
+from consentline.domain.classifier.types import (
+    ALL_SCOPE,
+    DEFAULT_SCOPE,
+    ClassifierConfig,
+    Intent,
+    KeywordScope,
+)
+
+__all__ = ["Verdict", "keyword_led", "plain_phrase", "whole_message"]
+
+
+# C10: opt_out > help > opt_in.
+_PRECEDENCE: dict[str, int] = {"opt_out": 3, "help": 2, "opt_in": 1}
+
+
+class Verdict(NamedTuple):
+    """What a stage decided; :func:`classify` adds the fields common to every result."""
+
+    intent: Intent
+    rule: str
+    keyword: str | None = None
+    language: str | None = None
+    scope: KeywordScope = DEFAULT_SCOPE
+    topic: str | None = None
+
+
+def _topic_of(token: str, config: ClassifierConfig) -> str | None:
+    if not config.topic_keywords:
+        return None
+    topic = config.topic_keywords.get(token.upper())
+    if topic is None and token in {name.lower() for name in config.topic_keywords.values()}:
+        topic = token
+    return topic
+
+
+def whole_message(key: str, config: ClassifierConfig, packs: Packs) -> Verdict | None:
+    """Stage 1: the whole normalised message is one keyword (C2, C3, C4, C11, C12)."""
+    entry = packs.entries.get(key)
+    if entry is not None and enabled(entry, config):
+        language = language_of(entry, config)
+        scope = ALL_SCOPE if entry.scope_all else DEFAULT_SCOPE
+        return Verdict(entry.intent, rule_of(entry, language), entry.keyword, language, scope)
+    upper = key.upper()
+    # Account keywords, in C10 precedence order.
+    if upper in config.extra_opt_out:
+        return Verdict("opt_out", "account.opt_out", upper)
+    if upper in config.extra_help:
+        return Verdict("help", "account.help", upper)
+    if upper in config.extra_opt_in:
+        return Verdict("opt_in", "account.opt_in", upper)
+    if upper in config.confirm_keywords:
+        return Verdict("opt_in", "C12.confirm", upper)
+    topic = _topic_of(key, config) if " " not in key else None
+    if topic is not None:
+        return Verdict(
+            "opt_in", "C12.topic", upper, scope=KeywordScope("topic", topic), topic=topic
+        )
+    return None
+
+
+def _has_account_words(config: ClassifierConfig) -> bool:
+    return bool(
+        config.extra_opt_out
+        or config.extra_opt_in
+        or config.extra_help
+        or config.topic_keywords
+        or config.confirm_keywords - {"YES"}
+        or config.purposes - {"marketing", "transactional", "informational"}
+    )
+
+
+def _account_keyword(token: str, config: ClassifierConfig) -> tuple[Intent, str] | None:
+    upper = token.upper()
+    if upper in config.extra_opt_out:
+        return "opt_out", "account.opt_out"
+    if upper in config.extra_help:
+        return "help", "account.help"
+    if upper in config.extra_opt_in:
+        return "opt_in", "account.opt_in"
+    if upper in config.confirm_keywords:
+        return "opt_in", "C12.confirm"
+    return None
+
+
+def keyword_led(tokens: list[str], config: ClassifierConfig, packs: Packs) -> Verdict | None:
+    """Stage 2 (C5, C10): keywords followed only by courtesy, scope and messaging words.
+
+    What may follow the verb is the whole point: "stop please", "STOP MARKETING",
+    "quit texting me" are requests; "Stop the story." and "cancel my appointment"
+    are not, and fall through to the C8 guard.
+    """
+    if tokens[0] not in packs.vocab and not _has_account_words(config):
+        return None  # fast exit for ordinary sentences
+    found: list[tuple[Intent, str, str, str | None]] = []  # intent, rule, keyword, language
+    weak: Entry | None = None
+    scopes: set[KeywordScope] = set()
+    topics: list[str] = []
+    scope_all = has_object = False
+    i, n = 0, len(tokens)
+    while i < n:
+        token = tokens[i]
+        step = 0
+        for words, kind, value in packs.vocab.get(token, ()):
+            size = len(words)
+            if size > 1 and tuple(tokens[i : i + size]) != words:
+                continue
+            if kind == "keyword":
+                entry = packs.entries[value]
+                if not enabled(entry, config):
+                    continue
+                language = language_of(entry, config)
+                found.append((entry.intent, rule_of(entry, language), entry.keyword, language))
+                scope_all = scope_all or entry.scope_all
+            elif kind == "courtesy":
+                pass
+            elif kind == "weak":
+                # C4: ALTO, UIT, SALIR count only as the whole message; led by one
+                # and followed by courtesy ("alto por favor"), a person decides (C8).
+                entry = packs.entries[value]
+                if found or not enabled(entry, config) or entry.intent != "opt_out":
+                    return None
+                weak = entry
+            elif not found:
+                return None  # scope and messaging words only after the keyword
+            elif kind == "all":
+                scope_all = True
+            elif kind == "purpose":
+                if value not in config.purposes:
+                    continue
+                scopes.add(KeywordScope("purpose", value))
+            else:
+                has_object = True
+            step = size
+            break
+        if step:
+            i += step
+            continue
+        account = _account_keyword(token, config)
+        topic = _topic_of(token, config)
+        if account is not None:
+            found.append((account[0], account[1], token.upper(), None))
+        elif topic is not None:
+            if found:
+                scopes.add(KeywordScope("topic", topic))
+            topics.append(topic)
+        elif token in config.purposes and found:
+            scopes.add(KeywordScope("purpose", token))
+        else:
+            return None
+        i += 1
+    if weak is not None:
+        if found or topics or scopes or has_object or scope_all:
+            return None
+        language = language_of(weak, config)
+        return Verdict("ambiguous", "C8.ordinary_word_led", weak.keyword, language)
+    if not found:
+        if len(topics) == 1:  # "VOLUNTEER please"
+            topic = topics[0]
+            return Verdict(
+                "opt_in", "C12.topic", topic.upper(), None, KeywordScope("topic", topic), topic
+            )
+        return None
+    if topics and not scopes:
+        return None  # a topic before the keyword: "VOLUNTEER STOP" is not a clear request
+    intent = max((f[0] for f in found), key=_PRECEDENCE.__getitem__)
+    if has_object and intent == "opt_in":
+        return None
+    winner = next(f for f in found if f[0] == intent)
+    if len({f[0] for f in found}) > 1:
+        rule = "C10.precedence"
+    elif intent == "opt_out":
+        rule = "C5.keyword_led"
+    elif intent == "opt_in" and len(scopes) == 1 and topics:
+        rule = "C12.topic"
+    else:
+        rule = winner[1]
+    if len(scopes) == 1:
+        scope = next(iter(scopes))
+    elif not scopes and scope_all:
+        scope = ALL_SCOPE
+    else:
+        scope = DEFAULT_SCOPE  # none named, or several: the account's whole reach is safest
+    topic = scope.name if scope.kind == "topic" and intent == "opt_in" else None
+    return Verdict(intent, rule, winner[2], winner[3], scope, topic)
+
+
+def plain_phrase(
+    clauses: list[str], hits: frozenset[str], config: ClassifierConfig, packs: Packs
+) -> Verdict | None:
+    """Stage 3 (C6): a plain-language revocation in any clause.
+
+    'lead' patterns must open a clause (after courtesy such as "please", "can you");
+    'anywhere' patterns may start later, unless a negation or question word comes
+    first in the clause ("I don't want to unsubscribe", "why did you stop texting me").
+    ``hits`` are the message's words that some pattern requires.
+    """
+    if not hits:
+        return None
+    for pattern in candidates(hits, "lead", config, packs):
+        for clause in clauses:
+            match = pattern.regex.match(clause)
+            if match is not None:
+                return Verdict("opt_out", "C6.phrase", match["phrase"].upper(), pattern.language)
+    negated: Verdict | None = None
+    for pattern in candidates(hits, "anywhere", config, packs):
+        for clause in clauses:
+            for match in pattern.regex.finditer(clause):
+                phrase = match["phrase"].upper()
+                if pattern.negators.isdisjoint(clause[: match.start()].split()):
+                    return Verdict("opt_out", "C6.phrase", phrase, pattern.language)
+                if negated is None:
+                    # C8: a revocation phrase under a negation or question is for a person.
+                    negated = Verdict("ambiguous", "C8.negated_phrase", phrase, pattern.language)
+    return negated
