@@ -136,6 +136,25 @@ def _value_refused(original: BaseException) -> bool:
     return isinstance(original, UnicodeEncodeError | sqlite3.DataError | psycopg.DataError)
 
 
+def translated(error: BaseException) -> ConsentlineError | None:
+    """The library's error for a driver or SQLAlchemy error; None for anything else.
+
+    The one mapping: the engine's ``handle_error`` listener and :func:`storage_errors`
+    both use it, so a statement fails alike whichever way it was run.
+    """
+    original = getattr(error, "orig", None) or error
+    if isinstance(original, ConsentlineError):
+        return None
+    if _value_refused(original):
+        return InvalidInput(
+            "a value cannot be stored by the database (it may hold a NUL or a lone"
+            f" surrogate, or not fit its column): {type(original).__name__}"
+        )
+    if isinstance(original, sqlite3.Error | psycopg.Error | exc.SQLAlchemyError):
+        return storage_error(original)
+    return None
+
+
 def _translate(context: ExceptionContext) -> None:
     """``handle_error`` listener: the library's error for any failing statement.
 
@@ -146,20 +165,14 @@ def _translate(context: ExceptionContext) -> None:
     original = context.original_exception
     if context.is_pre_ping or not isinstance(original, Exception):
         return
-    if isinstance(original, ConsentlineError):
-        return
-    if _value_refused(original):
-        raise InvalidInput(
-            "a value cannot be stored by the database (it may hold a NUL or a lone"
-            f" surrogate, or not fit its column): {type(original).__name__}"
-        )
-    if isinstance(original, sqlite3.Error | psycopg.Error | exc.SQLAlchemyError):
-        raise storage_error(original)
+    error = translated(original)
+    if error is not None:
+        raise error
 
 
 @contextlib.contextmanager
 def storage_errors() -> Iterator[None]:
-    """Translate driver and SQLAlchemy errors into StorageError at the boundary.
+    """Translate driver and SQLAlchemy errors at the boundary, as the listener does.
 
     For what the engine's ``handle_error`` listener does not see: the pool, and
     DB-API connections used directly.
@@ -168,5 +181,8 @@ def storage_errors() -> Iterator[None]:
         yield
     except ConsentlineError:
         raise
-    except (exc.SQLAlchemyError, sqlite3.Error, psycopg.Error) as error:
-        raise storage_error(error) from error
+    except (exc.SQLAlchemyError, sqlite3.Error, psycopg.Error, UnicodeEncodeError) as error:
+        mapped = translated(error)
+        if mapped is None:
+            raise
+        raise mapped from error

@@ -59,11 +59,6 @@ class InboxStore:
         )
         return [int(r[0]) for r in result]
 
-    def inbound_by_id(self, inbound_id: int) -> Row[Any] | None:
-        return self.conn.execute(
-            select(t.inbound_messages).where(t.inbound_messages.c.id == inbound_id)
-        ).one_or_none()
-
     # -- outbox ------------------------------------------------------------------------
     def insert_outbox(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         if not rows:

@@ -6,12 +6,11 @@ service does between ``begin`` and ``commit`` is one transaction.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from consentline.domain.ledger import Event, Projection, check_action, from_us, load_proof
@@ -50,13 +49,6 @@ class SqlStore:
             for r in self.conn.execute(select(t.lines))
         ]
         return Directory(accounts, lines)
-
-    def account_settings(self, account_id: int) -> dict[str, Any]:
-        text = self.conn.execute(
-            select(t.accounts.c.settings).where(t.accounts.c.id == account_id)
-        ).scalar_one()
-        value: dict[str, Any] = json.loads(text)
-        return value
 
     def insert_account(
         self,
@@ -308,14 +300,6 @@ class SqlStore:
                 cs.tenant_id == tenant_id
             )
         )
-
-    def count_state(self, tenant_id: int) -> int:
-        value = self.conn.execute(
-            select(func.count())
-            .select_from(t.consent_state)
-            .where(t.consent_state.c.tenant_id == tenant_id)
-        ).scalar_one()
-        return int(value)
 
 
 def _event(r: Row[Any]) -> Event:
