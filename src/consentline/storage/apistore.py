@@ -9,9 +9,7 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 
 from consentline.domain.ledger import Event
 from consentline.storage import schema as t
-
-# The repository's row -> Event mapping, shared so that both read events alike.
-from consentline.storage.repository import _event as event_from_row
+from consentline.storage.repository import select_events, stored_event
 
 
 class ApiStore:
@@ -68,13 +66,13 @@ class ApiStore:
     ) -> list[Event]:
         """Events with ``id > after`` in id order; None for a filter means "all"."""
         ev = t.events.c
-        query = select(t.events).where(ev.id > after)
+        query = select_events().where(ev.id > after)
         if tenant_ids is not None:
             query = query.where(ev.tenant_id.in_(list(tenant_ids)))
         if scopes is not None:
             query = query.where(ev.scope.in_(list(scopes)))
         query = query.order_by(ev.id).limit(limit)
-        return [event_from_row(r) for r in self.conn.execute(query)]
+        return [stored_event(r).event() for r in self.conn.execute(query)]
 
     # -- provider credentials ----------------------------------------------------------
     def credentials(self, account_ids: Collection[int], provider: str) -> dict[int, Row[Any]]:

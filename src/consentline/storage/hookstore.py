@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Row, and_, insert, or_, select, update
 
 from consentline.domain.ledger import Event
 from consentline.storage import schema as t
-from consentline.storage.repository import _event as event_from_row
+from consentline.storage.repository import select_events, stored_event
 
 
 class HookStore:
@@ -81,12 +81,12 @@ class HookStore:
     def events_after(self, tenant_id: int, seq: int, limit: int) -> list[Event]:
         ev = t.events.c
         query = (
-            select(t.events)
+            select_events()
             .where(and_(ev.tenant_id == tenant_id, ev.seq > seq))
             .order_by(ev.seq)
             .limit(limit)
         )
-        return [event_from_row(r) for r in self.conn.execute(query)]
+        return [stored_event(r).event() for r in self.conn.execute(query)]
 
     def advance(self, subscription_id: int, cursor_seq: int, delivered: int, now_us: int) -> None:
         """Move the cursor forward (never back) after deliveries or skips."""
