@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Engine, Row
+from sqlalchemy import Engine
 
 from consentline import outbound
 from consentline.domain.errors import Conflict, InvalidInput, NotFound, SignatureInvalid
@@ -60,6 +60,7 @@ from consentline.domain.scopes import Directory
 from consentline.providers import REGISTRY, Provider, WebhookRequest
 from consentline.providers.base import CredentialProblem
 from consentline.providers.send import SEND_FIELDS, UPSTREAM_BASE_URL
+from consentline.services.ports import CredentialsRecord
 from consentline.storage import nonces
 from consentline.storage.engine import storage_errors
 from consentline.storage.uow import UnitOfWork
@@ -232,7 +233,7 @@ class CredentialSet:
         }
 
 
-def _set(row: Row[Any]) -> CredentialSet:
+def _set(row: CredentialsRecord) -> CredentialSet:
     raw = json.loads(row.fields)
     fields = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     return CredentialSet(

@@ -17,7 +17,7 @@ from consentline.domain.errors import InvalidInput
 from consentline.domain.ledger import Event, from_us, to_us
 from consentline.domain.replies import render
 from consentline.services.inbound import Context
-from consentline.storage.uow import UnitOfWork
+from consentline.services.ports import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,7 +56,7 @@ from consentline.domain.scopes import (
     check_reach,
     line_scope,
 )
-from consentline.storage.uow import UnitOfWork
+from consentline.services.ports import UnitOfWork
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 

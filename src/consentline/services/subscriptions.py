@@ -32,7 +32,7 @@ from consentline.domain.errors import Conflict, InvalidInput, NotFound
 from consentline.domain.ledger import ACTIONS, Event, from_us, to_us
 from consentline.domain.scopes import Directory
 from consentline.outbound import OutboundAllow
-from consentline.storage.uow import UnitOfWork
+from consentline.services.ports import UnitOfWork
 
 MAX_PER_ACCOUNT: Final = 25
 MAX_URL: Final = 2048

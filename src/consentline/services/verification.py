@@ -20,7 +20,7 @@ from consentline.domain.ledger import (
     encode,
     insert_entry,
 )
-from consentline.storage.uow import UnitOfWork
+from consentline.services.ports import UnitOfWork
 
 ProblemKind = Literal["modified", "deleted", "reordered", "projection"]
 
