@@ -61,8 +61,6 @@ from consentline.providers import REGISTRY, Provider, WebhookRequest
 from consentline.providers.base import CredentialProblem
 from consentline.providers.send import SEND_FIELDS, UPSTREAM_BASE_URL
 from consentline.services.ports import CredentialsRecord
-from consentline.storage import nonces
-from consentline.storage.engine import storage_errors
 from consentline.storage.uow import UnitOfWork
 
 __all__ = [
@@ -341,18 +339,18 @@ class ProviderCredentials:
         digest = hashlib.sha256(
             b"\n".join((request.method.encode(), request.url.encode(), request.body))
         ).hexdigest()
-        with storage_errors(), self._engine.begin() as conn:
+        with UnitOfWork(self._engine) as uow:
             if now_us - self._pruned_us >= _PRUNE_EVERY_US:
-                nonces.prune(conn, before_us=since_us)
+                uow.nonces.prune(before_us=since_us)
                 self._pruned_us = now_us
-            fresh = nonces.claim(
-                conn,
+            fresh = uow.nonces.claim(
                 provider=provider,
                 nonce=nonce,
                 digest=digest,
                 now_us=now_us,
                 since_us=since_us,
             )
+            uow.commit()
         if not fresh:
             raise SignatureInvalid(
                 "this signature nonce was already used by another request", provider=provider
