@@ -12,7 +12,7 @@ from consentline.domain.errors import (
     InvalidInput,
     UnknownPurpose,
 )
-from consentline.domain.ledger import GENESIS
+from consentline.domain.ledger import GENESIS, Event
 from consentline.services import accounts, recording, verification
 from consentline.services.recording import RecordRequest
 from tests.service.fakes import FakeLedger, FakeUnitOfWork
@@ -42,7 +42,7 @@ def ledger() -> FakeLedger:
     return ledger
 
 
-def record(ledger: FakeLedger, *requests: RecordRequest) -> list[recording.Event]:
+def record(ledger: FakeLedger, *requests: RecordRequest) -> list[Event]:
     with FakeUnitOfWork(ledger) as uow:
         return recording.record(
             uow, ledger.load_directory(), ledger.load_policies(), requests, now=NOW
