@@ -139,10 +139,9 @@ def _value_refused(original: BaseException) -> bool:
 def translated(error: BaseException) -> ConsentlineError | None:
     """The library's error for a driver or SQLAlchemy error; None for anything else.
 
-    The one mapping: the engine's ``handle_error`` listener and :func:`storage_errors`
-    both use it, so a statement fails alike whichever way it was run.
+    Used by the engine's ``handle_error`` listener (which sees the driver's error).
     """
-    original = getattr(error, "orig", None) or error
+    original = error
     if isinstance(original, ConsentlineError):
         return None
     if _value_refused(original):
@@ -172,7 +171,7 @@ def _translate(context: ExceptionContext) -> None:
 
 @contextlib.contextmanager
 def storage_errors() -> Iterator[None]:
-    """Translate driver and SQLAlchemy errors at the boundary, as the listener does.
+    """Translate driver and SQLAlchemy errors into StorageError at the boundary.
 
     For what the engine's ``handle_error`` listener does not see: the pool, and
     DB-API connections used directly.
@@ -181,8 +180,5 @@ def storage_errors() -> Iterator[None]:
         yield
     except ConsentlineError:
         raise
-    except (exc.SQLAlchemyError, sqlite3.Error, psycopg.Error, UnicodeEncodeError) as error:
-        mapped = translated(error)
-        if mapped is None:
-            raise
-        raise mapped from error
+    except (exc.SQLAlchemyError, sqlite3.Error, psycopg.Error) as error:
+        raise storage_error(error) from error
