@@ -110,6 +110,31 @@ def test_a_statement_failing_inside_a_unit_of_work_is_a_storage_error(
     assert count(acme, "events") == events  # rolled back: nothing half-written
 
 
+@pytest.mark.parametrize("operation", [record_opt_out, check, inbound])
+@pytest.mark.parametrize("table", ["events", "consent_state", "inbound_messages"])
+def test_each_entry_point_raises_a_storage_error_for_any_dropped_table(
+    acme: Consentline, table: str, operation: object
+) -> None:
+    """record, check and handle_inbound: whichever table a call needs is gone, the
+    caller sees StorageError, and one that does not need it still works."""
+    assert callable(operation)
+    operation(acme, 1)
+    with acme.engine.begin() as conn:  # renamed, not dropped: SQLite keeps the foreign keys
+        conn.exec_driver_sql(f"ALTER TABLE {table} RENAME TO {table}_gone")
+    needs = {
+        "events": {record_opt_out, inbound},
+        "consent_state": {record_opt_out, check, inbound},
+        "inbound_messages": {inbound},
+    }[table]
+    if operation not in needs:
+        operation(acme, 2)
+        return
+    with pytest.raises(StorageError) as caught:
+        operation(acme, 2)
+    assert caught.value.code == "storage_error"
+    assert_quotes_no_number(caught.value)
+
+
 def test_engines_never_put_bound_parameters_in_messages(acme: Consentline) -> None:
     assert acme.engine.hide_parameters is True
 

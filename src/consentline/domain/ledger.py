@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, NamedTuple
 
@@ -284,6 +284,77 @@ class Event:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as the ledger stores it: times in microseconds, the proof as its
+    canonical text (what the chain hash covers), the action as written.
+
+    The one list of an event's fields: the ``events`` table's columns, the chain
+    payload (:data:`CHAINED`), the repositories' row mapping and :class:`Event` all
+    follow it, and a test fails if one of them drifts.
+    """
+
+    id: int
+    tenant_id: int
+    seq: int
+    address: str
+    channel: str
+    action: str
+    scope: str
+    purpose: str | None
+    topic: str | None
+    occurred_us: int
+    recorded_us: int
+    source: str
+    proof: str
+    idempotency_key: str | None
+    prev_hash: str
+    hash: str
+
+    def payload(self) -> str:
+        """The text the chain hash covers (recomputed from the stored fields)."""
+        return chain_payload(**{name: getattr(self, name) for name in CHAINED})
+
+    def entry(self) -> Entry:
+        return Entry(
+            self.id,
+            ACTION_CODES.get(self.action, "?"),
+            self.scope,
+            self.purpose or "",
+            self.topic or "",
+            self.occurred_us,
+            self.source,
+        )
+
+    def event(self, event_id: int | None = None) -> Event:
+        """The library's :class:`Event`; ``event_id`` for a record made before its
+        insert assigned one."""
+        return Event(
+            id=self.id if event_id is None else event_id,
+            tenant_id=self.tenant_id,
+            seq=self.seq,
+            address=self.address,
+            channel=self.channel,
+            action=check_action(self.action),
+            scope=self.scope,
+            purpose=self.purpose,
+            topic=self.topic,
+            occurred_at=from_us(self.occurred_us),
+            recorded_at=from_us(self.recorded_us),
+            source=self.source,
+            proof=load_proof(self.proof),
+            idempotency_key=self.idempotency_key,
+            prev_hash=self.prev_hash,
+            hash=self.hash,
+        )
+
+
+EVENT_FIELDS: Final = tuple(f.name for f in fields(StoredEvent))
+# What the chain does not cover: the row id, the position, and the links themselves.
+UNCHAINED: Final = frozenset({"id", "seq", "prev_hash", "hash"})
+CHAINED: Final = tuple(name for name in EVENT_FIELDS if name not in UNCHAINED)
+
+
 class EventRef(NamedTuple):
     """The event a decision cites: what, where (scope), when and how (source)."""
 
@@ -332,10 +403,14 @@ def chain_payload(
     occurred_us: int,
     recorded_us: int,
     source: str,
-    proof_text: str,
+    proof: str,
     idempotency_key: str | None,
 ) -> str:
-    """The canonical text of an event that the chain hash covers (C21)."""
+    """The canonical text of an event that the chain hash covers (C21).
+
+    Its parameters are :data:`CHAINED`, in that order (a test holds them together):
+    every stored field but the id, the sequence number and the links themselves.
+    """
     return json.dumps(
         [
             tenant_id,
@@ -348,7 +423,7 @@ def chain_payload(
             occurred_us,
             recorded_us,
             source,
-            proof_text,
+            proof,
             idempotency_key,
         ],
         separators=(",", ":"),

@@ -32,7 +32,7 @@ from consentline.domain.scopes import (
     check_reach,
     check_slug,
 )
-from consentline.storage.uow import UnitOfWork
+from consentline.services.ports import UnitOfWork
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 

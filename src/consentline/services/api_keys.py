@@ -28,13 +28,14 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, cast
+from typing import Final, Literal, cast
 
-from sqlalchemy import Engine, Row
+from sqlalchemy import Engine
 
 from consentline.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from consentline.domain.ledger import from_us, to_us
-from consentline.storage.fastpath import ApiKeyRow, StateReader
+from consentline.services.ports import ApiKeyRecord, ApiKeyRow
+from consentline.storage.fastpath import StateReader
 from consentline.storage.uow import UnitOfWork
 
 Role = Literal["read", "write", "admin"]
@@ -83,7 +84,7 @@ class ApiKey:
             raise Forbidden(f"this key has role {self.role!r}; {role!r} is needed", role=role)
 
 
-def _key(row: Row[Any]) -> ApiKey:
+def _key(row: ApiKeyRecord) -> ApiKey:
     return ApiKey(
         id=int(row.id),
         prefix=row.prefix,

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Engine, Row
+from sqlalchemy import Engine
 
 from consentline.domain import outbound
 from consentline.domain.errors import (
@@ -65,8 +65,7 @@ from consentline.domain.scopes import Directory
 from consentline.providers import REGISTRY, Provider, WebhookRequest
 from consentline.providers.base import CredentialProblem
 from consentline.providers.send import SEND_FIELDS, UPSTREAM_BASE_URL
-from consentline.storage import nonces
-from consentline.storage.engine import storage_errors
+from consentline.services.ports import CredentialsRecord
 from consentline.storage.uow import UnitOfWork
 
 __all__ = [
@@ -229,7 +228,7 @@ class CredentialSet:
         }
 
 
-def _set(row: Row[Any]) -> CredentialSet:
+def _set(row: CredentialsRecord) -> CredentialSet:
     raw = json.loads(row.fields)
     fields = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
     return CredentialSet(
@@ -351,18 +350,18 @@ class ProviderCredentials:
         digest = hashlib.sha256(
             b"\n".join((request.method.encode(), request.url.encode(), request.body))
         ).hexdigest()
-        with storage_errors(), self._engine.begin() as conn:
+        with UnitOfWork(self._engine) as uow:
             if now_us - self._pruned_us >= _PRUNE_EVERY_US:
-                nonces.prune(conn, before_us=since_us)
+                uow.nonces.prune(before_us=since_us)
                 self._pruned_us = now_us
-            fresh = nonces.claim(
-                conn,
+            fresh = uow.nonces.claim(
                 provider=provider,
                 nonce=nonce,
                 digest=digest,
                 now_us=now_us,
                 since_us=since_us,
             )
+            uow.commit()
         if not fresh:
             raise SignatureInvalid(
                 "this signature nonce was already used by another request", provider=provider

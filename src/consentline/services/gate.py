@@ -42,7 +42,7 @@ from consentline.domain.policy import (
     quiet_now,
 )
 from consentline.domain.scopes import Directory, Line
-from consentline.storage.fastpath import Row, StateReader, StateRow
+from consentline.services.ports import Row, StateReader, StateRow
 
 CHUNK: Final = 5000
 SCAN_MIN: Final = 100_000  # below this many recipients, point lookups win

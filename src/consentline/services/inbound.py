@@ -26,7 +26,7 @@ import dataclasses
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
@@ -59,8 +59,8 @@ from consentline.domain.replies import LANGUAGES, render
 from consentline.domain.scopes import Account, Directory, Line
 from consentline.domain.settings import AccountSettings, merge
 from consentline.services import recording
+from consentline.services.ports import UnitOfWork
 from consentline.services.recording import RecordRequest
-from consentline.storage.uow import UnitOfWork
 
 CONFIRMATION_WINDOW: Final = timedelta(minutes=5)  # C17
 MAX_BODY: Final = 10_000
@@ -623,7 +623,7 @@ def _stored_results(uow: UnitOfWork, rows: Mapping[int, Any]) -> dict[int, Inbou
             id=int(row.id),
             classification=classification_from_json(row.classification),
             event=written[0] if written else None,
-            reply=_reply(dict(reply_row._mapping), int(reply_row.id)) if reply_row else None,
+            reply=_reply(asdict(reply_row), reply_row.id) if reply_row else None,
             review_id=reviews.get(int(row.id)),
             duplicate=True,
             decided_by=str(proof.get("decided_by", "classifier")),

@@ -18,7 +18,7 @@ from consentline.domain.ledger import Event, from_us, to_us
 from consentline.domain.replies import render
 from consentline.domain.scopes import parse_scope
 from consentline.services.inbound import Context
-from consentline.storage.uow import UnitOfWork
+from consentline.services.ports import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from consentline.domain.ledger import (
     Entry,
     Event,
     Projection,
+    StoredEvent,
     canonical_proof,
     chain_hash,
     chain_payload,
@@ -40,7 +41,6 @@ from consentline.domain.ledger import (
     compact,
     decode,
     encode,
-    from_us,
     insert_entry,
     to_us,
 )
@@ -57,7 +57,7 @@ from consentline.domain.scopes import (
     line_scope,
     parse_scope,
 )
-from consentline.storage.uow import UnitOfWork
+from consentline.services.ports import UnitOfWork
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 
@@ -316,7 +316,7 @@ def append_results(
                 batch_keys[key] = i
                 fresh.append(i)
 
-        rows: list[dict[str, Any]] = []
+        rows: list[StoredEvent] = []
         for i in fresh:
             item = prepared[i]
             seq += 1
@@ -331,28 +331,29 @@ def append_results(
                 occurred_us=item.occurred_us,
                 recorded_us=now_us,
                 source=item.source,
-                proof_text=item.proof_text,
+                proof=item.proof_text,
                 idempotency_key=item.idempotency_key,
             )
             digest = chain_hash(head, payload)
             rows.append(
-                {
-                    "tenant_id": tenant_id,
-                    "seq": seq,
-                    "address": item.address,
-                    "channel": item.channel,
-                    "action": item.action,
-                    "scope": item.scope,
-                    "purpose": item.purpose,
-                    "topic": item.topic,
-                    "occurred_us": item.occurred_us,
-                    "recorded_us": now_us,
-                    "source": item.source,
-                    "proof": item.proof_text,
-                    "idempotency_key": item.idempotency_key,
-                    "prev_hash": head,
-                    "hash": digest,
-                }
+                StoredEvent(
+                    id=0,  # assigned by the insert
+                    tenant_id=tenant_id,
+                    seq=seq,
+                    address=item.address,
+                    channel=item.channel,
+                    action=item.action,
+                    scope=item.scope,
+                    purpose=item.purpose,
+                    topic=item.topic,
+                    occurred_us=item.occurred_us,
+                    recorded_us=now_us,
+                    source=item.source,
+                    proof=item.proof_text,
+                    idempotency_key=item.idempotency_key,
+                    prev_hash=head,
+                    hash=digest,
+                )
             )
             head = digest
         if not rows:
@@ -374,7 +375,7 @@ def append_results(
         )
         _project(uow, [(rows[n], ids[n]) for n in range(len(rows))])
         for n, i in enumerate(fresh):
-            results[i] = _row_event(rows[n], ids[n])
+            results[i] = rows[n].event(ids[n])
 
     for i, ref in replayed.items():
         if ref < 0:
@@ -388,9 +389,9 @@ def append_results(
     ]
 
 
-def _project(uow: UnitOfWork, written: Sequence[tuple[Mapping[str, Any], int]]) -> None:
+def _project(uow: UnitOfWork, written: Sequence[tuple[StoredEvent, int]]) -> None:
     """Fold new events into the projection rows of their addresses (same transaction)."""
-    keys = [(int(r["tenant_id"]), str(r["channel"]), str(r["address"])) for r, _ in written]
+    keys = [(r.tenant_id, r.channel, r.address) for r, _ in written]
     current = uow.store.load_state(keys)
     entries: dict[tuple[int, str, str], list[Entry]] = {}
     for key in dict.fromkeys(keys):
@@ -401,12 +402,12 @@ def _project(uow: UnitOfWork, written: Sequence[tuple[Mapping[str, Any], int]]) 
             entries[key],
             Entry(
                 event_id,
-                ACTION_CODES[row["action"]],
-                row["scope"],
-                row["purpose"] or "",
-                row["topic"] or "",
-                row["occurred_us"],
-                row["source"],
+                ACTION_CODES[row.action],
+                row.scope,
+                row.purpose or "",
+                row.topic or "",
+                row.occurred_us,
+                row.source,
             ),
         )
     updated: dict[tuple[int, str, str], Projection] = {
@@ -415,45 +416,13 @@ def _project(uow: UnitOfWork, written: Sequence[tuple[Mapping[str, Any], int]]) 
     uow.store.save_state(updated)
 
 
-def _row_event(row: Mapping[str, Any], event_id: int) -> Event:
-    return Event(
-        id=event_id,
-        tenant_id=row["tenant_id"],
-        seq=row["seq"],
-        address=row["address"],
-        channel=row["channel"],
-        action=check_action(row["action"]),
-        scope=row["scope"],
-        purpose=row["purpose"],
-        topic=row["topic"],
-        occurred_at=from_us(row["occurred_us"]),
-        recorded_at=from_us(row["recorded_us"]),
-        source=row["source"],
-        proof=json.loads(row["proof"]),
-        idempotency_key=row["idempotency_key"],
-        prev_hash=row["prev_hash"],
-        hash=row["hash"],
-    )
-
-
 def rebuild_projection(uow: UnitOfWork, tenant_id: int) -> int:
     """Recompute a tenant's projection from the ledger (after a restore, say)."""
     uow.store.delete_state(tenant_id)
     entries: dict[tuple[int, str, str], list[Entry]] = {}
     for row in uow.store.chain_rows(tenant_id):
         key = (tenant_id, row.channel, row.address)
-        insert_entry(
-            entries.setdefault(key, []),
-            Entry(
-                int(row.id),
-                ACTION_CODES[row.action],
-                row.scope,
-                row.purpose or "",
-                row.topic or "",
-                int(row.occurred_us),
-                row.source,
-            ),
-        )
+        insert_entry(entries.setdefault(key, []), row.entry())
     uow.store.save_state({key: encode(compact(items)) for key, items in entries.items()})
     uow.commit()
     return len(entries)

@@ -17,8 +17,8 @@ from consentline.domain.ledger import Event, from_us, to_us
 from consentline.domain.replies import LANGUAGES, render
 from consentline.services import recording
 from consentline.services.inbound import CONFIRMATION_WINDOW, Context, stored_text, with_text
+from consentline.services.ports import UnitOfWork
 from consentline.services.recording import RecordRequest
-from consentline.storage.uow import UnitOfWork
 
 Verdict = Literal["opt_out", "none"]
 

@@ -32,7 +32,7 @@ from consentline.domain.errors import InvalidInput, TooManySubscriptions, Unknow
 from consentline.domain.ledger import ACTIONS, Event, from_us, to_us
 from consentline.domain.outbound import OutboundAllow
 from consentline.domain.scopes import Directory, parse_scope
-from consentline.storage.uow import UnitOfWork
+from consentline.services.ports import UnitOfWork
 
 MAX_PER_ACCOUNT: Final = 25
 MAX_URL: Final = 2048

@@ -13,17 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from consentline.domain.ledger import (
-    ACTION_CODES,
     GENESIS,
     Entry,
-    Projection,
     chain_hash,
-    chain_payload,
     compact,
     encode,
     insert_entry,
 )
-from consentline.storage.uow import UnitOfWork
+from consentline.services.ports import UnitOfWork
 
 ProblemKind = Literal["modified", "deleted", "reordered", "projection"]
 
@@ -62,35 +59,18 @@ class VerifyReport:
         }
 
 
-def _payload(row: Any) -> str:
-    return chain_payload(
-        tenant_id=int(row.tenant_id),
-        address=row.address,
-        channel=row.channel,
-        action=row.action,
-        scope=row.scope,
-        purpose=row.purpose,
-        topic=row.topic,
-        occurred_us=int(row.occurred_us),
-        recorded_us=int(row.recorded_us),
-        source=row.source,
-        proof_text=row.proof,
-        idempotency_key=row.idempotency_key,
-    )
-
-
 def verify(uow: UnitOfWork) -> VerifyReport:
     problems: list[Problem] = []
     heads = uow.store.tenant_heads()
     total = 0
     for tenant_id, chain_seq, chain_head in heads:
         # Prefixes of every stored hash, to tell a reordered link from a forged one.
-        known = {str(r.hash)[:16]: int(r.seq) for r in uow.store.chain_rows(tenant_id)}
+        known = {r.hash[:16]: r.seq for r in uow.store.chain_rows(tenant_id)}
         expected, previous = 1, GENESIS
         entries: dict[tuple[str, str], list[Entry]] = {}
         for row in uow.store.chain_rows(tenant_id):
             total += 1
-            seq = int(row.seq)
+            seq = row.seq
             gap = seq != expected
             if gap:
                 problems.append(
@@ -102,19 +82,19 @@ def verify(uow: UnitOfWork) -> VerifyReport:
                         f"events {expected}..{seq - 1} are missing before event #{row.id}",
                     )
                 )
-            if chain_hash(row.prev_hash, _payload(row)) != row.hash:
+            if chain_hash(row.prev_hash, row.payload()) != row.hash:
                 problems.append(
-                    Problem("modified", tenant_id, seq, int(row.id), "content does not match hash")
+                    Problem("modified", tenant_id, seq, row.id, "content does not match hash")
                 )
             elif row.prev_hash != previous and not gap:
-                pointed = known.get(str(row.prev_hash)[:16])
+                pointed = known.get(row.prev_hash[:16])
                 if pointed is not None:
                     problems.append(
                         Problem(
                             "reordered",
                             tenant_id,
                             seq,
-                            int(row.id),
+                            row.id,
                             f"links to event seq {pointed}, expected seq {seq - 1}",
                         )
                     )
@@ -129,18 +109,7 @@ def verify(uow: UnitOfWork) -> VerifyReport:
                         )
                     )
             previous, expected = row.hash, seq + 1
-            insert_entry(
-                entries.setdefault((row.channel, row.address), []),
-                Entry(
-                    int(row.id),
-                    ACTION_CODES.get(row.action, "?"),
-                    row.scope,
-                    row.purpose or "",
-                    row.topic or "",
-                    int(row.occurred_us),
-                    row.source,
-                ),
-            )
+            insert_entry(entries.setdefault((row.channel, row.address), []), row.entry())
         if expected - 1 != chain_seq or previous != chain_head:
             problems.append(
                 Problem(
@@ -160,13 +129,12 @@ def _check_projection(
 ) -> Iterator[Problem]:
     expected = {key: encode(compact(items)) for key, items in entries.items()}
     seen: set[tuple[str, str]] = set()
-    for row in uow.store.state_rows(tenant_id):
-        key = (row.channel, row.address)
+    for channel, address, stored in uow.store.state_rows(tenant_id):
+        key = (channel, address)
         seen.add(key)
-        stored = Projection(row.shape, row.ids, row.times, int(row.max_us))
         if expected.get(key) != stored:
             yield Problem(
-                "projection", tenant_id, None, None, f"state row of a {row.channel} address differs"
+                "projection", tenant_id, None, None, f"state row of a {channel} address differs"
             )
     for key in expected.keys() - seen:
         yield Problem(

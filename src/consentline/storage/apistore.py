@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from consentline.domain.ledger import Event
+from consentline.services.ports import ApiKeyRecord, CredentialsRecord
 from consentline.storage import schema as t
-
-# The repository's row -> Event mapping, shared so that both read events alike.
-from consentline.storage.repository import _event as event_from_row
+from consentline.storage.repository import select_events, stored_event
 
 
 class ApiStore:
@@ -31,15 +29,18 @@ class ApiStore:
         assert key is not None
         return int(key[0])
 
-    def keys_with_prefix(self, prefix: str) -> list[Row[Any]]:
+    def keys_with_prefix(self, prefix: str) -> list[ApiKeyRecord]:
         k = t.api_keys.c
-        return list(self.conn.execute(select(t.api_keys).where(k.prefix == prefix)))
+        query = select(t.api_keys).where(k.prefix == prefix)
+        return [ApiKeyRecord(*r) for r in self.conn.execute(query)]
 
-    def key(self, key_id: int) -> Row[Any] | None:
-        return self.conn.execute(select(t.api_keys).where(t.api_keys.c.id == key_id)).first()
+    def key(self, key_id: int) -> ApiKeyRecord | None:
+        row = self.conn.execute(select(t.api_keys).where(t.api_keys.c.id == key_id)).first()
+        return None if row is None else ApiKeyRecord(*row)
 
-    def key_by_hash(self, hash_: str) -> Row[Any] | None:
-        return self.conn.execute(select(t.api_keys).where(t.api_keys.c.hash == hash_)).first()
+    def key_by_hash(self, hash_: str) -> ApiKeyRecord | None:
+        row = self.conn.execute(select(t.api_keys).where(t.api_keys.c.hash == hash_)).first()
+        return None if row is None else ApiKeyRecord(*row)
 
     def count_installation_admins(self) -> int:
         k = t.api_keys.c
@@ -68,29 +69,34 @@ class ApiStore:
     ) -> list[Event]:
         """Events with ``id > after`` in id order; None for a filter means "all"."""
         ev = t.events.c
-        query = select(t.events).where(ev.id > after)
+        query = select_events().where(ev.id > after)
         if tenant_ids is not None:
             query = query.where(ev.tenant_id.in_(list(tenant_ids)))
         if scopes is not None:
             query = query.where(ev.scope.in_(list(scopes)))
         query = query.order_by(ev.id).limit(limit)
-        return [event_from_row(r) for r in self.conn.execute(query)]
+        return [stored_event(r).event() for r in self.conn.execute(query)]
 
     # -- provider credentials ----------------------------------------------------------
-    def credentials(self, account_ids: Collection[int], provider: str) -> dict[int, Row[Any]]:
+    def credentials(
+        self, account_ids: Collection[int], provider: str
+    ) -> dict[int, CredentialsRecord]:
         """The stored credentials of ``provider`` for each of ``account_ids`` that has some."""
         pc = t.provider_credentials.c
         query = select(t.provider_credentials).where(
             pc.provider == provider, pc.account_id.in_(list(account_ids))
         )
-        return {int(r.account_id): r for r in self.conn.execute(query)}
+        return {int(r.account_id): CredentialsRecord(*r) for r in self.conn.execute(query)}
 
-    def credentials_by_external_id(self, provider: str, external_id: str) -> Row[Any] | None:
+    def credentials_by_external_id(
+        self, provider: str, external_id: str
+    ) -> CredentialsRecord | None:
         pc = t.provider_credentials.c
         query = select(t.provider_credentials).where(
             pc.provider == provider, pc.external_id == external_id
         )
-        return self.conn.execute(query).first()
+        row = self.conn.execute(query).first()
+        return None if row is None else CredentialsRecord(*row)
 
     def put_credentials(
         self,

@@ -154,6 +154,24 @@ def _value_refused(original: BaseException) -> bool:
     return isinstance(original, (UnicodeEncodeError, *_data_errors()))
 
 
+def translated(error: BaseException) -> ConsentlineError | None:
+    """The library's error for a driver or SQLAlchemy error; None for anything else.
+
+    Used by the engine's ``handle_error`` listener (which sees the driver's error).
+    """
+    original = error
+    if isinstance(original, ConsentlineError):
+        return None
+    if _value_refused(original):
+        return InvalidInput(
+            "a value cannot be stored by the database (it may hold a NUL or a lone"
+            f" surrogate, or not fit its column): {type(original).__name__}"
+        )
+    if isinstance(original, (*driver_errors(), exc.SQLAlchemyError)):
+        return storage_error(original)
+    return None
+
+
 def _translate(context: ExceptionContext) -> None:
     """``handle_error`` listener: the library's error for any failing statement.
 
@@ -164,15 +182,9 @@ def _translate(context: ExceptionContext) -> None:
     original = context.original_exception
     if context.is_pre_ping or not isinstance(original, Exception):
         return
-    if isinstance(original, ConsentlineError):
-        return
-    if _value_refused(original):
-        raise InvalidInput(
-            "a value cannot be stored by the database (it may hold a NUL or a lone"
-            f" surrogate, or not fit its column): {type(original).__name__}"
-        )
-    if isinstance(original, (*driver_errors(), exc.SQLAlchemyError)):
-        raise storage_error(original)
+    error = translated(original)
+    if error is not None:
+        raise error
 
 
 @contextlib.contextmanager

@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from consentline.services.ports import ApiKeyRow, Row, StateRow
 from consentline.storage.engine import driver_errors, storage_errors
 
-Row = tuple[str, str, str, int]  # shape, ids, times, max_us
-StateRow = tuple[str, str, str, str, int]  # address, shape, ids, times, max_us
+__all__ = ["ApiKeyRow", "Row", "StateReader", "StateRow"]
 
 _POINT = (
     "SELECT shape, ids, times, max_us FROM consent_state"
@@ -37,7 +37,6 @@ _COUNT = "SELECT count(*) FROM consent_state WHERE tenant_id = {p} AND channel =
 _API_KEY = (
     "SELECT id, prefix, account_id, role, created_us, revoked_us FROM api_keys WHERE hash = {p}"
 )
-ApiKeyRow = tuple[int, str, int | None, str, int, int | None]
 _SQLITE_CHUNK = 5000
 _first = itemgetter(0)
 
@@ -169,7 +168,7 @@ class StateReader:
                     found[row[0]] = row
         return found
 
-    def scan(self, tenant_id: int, channel: str) -> Iterator[tuple[str, str, str, str, int]]:
+    def scan(self, tenant_id: int, channel: str) -> Iterator[StateRow]:
         """Every projection row of a tenant and channel (for campaign-sized checks).
 
         The connection is the generator's until it is exhausted; one abandoned half-way

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, insert, or_, select, update
 
 from consentline.domain.ledger import Event
+from consentline.services.ports import SubscriptionRecord
 from consentline.storage import schema as t
-from consentline.storage.repository import _event as event_from_row
+from consentline.storage.repository import select_events, stored_event
 
 
 class HookStore:
@@ -21,19 +22,20 @@ class HookStore:
         assert key is not None
         return int(key[0])
 
-    def get(self, subscription_id: int) -> Row[Any] | None:
+    def get(self, subscription_id: int) -> SubscriptionRecord | None:
         ws = t.webhook_subscriptions.c
         query = select(t.webhook_subscriptions).where(
             ws.id == subscription_id, ws.deleted_us.is_(None)
         )
-        return self.conn.execute(query).first()
+        row = self.conn.execute(query).first()
+        return None if row is None else SubscriptionRecord(*row)
 
-    def of_accounts(self, account_ids: list[int] | None) -> list[Row[Any]]:
+    def of_accounts(self, account_ids: list[int] | None) -> list[SubscriptionRecord]:
         ws = t.webhook_subscriptions.c
         query = select(t.webhook_subscriptions).where(ws.deleted_us.is_(None))
         if account_ids is not None:
             query = query.where(ws.account_id.in_(account_ids))
-        return list(self.conn.execute(query.order_by(ws.id)))
+        return [SubscriptionRecord(*r) for r in self.conn.execute(query.order_by(ws.id))]
 
     def delete(self, subscription_id: int, now_us: int) -> None:
         ws = t.webhook_subscriptions.c
@@ -47,7 +49,7 @@ class HookStore:
         query = select(t.tenants.c.chain_seq).where(t.tenants.c.id == tenant_id)
         return int(self.conn.execute(query).scalar_one())
 
-    def due(self, now_us: int, limit: int) -> list[Row[Any]]:
+    def due(self, now_us: int, limit: int) -> list[SubscriptionRecord]:
         """Live subscriptions behind their tenant's chain, due, and not leased."""
         ws, tn = t.webhook_subscriptions.c, t.tenants.c
         query = (
@@ -62,7 +64,7 @@ class HookStore:
             .order_by(ws.next_attempt_us)
             .limit(limit)
         )
-        return list(self.conn.execute(query))
+        return [SubscriptionRecord(*r) for r in self.conn.execute(query)]
 
     def lease(self, subscription_id: int, now_us: int, until_us: int) -> bool:
         """Claim a subscription for one worker (atomic on both databases)."""
@@ -81,12 +83,12 @@ class HookStore:
     def events_after(self, tenant_id: int, seq: int, limit: int) -> list[Event]:
         ev = t.events.c
         query = (
-            select(t.events)
+            select_events()
             .where(and_(ev.tenant_id == tenant_id, ev.seq > seq))
             .order_by(ev.seq)
             .limit(limit)
         )
-        return [event_from_row(r) for r in self.conn.execute(query)]
+        return [stored_event(r).event() for r in self.conn.execute(query)]
 
     def advance(self, subscription_id: int, cursor_seq: int, delivered: int, now_us: int) -> None:
         """Move the cursor forward (never back) after deliveries or skips."""

@@ -6,8 +6,9 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, select, update
+from sqlalchemy import Connection, Select, select, update
 
+from consentline.services.ports import InboundRecord, OutboxRecord, ReviewRecord
 from consentline.storage import schema as t
 
 _IN_CHUNK = 500
@@ -34,8 +35,8 @@ class InboxStore:
     # -- inbound messages --------------------------------------------------------------
     def find_inbound(
         self, tenant_id: int, provider: str, ids: Iterable[str]
-    ) -> dict[str, Row[Any]]:
-        found: dict[str, Row[Any]] = {}
+    ) -> dict[str, InboundRecord]:
+        found: dict[str, InboundRecord] = {}
         unique = list(dict.fromkeys(ids))
         im = t.inbound_messages.c
         for start in range(0, len(unique), _IN_CHUNK):
@@ -45,7 +46,7 @@ class InboxStore:
                 im.message_id.in_(unique[start : start + _IN_CHUNK]),
             )
             for r in self.conn.execute(query):
-                found[r.message_id] = r
+                found[r.message_id] = InboundRecord(*r)
         return found
 
     def insert_inbound(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
@@ -59,11 +60,6 @@ class InboxStore:
         )
         return [int(r[0]) for r in result]
 
-    def inbound_by_id(self, inbound_id: int) -> Row[Any] | None:
-        return self.conn.execute(
-            select(t.inbound_messages).where(t.inbound_messages.c.id == inbound_id)
-        ).one_or_none()
-
     # -- outbox ------------------------------------------------------------------------
     def insert_outbox(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
         if not rows:
@@ -73,22 +69,22 @@ class InboxStore:
         )
         return [int(r[0]) for r in result]
 
-    def outbox_for_inbound(self, inbound_ids: Iterable[int]) -> dict[int, Row[Any]]:
-        found: dict[int, Row[Any]] = {}
+    def outbox_for_inbound(self, inbound_ids: Iterable[int]) -> dict[int, OutboxRecord]:
+        found: dict[int, OutboxRecord] = {}
         unique = list(dict.fromkeys(inbound_ids))
         for start in range(0, len(unique), _IN_CHUNK):
             query = select(t.outbox).where(
                 t.outbox.c.inbound_id.in_(unique[start : start + _IN_CHUNK])
             )
             for r in self.conn.execute(query):
-                found[int(r.inbound_id)] = r
+                found[int(r.inbound_id)] = OutboxRecord(*r)
         return found
 
-    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[Row[Any]]:
+    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxRecord]:
         query = select(t.outbox).order_by(t.outbox.c.id).limit(limit)
         if status is not None:
             query = query.where(t.outbox.c.status == status)
-        return list(self.conn.execute(query))
+        return [OutboxRecord(*r) for r in self.conn.execute(query)]
 
     def any_due_outbox(self, now_us: int) -> bool:
         """Is anything pending and due? (a read, so an idle sender writes nothing)"""
@@ -99,7 +95,7 @@ class InboxStore:
         )
         return self.conn.execute(query).first() is not None
 
-    def due_outbox(self, now_us: int, limit: int) -> list[Row[Any]]:
+    def due_outbox(self, now_us: int, limit: int) -> list[OutboxRecord]:
         query = (
             select(t.outbox)
             .where(t.outbox.c.status == "pending", t.outbox.c.next_attempt_us <= now_us)
@@ -108,7 +104,7 @@ class InboxStore:
         )
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        return list(self.conn.execute(query))
+        return [OutboxRecord(*r) for r in self.conn.execute(query)]
 
     def inbound_providers(self, inbound_ids: Iterable[int]) -> dict[int, str]:
         """The provider each inbound message came through."""
@@ -142,50 +138,37 @@ class InboxStore:
 
     def review_items(
         self, tenant_ids: Sequence[int], status: str | None, limit: int
-    ) -> list[Row[Any]]:
-        ri, im = t.review_items.c, t.inbound_messages.c
-        query = (
-            select(
-                t.review_items,
-                im.address,
-                im.body,
-                im.received_us,
-                im.line_id,
-                im.classification,
-                im.provider,
-                im.message_id,
-            )
-            .join(t.inbound_messages, im.id == ri.inbound_id)
-            .where(ri.tenant_id.in_(tenant_ids))
-            .order_by(ri.id)
-            .limit(limit)
-        )
+    ) -> list[ReviewRecord]:
+        ri = t.review_items.c
+        query = _review_select().where(ri.tenant_id.in_(tenant_ids)).order_by(ri.id).limit(limit)
         if status is not None:
             query = query.where(ri.status == status)
-        return list(self.conn.execute(query))
+        return [ReviewRecord(*r) for r in self.conn.execute(query)]
 
-    def review_item(self, item_id: int, *, lock: bool = False) -> Row[Any] | None:
-        ri, im = t.review_items.c, t.inbound_messages.c
-        query = (
-            select(
-                t.review_items,
-                im.address,
-                im.body,
-                im.received_us,
-                im.line_id,
-                im.channel,
-                im.classification,
-                im.provider,
-                im.message_id,
-            )
-            .join(t.inbound_messages, im.id == ri.inbound_id)
-            .where(ri.id == item_id)
-        )
+    def review_item(self, item_id: int, *, lock: bool = False) -> ReviewRecord | None:
+        query = _review_select().where(t.review_items.c.id == item_id)
         if lock and self.conn.dialect.name == "postgresql":
             query = query.with_for_update(of=t.review_items)
-        return self.conn.execute(query).one_or_none()
+        row = self.conn.execute(query).one_or_none()
+        return None if row is None else ReviewRecord(*row)
 
     def decide_review(self, item_id: int, **values: Any) -> None:
         self.conn.execute(
             update(t.review_items).where(t.review_items.c.id == item_id).values(**values)
         )
+
+
+def _review_select() -> Select[Any]:
+    """A review item's columns, then its message's, in ReviewRecord's order."""
+    im = t.inbound_messages.c
+    return select(
+        t.review_items,
+        im.address,
+        im.body,
+        im.received_us,
+        im.line_id,
+        im.channel,
+        im.classification,
+        im.provider,
+        im.message_id,
+    ).join(t.inbound_messages, im.id == t.review_items.c.inbound_id)

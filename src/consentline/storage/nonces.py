@@ -50,3 +50,23 @@ def prune(conn: Connection, *, before_us: int) -> int:
     """Delete the nonces last used before ``before_us``; how many were deleted."""
     result = conn.execute(delete(t.webhook_nonces).where(_n.seen_us < before_us))
     return int(result.rowcount)
+
+
+class NonceStore:
+    """:func:`claim` and :func:`prune` on a unit of work's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def claim(self, *, provider: str, nonce: str, digest: str, now_us: int, since_us: int) -> bool:
+        return claim(
+            self.conn,
+            provider=provider,
+            nonce=nonce,
+            digest=digest,
+            now_us=now_us,
+            since_us=since_us,
+        )
+
+    def prune(self, *, before_us: int) -> int:
+        return prune(self.conn, before_us=before_us)

@@ -6,20 +6,33 @@ service does between ``begin`` and ``commit`` is one transaction.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Select, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from consentline.domain.ledger import Event, Projection, check_action, from_us, load_proof
+from consentline.domain.ledger import EVENT_FIELDS, Event, Projection, StoredEvent
 from consentline.domain.policy import PurposeRule, QuietHours, TenantPolicy, check_model
 from consentline.domain.scopes import Account, Directory, Line, check_reach
 from consentline.storage import schema as t
 
 _IN_CHUNK = 500
+
+# The events table's columns in StoredEvent's field order: a row maps positionally.
+EVENT_COLUMNS = tuple(t.events.c[name] for name in EVENT_FIELDS)
+_INSERTED = tuple(name for name in EVENT_FIELDS if name != "id")
+
+
+def select_events() -> Select[Any]:
+    """``SELECT`` of whole events, for :func:`stored_event` (add the ``WHERE``)."""
+    return select(*EVENT_COLUMNS)
+
+
+def stored_event(row: Sequence[Any]) -> StoredEvent:
+    """The one row -> event mapping, for every repository that reads events."""
+    return StoredEvent(*row)
 
 
 def _seconds(delta: timedelta | None) -> int | None:
@@ -50,13 +63,6 @@ class SqlStore:
             for r in self.conn.execute(select(t.lines))
         ]
         return Directory(accounts, lines)
-
-    def account_settings(self, account_id: int) -> dict[str, Any]:
-        text = self.conn.execute(
-            select(t.accounts.c.settings).where(t.accounts.c.id == account_id)
-        ).scalar_one()
-        value: dict[str, Any] = json.loads(text)
-        return value
 
     def insert_account(
         self,
@@ -178,7 +184,9 @@ class SqlStore:
             .values(chain_seq=seq, chain_head=head)
         )
 
-    def insert_events(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    def insert_events(self, records: Sequence[StoredEvent]) -> list[int]:
+        """Insert events (their ``id`` is ignored); the ids assigned, in order."""
+        rows = [{name: getattr(r, name) for name in _INSERTED} for r in records]
         result = self.conn.execute(
             t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True), rows
         )
@@ -267,33 +275,36 @@ class SqlStore:
         found: dict[int, Event] = {}
         unique = list(dict.fromkeys(ids))
         for start in range(0, len(unique), _IN_CHUNK):
-            query = select(t.events).where(t.events.c.id.in_(unique[start : start + _IN_CHUNK]))
+            query = select_events().where(t.events.c.id.in_(unique[start : start + _IN_CHUNK]))
             for r in self.conn.execute(query):
-                found[int(r.id)] = _event(r)
+                found[int(r.id)] = stored_event(r).event()
         return found
 
     def history(self, tenant_id: int, address: str, channel: str | None = None) -> list[Event]:
         ev = t.events.c
-        query = select(t.events).where(ev.tenant_id == tenant_id, ev.address == address)
+        query = select_events().where(ev.tenant_id == tenant_id, ev.address == address)
         if channel is not None:
             query = query.where(ev.channel == channel)
         query = query.order_by(ev.occurred_us, ev.id)
-        return [_event(r) for r in self.conn.execute(query)]
+        return [stored_event(r).event() for r in self.conn.execute(query)]
 
-    def chain_rows(self, tenant_id: int, batch: int = 5000) -> Iterator[Row[Any]]:
+    def chain_rows(self, tenant_id: int, batch: int = 5000) -> Iterator[StoredEvent]:
         """Every event of a tenant in chain order, streamed in keyset pages."""
         after = -1
         while True:
-            rows = self.conn.execute(
-                select(t.events)
-                .where(t.events.c.tenant_id == tenant_id, t.events.c.seq > after)
-                .order_by(t.events.c.seq)
-                .limit(batch)
-            ).all()
+            rows = [
+                stored_event(r)
+                for r in self.conn.execute(
+                    select_events()
+                    .where(t.events.c.tenant_id == tenant_id, t.events.c.seq > after)
+                    .order_by(t.events.c.seq)
+                    .limit(batch)
+                )
+            ]
             if not rows:
                 return
             yield from rows
-            after = int(rows[-1].seq)
+            after = rows[-1].seq
 
     def tenant_heads(self) -> list[tuple[int, int, str]]:
         return [
@@ -301,39 +312,11 @@ class SqlStore:
             for r in self.conn.execute(select(t.tenants).order_by(t.tenants.c.id))
         ]
 
-    def state_rows(self, tenant_id: int) -> Iterator[Any]:
+    def state_rows(self, tenant_id: int) -> Iterator[tuple[str, str, Projection]]:
+        """Every projection row of a tenant: ``(channel, address, projection)``."""
         cs = t.consent_state.c
-        yield from self.conn.execute(
-            select(cs.channel, cs.address, cs.shape, cs.ids, cs.times, cs.max_us).where(
-                cs.tenant_id == tenant_id
-            )
+        query = select(cs.channel, cs.address, cs.shape, cs.ids, cs.times, cs.max_us).where(
+            cs.tenant_id == tenant_id
         )
-
-    def count_state(self, tenant_id: int) -> int:
-        value = self.conn.execute(
-            select(func.count())
-            .select_from(t.consent_state)
-            .where(t.consent_state.c.tenant_id == tenant_id)
-        ).scalar_one()
-        return int(value)
-
-
-def _event(r: Row[Any]) -> Event:
-    return Event(
-        id=int(r.id),
-        tenant_id=int(r.tenant_id),
-        seq=int(r.seq),
-        address=r.address,
-        channel=r.channel,
-        action=check_action(r.action),
-        scope=r.scope,
-        purpose=r.purpose,
-        topic=r.topic,
-        occurred_at=from_us(int(r.occurred_us)),
-        recorded_at=from_us(int(r.recorded_us)),
-        source=r.source,
-        proof=load_proof(r.proof),
-        idempotency_key=r.idempotency_key,
-        prev_hash=r.prev_hash,
-        hash=r.hash,
-    )
+        for r in self.conn.execute(query):
+            yield r.channel, r.address, Projection(r.shape, r.ids, r.times, int(r.max_us))

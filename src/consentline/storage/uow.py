@@ -19,10 +19,19 @@ from consentline.storage.apistore import ApiStore
 from consentline.storage.engine import storage_errors
 from consentline.storage.hookstore import HookStore
 from consentline.storage.inbox import InboxStore
+from consentline.storage.nonces import NonceStore
 from consentline.storage.repository import SqlStore
 
 
 class UnitOfWork:
+    """The SQLAlchemy unit of work (``services.ports.UnitOfWork``)."""
+
+    store: SqlStore
+    inbox: InboxStore
+    api: ApiStore
+    hooks: HookStore
+    nonces: NonceStore
+
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
         self._write = write
@@ -40,6 +49,7 @@ class UnitOfWork:
         self.inbox = InboxStore(conn)
         self.api = ApiStore(conn)
         self.hooks = HookStore(conn)
+        self.nonces = NonceStore(conn)
         return self
 
     def commit(self) -> None:

@@ -1,0 +1,315 @@
+"""What the services need from storage: the unit of work, its repositories, the
+fast read path, and the plain records they return.
+
+Services and jobs depend on these Protocols only; ``storage/`` implements them on
+SQLAlchemy (``storage.uow.UnitOfWork``, ``storage.fastpath.StateReader``) and
+``tests/service/fakes.py`` in memory. Records are frozen dataclasses whose fields
+are their table's columns, in order (a repository maps a row positionally); the
+send gate's rows stay plain tuples, since a check must not pay for an object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from consentline.domain.ledger import Event, Projection, StoredEvent
+from consentline.domain.policy import PurposeRule, TenantPolicy
+from consentline.domain.scopes import Directory
+
+# -- the fast path's rows (driver tuples, as they come) --------------------------------
+Row = tuple[str, str, str, int]  # a projection row: shape, ids, times, max_us
+StateRow = tuple[str, str, str, str, int]  # address, shape, ids, times, max_us
+ApiKeyRow = tuple[int, str, int | None, str, int, int | None]
+# an API key: id, prefix, account_id, role, created_us, revoked_us
+
+
+# -- records ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class InboundRecord:
+    """A stored inbound message (``inbound_messages``)."""
+
+    id: int
+    tenant_id: int
+    account_id: int
+    line_id: int
+    provider: str
+    message_id: str
+    address: str
+    channel: str
+    body: str
+    received_us: int
+    classification: str  # JSON
+    provider_hint: str | None
+    event_ids: str  # "12" or "12;13"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRecord:
+    """A reply in the outbox (``outbox``)."""
+
+    id: int
+    tenant_id: int
+    kind: str
+    channel: str
+    to_address: str
+    from_line: str
+    body: str
+    language: str
+    created_us: int
+    not_after_us: int | None
+    status: str
+    attempts: int
+    next_attempt_us: int
+    inbound_id: int | None
+    event_id: int | None
+    detail: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    """A review item with the inbound message it is about."""
+
+    id: int
+    tenant_id: int
+    account_id: int
+    inbound_id: int
+    status: str
+    decision: str | None
+    reviewer: str | None
+    note: str | None
+    created_us: int
+    decided_us: int | None
+    event_id: int | None
+    address: str
+    body: str
+    received_us: int
+    line_id: int
+    channel: str
+    classification: str
+    provider: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """A stored API key (its hash, never the key)."""
+
+    id: int
+    prefix: str
+    hash: str
+    account_id: int | None
+    role: str
+    created_us: int
+    revoked_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialsRecord:
+    """One provider's stored credentials for one account (``fields`` is JSON)."""
+
+    id: int
+    account_id: int
+    provider: str
+    fields: str
+    external_id: str | None
+    updated_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    """An outbound webhook subscription and its delivery cursor."""
+
+    id: int
+    tenant_id: int
+    account_id: int
+    url: str
+    events: str
+    secret: str
+    created_us: int
+    deleted_us: int | None
+    cursor_seq: int
+    delivered: int
+    attempts: int
+    next_attempt_us: int
+    lease_until_us: int | None
+    last_error: str | None
+    last_success_us: int | None
+
+
+# -- repositories ----------------------------------------------------------------------
+class LedgerRepository(Protocol):
+    """Accounts, lines, tenants' policies, the ledger and its projection."""
+
+    def load_directory(self) -> Directory: ...
+    def insert_account(
+        self,
+        *,
+        slug: str,
+        parent_id: int | None,
+        tenant_id: int | None,
+        reach: str | None,
+        isolated: bool,
+        default_region: str | None,
+        now_us: int,
+    ) -> int: ...
+    def update_account(self, account_id: int, values: Mapping[str, Any]) -> None: ...
+    def insert_tenant(
+        self, tenant_id: int, policy: TenantPolicy, genesis: str, now_us: int
+    ) -> None: ...
+    def save_purpose(self, tenant_id: int, rule: PurposeRule) -> None: ...
+    def update_tenant(self, tenant_id: int, values: Mapping[str, Any]) -> None: ...
+    def load_policies(self) -> dict[int, TenantPolicy]: ...
+    def insert_line(self, number: str, account_id: int, tenant_id: int, now_us: int) -> int: ...
+    def lock_chain(self, tenant_id: int) -> tuple[int, str]: ...
+    def set_chain_head(self, tenant_id: int, seq: int, head: str) -> None: ...
+    def insert_events(self, records: Sequence[StoredEvent]) -> list[int]: ...
+    def find_idempotent(
+        self, tenant_id: int, keys: Iterable[str]
+    ) -> dict[str, tuple[str, int]]: ...
+    def insert_idempotency(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
+    def load_state(
+        self, keys: Iterable[tuple[int, str, str]]
+    ) -> dict[tuple[int, str, str], Projection]: ...
+    def save_state(self, rows: Mapping[tuple[int, str, str], Projection]) -> None: ...
+    def delete_state(self, tenant_id: int | None = None) -> None: ...
+    def events_by_id(self, ids: Iterable[int]) -> dict[int, Event]: ...
+    def history(self, tenant_id: int, address: str, channel: str | None = None) -> list[Event]: ...
+    def chain_rows(self, tenant_id: int, batch: int = 5000) -> Iterator[StoredEvent]: ...
+    def tenant_heads(self) -> list[tuple[int, int, str]]: ...
+    def state_rows(self, tenant_id: int) -> Iterator[tuple[str, str, Projection]]: ...
+
+
+class InboxRepository(Protocol):
+    """Inbound messages, the reply outbox, the review queue, account settings."""
+
+    def all_settings(self) -> dict[int, dict[str, Any]]: ...
+    def save_settings(self, account_id: int, settings: Mapping[str, Any]) -> None: ...
+    def find_inbound(
+        self, tenant_id: int, provider: str, ids: Iterable[str]
+    ) -> dict[str, InboundRecord]: ...
+    def insert_inbound(self, rows: Sequence[Mapping[str, Any]]) -> list[int]: ...
+    def insert_outbox(self, rows: Sequence[Mapping[str, Any]]) -> list[int]: ...
+    def outbox_for_inbound(self, inbound_ids: Iterable[int]) -> dict[int, OutboxRecord]: ...
+    def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxRecord]: ...
+    def any_due_outbox(self, now_us: int) -> bool: ...
+    def due_outbox(self, now_us: int, limit: int) -> list[OutboxRecord]: ...
+    def inbound_providers(self, inbound_ids: Iterable[int]) -> dict[int, str]: ...
+    def set_outbox(self, ids: Sequence[int], **values: Any) -> None: ...
+    def insert_review(self, rows: Sequence[Mapping[str, Any]]) -> list[int]: ...
+    def review_for_inbound(self, inbound_ids: Iterable[int]) -> dict[int, int]: ...
+    def review_items(
+        self, tenant_ids: Sequence[int], status: str | None, limit: int
+    ) -> list[ReviewRecord]: ...
+    def review_item(self, item_id: int, *, lock: bool = False) -> ReviewRecord | None: ...
+    def decide_review(self, item_id: int, **values: Any) -> None: ...
+
+
+class ApiRepository(Protocol):
+    """API keys, the change feed, provider credentials."""
+
+    def insert_key(
+        self, *, prefix: str, hash_: str, account_id: int | None, role: str, now_us: int
+    ) -> int: ...
+    def keys_with_prefix(self, prefix: str) -> list[ApiKeyRecord]: ...
+    def key(self, key_id: int) -> ApiKeyRecord | None: ...
+    def key_by_hash(self, hash_: str) -> ApiKeyRecord | None: ...
+    def count_installation_admins(self) -> int: ...
+    def revoke_key(self, key_id: int, now_us: int) -> None: ...
+    def events_after(
+        self,
+        after: int,
+        limit: int,
+        *,
+        tenant_ids: Collection[int] | None,
+        scopes: Collection[str] | None,
+    ) -> list[Event]: ...
+    def credentials(
+        self, account_ids: Collection[int], provider: str
+    ) -> dict[int, CredentialsRecord]: ...
+    def credentials_by_external_id(
+        self, provider: str, external_id: str
+    ) -> CredentialsRecord | None: ...
+    def put_credentials(
+        self,
+        *,
+        account_id: int,
+        provider: str,
+        fields: str,
+        external_id: str | None,
+        now_us: int,
+    ) -> None: ...
+
+
+class HookRepository(Protocol):
+    """Outbound webhook subscriptions and their delivery cursors."""
+
+    def insert(self, **values: Any) -> int: ...
+    def get(self, subscription_id: int) -> SubscriptionRecord | None: ...
+    def of_accounts(self, account_ids: list[int] | None) -> list[SubscriptionRecord]: ...
+    def delete(self, subscription_id: int, now_us: int) -> None: ...
+    def chain_seq(self, tenant_id: int) -> int: ...
+    def due(self, now_us: int, limit: int) -> list[SubscriptionRecord]: ...
+    def lease(self, subscription_id: int, now_us: int, until_us: int) -> bool: ...
+    def events_after(self, tenant_id: int, seq: int, limit: int) -> list[Event]: ...
+    def advance(
+        self, subscription_id: int, cursor_seq: int, delivered: int, now_us: int
+    ) -> None: ...
+    def release(
+        self,
+        subscription_id: int,
+        *,
+        next_attempt_us: int,
+        attempts: int | None = None,
+        error: str | None = None,
+    ) -> None: ...
+
+
+class NonceRepository(Protocol):
+    """Single-use webhook nonces (atomic claims)."""
+
+    def claim(
+        self, *, provider: str, nonce: str, digest: str, now_us: int, since_us: int
+    ) -> bool: ...
+    def prune(self, *, before_us: int) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: enter it, use its repositories, ``commit()``; leaving the
+    block without committing (or with an exception) rolls everything back."""
+
+    @property
+    def store(self) -> LedgerRepository: ...
+    @property
+    def inbox(self) -> InboxRepository: ...
+    @property
+    def api(self) -> ApiRepository: ...
+    @property
+    def hooks(self) -> HookRepository: ...
+    @property
+    def nonces(self) -> NonceRepository: ...
+
+    def __enter__(self) -> Self: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    def commit(self) -> None: ...
+
+
+class StateReader(Protocol):
+    """The send gate's and the API keys' read path (latest commit, no transaction)."""
+
+    def get(self, tenant_id: int, channel: str, address: str) -> Row | None: ...
+    def api_key(self, hash_: str) -> ApiKeyRow | None: ...
+    def get_many(
+        self, tenant_id: int, channel: str, addresses: Sequence[str]
+    ) -> dict[str, StateRow]: ...
+    def scan(self, tenant_id: int, channel: str) -> Iterator[StateRow]: ...
+    def scan_table(self, tenant_id: int, channel: str) -> dict[str, StateRow]: ...
+    def count(self, tenant_id: int, channel: str) -> int: ...
+    def close(self) -> None: ...
