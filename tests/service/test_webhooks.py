@@ -17,7 +17,9 @@ import pytest
 
 from consentline.domain.errors import InvalidPayload, SignatureInvalid
 from consentline.domain.scopes import Account, Directory, Line
-from consentline.providers.base import (
+from consentline.services.credentials import CredentialSet, UnknownProvider
+from consentline.services.inbound import InboundMessage, InboundResult
+from consentline.services.provider_port import (
     CredentialProblem,
     DeliveryStatus,
     Event,
@@ -25,8 +27,6 @@ from consentline.providers.base import (
     ProviderReply,
     WebhookRequest,
 )
-from consentline.services.credentials import CredentialSet, UnknownProvider
-from consentline.services.inbound import InboundMessage, InboundResult
 from consentline.services.recording import RecordRequest
 from consentline.services.webhooks import WebhookCall, Webhooks
 

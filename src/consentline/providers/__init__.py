@@ -14,7 +14,13 @@ Status callbacks whose error code means "recipient opted out" come back as
 from __future__ import annotations
 
 from consentline.providers.bandwidth import Bandwidth
-from consentline.providers.base import (
+from consentline.providers.messagemedia import MessageMedia
+from consentline.providers.plivo import Plivo
+from consentline.providers.sinch import Sinch
+from consentline.providers.telnyx import Telnyx
+from consentline.providers.twilio import Twilio
+from consentline.providers.vonage import Vonage
+from consentline.services.provider_port import (
     DeliveryStatus,
     Event,
     InboundSms,
@@ -23,12 +29,6 @@ from consentline.providers.base import (
     SingleUseNonces,
     WebhookRequest,
 )
-from consentline.providers.messagemedia import MessageMedia
-from consentline.providers.plivo import Plivo
-from consentline.providers.sinch import Sinch
-from consentline.providers.telnyx import Telnyx
-from consentline.providers.twilio import Twilio
-from consentline.providers.vonage import Vonage
 
 REGISTRY: dict[str, Provider] = {
     provider.name: provider

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
 from consentline.domain.errors import InvalidPayload, SignatureInvalid
-from consentline.providers.base import WebhookRequest
+from consentline.services.provider_port import WebhookRequest
 
 JsonObject = dict[str, Any]
 # XML 1.0 forbids most control characters; a reply document with one is rejected outright.

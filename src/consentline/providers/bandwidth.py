@@ -19,7 +19,7 @@ from typing import Any
 
 from consentline.domain.errors import InvalidPayload
 from consentline.providers import _common as c
-from consentline.providers.base import (
+from consentline.services.provider_port import (
     CredentialProblem,
     DeliveryStatus,
     Event,

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from consentline.domain.errors import InvalidPayload, SignatureInvalid
 from consentline.providers import _common as c
-from consentline.providers.base import (
+from consentline.services.provider_port import (
     CredentialProblem,
     DeliveryStatus,
     Event,

@@ -41,7 +41,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from consentline.domain.errors import InvalidPayload, SignatureInvalid
 from consentline.providers import _common as c
-from consentline.providers.base import (
+from consentline.services.provider_port import (
     CredentialProblem,
     DeliveryStatus,
     Event,

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from consentline.domain.errors import InvalidPayload, SignatureInvalid
 from consentline.providers import _common as c
-from consentline.providers.base import (
+from consentline.services.provider_port import (
     CredentialProblem,
     DeliveryStatus,
     Event,

@@ -30,7 +30,7 @@ import jwt
 
 from consentline.domain.errors import InvalidPayload, SignatureInvalid
 from consentline.providers import _common as c
-from consentline.providers.base import (
+from consentline.services.provider_port import (
     CredentialProblem,
     DeliveryStatus,
     Event,

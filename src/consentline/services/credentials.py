@@ -63,9 +63,9 @@ from consentline.domain.evidence import check_identifier
 from consentline.domain.ledger import from_us, to_us
 from consentline.domain.scopes import Directory
 from consentline.providers import REGISTRY, Provider, WebhookRequest
-from consentline.providers.base import CredentialProblem
 from consentline.providers.send import SEND_FIELDS, UPSTREAM_BASE_URL
 from consentline.services.ports import CredentialsRecord
+from consentline.services.provider_port import CredentialProblem
 from consentline.storage.uow import UnitOfWork
 
 __all__ = [

@@ -55,15 +55,15 @@ from consentline.domain.errors import (
 )
 from consentline.domain.evidence import digest, display_form, is_storable
 from consentline.domain.scopes import Directory, Line
-from consentline.providers.base import (
+from consentline.services.credentials import CredentialSet, UnknownProvider
+from consentline.services.inbound import InboundMessage, InboundResult
+from consentline.services.provider_port import (
     DeliveryStatus,
     InboundSms,
     Provider,
     SingleUseNonces,
     WebhookRequest,
 )
-from consentline.services.credentials import CredentialSet, UnknownProvider
-from consentline.services.inbound import InboundMessage, InboundResult
 from consentline.services.recording import RecordRequest
 
 __all__ = [

@@ -1,5 +1,8 @@
 """The values every provider adapter speaks, and the ``Provider`` port.
 
+The port lives with the use cases that call it (the webhook service, the credential
+store); the adapters under :mod:`consentline.providers` implement it.
+
 A webhook arrives as a :class:`WebhookRequest` (method, the public URL the provider
 signed, headers, raw body). The HTTP layer then calls, in this order::
 
