@@ -36,8 +36,9 @@ from consentline.services import (
     review,
     subscriptions,
 )
+from consentline.services.context import Context
 from consentline.services.gate import Gate
-from consentline.services.inbound import Context, InboundMessage, InboundResult
+from consentline.services.inbound import InboundMessage, InboundResult
 from consentline.services.outbox import OutboxMessage
 from consentline.services.recording import RecordRequest, RecordResult
 from consentline.services.review import ReviewItem

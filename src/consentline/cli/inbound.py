@@ -26,8 +26,9 @@ from consentline.cli._common import (
 )
 from consentline.cli.classify import classification_json, intent_label
 from consentline.domain.errors import InvalidInput
+from consentline.domain.replies import CONFIRMATION_WINDOW
 from consentline.domain.settings import AccountSettings
-from consentline.services.inbound import CONFIRMATION_WINDOW, normalise_hint
+from consentline.providers.hints import normalise_hint
 
 review_app = typer.Typer(
     no_args_is_help=True,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from consentline.domain.keywords import lint_keyword
 from consentline.domain.replies import lint_template
 from consentline.domain.settings import AccountSettings, merge
-from consentline.services.inbound import Context
+from consentline.services.context import Context
 
 
 def lint(ctx: Context, account_id: int, settings: AccountSettings) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 from consentline.domain.errors import InvalidInput
 from consentline.domain.ledger import Event, from_us, to_us
 from consentline.domain.replies import render
-from consentline.services.inbound import Context
+from consentline.services.context import Context
 from consentline.storage.uow import UnitOfWork
 
 
