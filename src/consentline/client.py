@@ -27,6 +27,7 @@ from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Directory, Line
 from consentline.domain.settings import AccountSettings
+from consentline.providers.hints import provider_verdict
 from consentline.services import (
     accounts,
     configuration,
@@ -36,8 +37,9 @@ from consentline.services import (
     review,
     subscriptions,
 )
+from consentline.services.context import Context
 from consentline.services.gate import Gate
-from consentline.services.inbound import Context, InboundMessage, InboundResult
+from consentline.services.inbound import InboundMessage, InboundResult
 from consentline.services.outbox import OutboxMessage
 from consentline.services.recording import RecordRequest, RecordResult
 from consentline.services.review import ReviewItem
@@ -105,7 +107,7 @@ class Consentline:
 
     def _context(self) -> Context:
         directory = self.directory()
-        return Context(directory, self._tenant_policies(), self._settings)
+        return Context(directory, self._tenant_policies(), self._settings, provider_verdict)
 
     def directory(self) -> Directory:
         """The account tree and lines (cached snapshot)."""

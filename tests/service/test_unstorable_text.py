@@ -16,9 +16,9 @@ import sqlalchemy as sa
 
 from consentline import Consentline, InboundMessage
 from consentline.domain.errors import InvalidInput
-from consentline.domain.evidence import digest, exact_text
+from consentline.domain.evidence import digest, exact_text, stored_text
 from consentline.domain.ledger import MAX_PROOF_BYTES
-from consentline.services.inbound import MAX_BODY, stored_text
+from consentline.services.inbound import MAX_BODY
 
 LINE = "+18005550100"
 ODD = [

@@ -23,7 +23,7 @@ from consentline.cli._common import (
     text,
 )
 from consentline.cli.classify import intent_label
-from consentline.services.inbound import normalise_hint
+from consentline.providers.hints import normalise_hint
 from consentline.services.views import inbound_json
 
 Channel = Annotated[str, typer.Option("--channel", help="sms, whatsapp or email.")]

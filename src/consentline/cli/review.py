@@ -21,7 +21,7 @@ from consentline.cli._common import (
     text,
 )
 from consentline.domain.errors import InvalidInput
-from consentline.services.inbound import CONFIRMATION_WINDOW
+from consentline.domain.replies import CONFIRMATION_WINDOW
 from consentline.services.views import event_json
 
 review_app = typer.Typer(

@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from consentline.domain.errors import InvalidInput
+from consentline.domain.ledger import MAX_PROOF_BYTES
 
 UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
 REPLACEMENT: Final = "\ufffd"
@@ -128,3 +129,20 @@ def check_identifier(value: str, field: str) -> str:
             f"{field} holds a NUL or a lone surrogate, which cannot be stored", field=field
         )
     return value
+
+
+# Room kept in a proof for what a decision adds after its text (confirms_event, ...).
+_PROOF_MARGIN: Final = 256
+
+
+def with_text(proof: dict[str, Any], text: str) -> dict[str, Any]:
+    """``proof`` with the message text's evidence fields, within the proof limit."""
+    used = len(json.dumps(proof, ensure_ascii=False, separators=(",", ":")).encode())
+    proof.update(text_evidence(text, MAX_PROOF_BYTES - used - _PROOF_MARGIN))
+    return proof
+
+
+def stored_text(body: str, classification: str) -> str:
+    """The exact text of a stored inbound message (its ``body`` and ``classification``)."""
+    escaped = json.loads(classification).get("text_escaped")
+    return body if escaped is None else unescape(escaped)

@@ -24,6 +24,7 @@ import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Final, Literal, cast
 
 from consentline.domain.errors import InvalidConfig
@@ -33,6 +34,13 @@ REPLY_KINDS: Final = ("opt_out_confirmation", "help", "welcome", "double_opt_in_
 LANGUAGES: Final = ("en", "fr", "es", "pt")
 SINGLE_SEGMENT_GSM: Final = 160
 SINGLE_SEGMENT_UCS2: Final = 70
+# C17: an opt-out confirmation goes out within 5 minutes of the STOP, or never.
+CONFIRMATION_WINDOW: Final = timedelta(minutes=5)
+
+
+def confirmation_deadline_us(received_us: int) -> int:
+    """The last moment (µs) an opt-out confirmation for a STOP received then may go out."""
+    return received_us + int(CONFIRMATION_WINDOW.total_seconds() * 1_000_000)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from consentline.domain import settings as account_settings
 from consentline.domain.settings import AccountSettings
-from consentline.services.inbound import Context
+from consentline.services.context import Context
 
 
 def lint(ctx: Context, account_id: int, settings: AccountSettings) -> list[str]:

@@ -17,7 +17,7 @@ from consentline.domain.errors import InvalidInput
 from consentline.domain.ledger import Event, from_us, to_us
 from consentline.domain.replies import render
 from consentline.domain.scopes import parse_scope
-from consentline.services.inbound import Context
+from consentline.services.context import Context
 from consentline.services.ports import UnitOfWork
 
 

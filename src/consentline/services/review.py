@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any, Literal, cast
 
 from consentline.domain.errors import InvalidInput, ReviewDecided, UnknownReviewItem
+from consentline.domain.evidence import stored_text, with_text
 from consentline.domain.ledger import Event, from_us, to_us
-from consentline.domain.replies import LANGUAGES, render
+from consentline.domain.replies import LANGUAGES, confirmation_deadline_us, render
 from consentline.services import recording
-from consentline.services.inbound import CONFIRMATION_WINDOW, Context, stored_text, with_text
+from consentline.services.context import Context
 from consentline.services.ports import UnitOfWork
 from consentline.services.recording import RecordRequest
 
@@ -143,7 +144,7 @@ def decide(
             ],
             now=now,
         )[0]
-        deadline = int(row.received_us) + int(CONFIRMATION_WINDOW.total_seconds() * 1_000_000)
+        deadline = confirmation_deadline_us(int(row.received_us))
         if now_us <= deadline:  # C17: only within 5 minutes of receipt, else never
             settings = ctx.effective(int(row.account_id))
             asked_in = json.loads(row.classification).get("language")
