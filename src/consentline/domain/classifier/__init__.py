@@ -23,8 +23,10 @@ from consentline.domain.classifier.packs import expand_macros
 from consentline.domain.classifier.pipeline import classify, warm
 from consentline.domain.classifier.types import (
     ALL_LANGUAGES,
+    ALL_SCOPE,
     CLASSIFIER_VERSION,
     DEFAULT_CONFIG,
+    DEFAULT_SCOPE,
     Classification,
     ClassifierConfig,
     Intent,
@@ -34,8 +36,10 @@ from consentline.domain.classifier.types import (
 
 __all__ = [
     "ALL_LANGUAGES",
+    "ALL_SCOPE",
     "CLASSIFIER_VERSION",
     "DEFAULT_CONFIG",
+    "DEFAULT_SCOPE",
     "Classification",
     "ClassifierConfig",
     "Intent",
