@@ -49,8 +49,6 @@ from bench_core import (
     markdown,
     us_number,
 )
-from consentline.services.api_keys import ApiKeys
-from consentline.services.credentials import ProviderCredentials
 from consentline.services.recording import RecordRequest
 
 HERE = Path(__file__).resolve().parent
@@ -197,14 +195,14 @@ def prepare(sizes: Sizes) -> Prepared:
     cl = consentline.connect(url)
     try:
         account = cl.directory().account(ACCOUNT)
-        raw_key, _ = ApiKeys(cl.engine, cl.now).create(account_id=account.id, role="read")
+        raw_key, _ = cl.api_keys().create(account_id=account.id, role="read")
         cl.configure_account(
             ACCOUNT,
             program_name="Acme Alerts",
             support_contact="help@acme.example",
             frequency="4 msgs/month",
         )
-        ProviderCredentials(cl.engine, cl.now).put(
+        cl.provider_credentials().put(
             account_id=account.id,
             provider="twilio",
             fields={"account_sid": TWILIO_SID, "auth_token": TWILIO_TOKEN},

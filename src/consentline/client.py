@@ -37,10 +37,13 @@ from consentline.services import (
     review,
     subscriptions,
 )
+from consentline.services.api_keys import ApiKeys
 from consentline.services.context import Context
+from consentline.services.credentials import ProviderCredentials
 from consentline.services.gate import Gate
 from consentline.services.inbound import InboundMessage, InboundResult
 from consentline.services.outbox import OutboxMessage
+from consentline.services.ports import UnitOfWorkFactory
 from consentline.services.recording import RecordRequest, RecordResult
 from consentline.services.review import ReviewItem
 from consentline.services.subscriptions import Subscription
@@ -48,7 +51,7 @@ from consentline.services.verification import VerifyReport, verify
 from consentline.settings import DEFAULT_DATABASE_URL
 from consentline.storage.engine import make_engine, migrate, ping
 from consentline.storage.fastpath import Row, StateReader
-from consentline.storage.uow import UnitOfWork
+from consentline.storage.uow import UnitOfWork, UnitsOfWork
 
 Clock = Callable[[], datetime]
 
@@ -80,6 +83,9 @@ class Consentline:
 
     def __init__(self, engine: Any, *, clock: Clock = _utc_now, cache_seconds: float = 5.0) -> None:
         self.engine = engine
+        # What the services and jobs are built on: ``with cl.units() as uow`` (a write
+        # transaction) or ``cl.units(write=False)``.
+        self.units: UnitOfWorkFactory = UnitsOfWork(engine)
         self._clock = clock
         self._cache_seconds = cache_seconds
         self._lock = threading.Lock()
@@ -131,6 +137,28 @@ class Consentline:
 
     def _write(self) -> UnitOfWork:
         return UnitOfWork(self.engine, write=True)
+
+    # -- the services the edges build on this database ---------------------------------
+    def api_keys(self, clock: Clock | None = None) -> ApiKeys:
+        """API keys on this database, with a read path of their own (``close()`` it);
+        ``clock`` defaults to the client's."""
+        return ApiKeys(self.units, StateReader(self.engine), clock or self._clock)
+
+    def provider_credentials(
+        self,
+        clock: Clock | None = None,
+        *,
+        cache_seconds: float = 0.0,
+        allow: OutboundAllow = NOTHING,
+    ) -> ProviderCredentials:
+        """Provider credentials on this database (resolutions kept ``cache_seconds``;
+        an ``upstream_base_url`` may reach ``allow`` beyond public hosts)."""
+        # Imported here: the adapters are not needed by a client that never asks.
+        from consentline.providers.credential_fields import RULES
+
+        return ProviderCredentials(
+            self.units, RULES, clock or self._clock, cache_seconds=cache_seconds, allow=allow
+        )
 
     # -- accounts and lines ------------------------------------------------------------
     def create_account(

@@ -26,7 +26,6 @@ from consentline import Consentline
 from consentline.domain.evidence import is_storable
 from consentline.http import create_app
 from consentline.providers import WebhookRequest
-from consentline.services.credentials import ProviderCredentials
 from consentline.settings import Settings
 from tests.conftest import Clock
 from tests.providers import signers
@@ -297,7 +296,7 @@ def open_hooks(url: str) -> tuple[Hooks, Callable[[], None]]:
     cl = consentline.connect(url, clock=clock, cache_seconds=0.0)
     cl.create_account("acme", default_region="US")
     cl.add_line(LINE, account="acme")
-    store = ProviderCredentials(cl.engine, clock)
+    store = cl.provider_credentials(clock)
     account = cl.directory().account("acme").id
     for provider in PROVIDERS:
         if provider != "vonage_messages":  # the same credentials serve both Vonage APIs

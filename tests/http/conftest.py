@@ -76,7 +76,7 @@ def settings() -> Settings:
 @pytest.fixture
 def api(url: str, clock: Clock, settings: Settings) -> Iterator[Api]:
     cl = consentline.connect(url, clock=clock, cache_seconds=0.0)
-    keys = ApiKeys(cl.engine, clock)
+    keys = cl.api_keys(clock)
     admin = keys.bootstrap(None)
     assert admin is not None
     cl.create_account("acme", default_region="US")

@@ -47,8 +47,7 @@ from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.http import create_app
 from consentline.providers import gateway as gateway_module
 from consentline.providers.transport import AsyncGuardedTransport
-from consentline.services.api_keys import ApiKeys
-from consentline.services.credentials import CredentialSet, ProviderCredentials
+from consentline.services.credentials import CredentialSet
 from consentline.settings import Settings
 from tests.conftest import Clock
 
@@ -200,7 +199,7 @@ class PurposeClient(TwilioHttpClient):
 def gateway(tmp_path_factory: pytest.TempPathFactory, upstream: StandIn) -> Iterator[Gateway]:
     path: Path = tmp_path_factory.mktemp("gateway") / "gateway.db"
     cl = consentline.connect(f"sqlite:///{path}", clock=Clock(), cache_seconds=0.0)
-    keys = ApiKeys(cl.engine, cl.now)
+    keys = cl.api_keys()
     cl.create_account("acme", default_region="US")
     cl.create_account("shop", parent="acme")
     cl.create_account("globex", default_region="US")
@@ -209,7 +208,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, upstream: StandIn) -> Iter
     cl.add_line(SHOP_LINE, account="shop")
     cl.add_line(GLOBEX_LINE, account="globex")
     directory = cl.directory()
-    store = ProviderCredentials(cl.engine, cl.now, allow=LOOPBACK)
+    store = cl.provider_credentials(allow=LOOPBACK)
     store.put(
         account_id=directory.account("acme").id,
         provider="twilio",
@@ -390,7 +389,7 @@ def test_from_must_be_a_line_of_the_account(gateway: Gateway, sent: list[Receive
 
 def test_an_unreachable_upstream_is_502(gateway: Gateway, sent: list[Received]) -> None:
     directory = gateway.cl.directory()
-    store = ProviderCredentials(gateway.cl.engine, gateway.cl.now, allow=LOOPBACK)
+    store = gateway.cl.provider_credentials(allow=LOOPBACK)
     closed = f"http://127.0.0.1:{_free_port()}"
     store.put(
         account_id=directory.account("globex").id,

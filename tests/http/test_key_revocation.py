@@ -16,7 +16,7 @@ import consentline
 from consentline import Consentline
 from consentline.domain.errors import Unauthorized
 from consentline.http import create_app
-from consentline.services.api_keys import REVALIDATE_SECONDS, ApiKeys
+from consentline.services.api_keys import REVALIDATE_SECONDS
 from consentline.settings import Settings
 from tests.conftest import Clock
 from tests.http.conftest import ACME_LINE, Api, X
@@ -43,7 +43,7 @@ def test_the_bound_is_at_most_one_second() -> None:
 def test_a_key_revoked_elsewhere_is_refused_within_the_bound(
     cl: Consentline, second: Consentline, clock: Clock
 ) -> None:
-    here, there = ApiKeys(cl.engine, clock), ApiKeys(second.engine, clock)
+    here, there = cl.api_keys(clock), second.api_keys(clock)
     try:
         raw, key = here.create(account_id=None, role="read")
         assert there.authenticate(raw).id == key.id  # "there" has checked it: trusted now
@@ -64,7 +64,7 @@ def test_a_key_revoked_elsewhere_is_refused_within_the_bound(
 def test_a_clock_that_goes_back_does_not_extend_the_trust(
     cl: Consentline, second: Consentline, clock: Clock
 ) -> None:
-    here, there = ApiKeys(cl.engine, clock), ApiKeys(second.engine, clock)
+    here, there = cl.api_keys(clock), second.api_keys(clock)
     try:
         raw, key = here.create(account_id=None, role="read")
         there.authenticate(raw)
@@ -78,7 +78,7 @@ def test_a_clock_that_goes_back_does_not_extend_the_trust(
 
 
 def test_unknown_and_missing_keys_are_refused(cl: Consentline, clock: Clock) -> None:
-    keys = ApiKeys(cl.engine, clock)
+    keys = cl.api_keys(clock)
     try:
         raw, _ = keys.create(account_id=None, role="read")
         for bad in (None, "", "cl_" + "x" * 43, raw + "x", raw[:-1]):
@@ -93,7 +93,7 @@ def test_a_key_revoked_over_http_in_one_app_is_refused_by_another(
     api: Api, url: str, clock: Clock
 ) -> None:
     other_cl = consentline.connect(url, clock=clock, cache_seconds=0.0)
-    other_keys = ApiKeys(other_cl.engine, clock)
+    other_keys = other_cl.api_keys(clock)
     victim = api.named["acme_read"]
     headers = {"Authorization": f"Bearer {victim}"}
     params = {"to": X, "from": ACME_LINE, "purpose": "marketing"}

@@ -31,7 +31,6 @@ from schemathesis import checks
 
 import consentline
 from consentline.http import create_app
-from consentline.services.credentials import ProviderCredentials
 from consentline.settings import Settings
 from tests.http.conftest import ACME_LINE, SHOP_LINE, Api, X, Y
 from tests.providers import signers
@@ -247,7 +246,7 @@ def test_real_answers_of_every_operation_match_the_document(api: Api) -> None:
     walk("GET", one, "/v1/webhooks/{subscription_id}")
     walk("DELETE", one, "/v1/webhooks/{subscription_id}", status=204)
 
-    store = ProviderCredentials(api.cl.engine, api.cl.now)
+    store = api.cl.provider_credentials()
     acme = api.cl.directory().account("acme").id
     for provider, (request, credentials) in (
         ("twilio", signers.twilio("twilio_stop.txt")),  # TwiML

@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from consentline.domain.outbound import OutboundAllow
-from consentline.services.credentials import ProviderCredentials
 from consentline.settings import Settings
 from tests.http.conftest import Api
 
@@ -68,7 +67,7 @@ def subscribe(api: Api, url: str) -> httpx.Response:
 
 
 def nothing_stored(api: Api) -> bool:
-    store = ProviderCredentials(api.cl.engine, api.cl.now)
+    store = api.cl.provider_credentials()
     return store.by_external_id("twilio", SID) is None and api.cl.subscriptions() == []
 
 

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 
-from consentline.services.credentials import ProviderCredentials
 from consentline.storage.uow import UnitOfWork
 from tests.http.conftest import Api
 
@@ -34,7 +33,7 @@ def test_admin_sets_credentials_and_never_sees_the_secrets(api: Api) -> None:
     got = api.http.get("/v1/accounts/acme/providers/twilio", headers=api.key("acme_admin"))
     assert got.status_code == 200 and got.json()["configured"] is True
     assert TOKEN not in got.text and SID not in got.text
-    stored = ProviderCredentials(api.cl.engine, api.cl.now)
+    stored = api.cl.provider_credentials()
     found = stored.by_external_id("twilio", SID)
     assert found is not None and found.fields["auth_token"] == TOKEN
 
@@ -50,7 +49,7 @@ def test_put_replaces_and_sub_accounts_inherit(api: Api) -> None:
     got = api.http.get("/v1/accounts/shop/providers/twilio", headers=api.key("acme_admin"))
     assert got.json()["inherited_from"] == "acme"
     cl = api.cl
-    stored = ProviderCredentials(cl.engine, cl.now)
+    stored = cl.provider_credentials()
     shop = cl.directory().account("shop").id
     resolved = stored.resolve(cl.directory(), account_id=shop, provider="twilio")
     assert resolved is not None and resolved.fields["auth_token"] == "new"

@@ -109,7 +109,7 @@ def test_a_consent_posted_to_the_api_reaches_the_subscriber_signed(
     ).json()
     recorded = api.consent("acme_write", action="opt_out").json()
     job = WebhookDelivery(
-        api.cl.engine, clock=clock, directory=api.cl.directory, allow=settings.outbound_allow
+        api.cl.units, clock=clock, directory=api.cl.directory, allow=settings.outbound_allow
     )
     try:
         assert job.run_once(wait=True) == 1

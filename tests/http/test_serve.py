@@ -16,7 +16,6 @@ import consentline
 from consentline.cli import serve
 from consentline.cli.app import app
 from consentline.domain.outbound import OutboundAllow
-from consentline.services.api_keys import ApiKeys
 from tests.conftest import Clock
 
 with warnings.catch_warnings():
@@ -59,7 +58,7 @@ def test_the_first_start_prints_a_generated_admin_key_once(
     assert runs[0]["port"] == 8123 and runs[0]["host"] == "127.0.0.1"
     assert "mask_numbers" in runs[0]["log_config"]["filters"]
     with consentline.connect(db) as cl:
-        assert ApiKeys(cl.engine, cl.now).authenticate(printed[0]).installation
+        assert cl.api_keys().authenticate(printed[0]).installation
 
 
 def test_json_prints_the_url_and_the_new_key(tmp_path: Path, runs: list[dict[str, Any]]) -> None:
@@ -81,7 +80,7 @@ def test_a_configured_admin_key_is_stored_and_nothing_printed(
     assert result.exit_code == 0
     assert "cl_" not in result.output
     with consentline.connect(db) as cl:
-        assert ApiKeys(cl.engine, cl.now).authenticate(KEY).role == "admin"
+        assert cl.api_keys().authenticate(KEY).role == "admin"
 
 
 def test_a_bad_setting_stops_the_start_naming_the_variable(
@@ -98,7 +97,7 @@ def test_bootstrap_generates_only_when_no_installation_admin_exists(
     tmp_path: Path, clock: Clock
 ) -> None:
     with consentline.connect(f"sqlite:///{tmp_path / 'k.db'}", clock=clock) as cl:
-        keys = ApiKeys(cl.engine, clock)
+        keys = cl.api_keys(clock)
         first = keys.bootstrap(None)
         assert first is not None and first.startswith("cl_")
         assert keys.bootstrap(None) is None

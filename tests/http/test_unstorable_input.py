@@ -21,8 +21,6 @@ import consentline
 from consentline import Consentline
 from consentline.domain.evidence import exact_text
 from consentline.http import create_app
-from consentline.services.api_keys import ApiKeys
-from consentline.services.credentials import ProviderCredentials
 from consentline.settings import Settings
 from tests.conftest import Clock
 from tests.http import _signed
@@ -61,10 +59,10 @@ def api(db_url: str) -> Iterator[Api]:
     cl.create_account("acme", default_region="US")
     cl.add_line(LINE, account="acme")
     account = cl.directory().account("acme").id
-    ProviderCredentials(cl.engine, clock).put(
+    cl.provider_credentials(clock).put(
         account_id=account, provider="twilio", fields=_signed.credentials("twilio")
     )
-    keys = ApiKeys(cl.engine, clock)
+    keys = cl.api_keys(clock)
     raw, _ = keys.create(account_id=account, role="write")
     settings = Settings(public_url=_signed.PUBLIC)
     try:

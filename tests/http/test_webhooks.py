@@ -112,7 +112,7 @@ def make_hooks(url: str, public_url: str | None) -> Iterator[Hooks]:
     cl.add_line(AU_LINE, account="shop")
     settings = Settings(max_body=64 * 1024, max_bulk_body=1024 * 1024, public_url=public_url)
     app = create_app(cl, settings)
-    hooks = Hooks(TestClient(app), cl, ProviderCredentials(cl.engine, clock), clock)
+    hooks = Hooks(TestClient(app), cl, cl.provider_credentials(clock), clock)
     try:
         with hooks.http:
             yield hooks

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from consentline.domain.errors import InvalidInput
 from consentline.providers import REGISTRY
-from consentline.services.credentials import problems, validate
+from consentline.providers.credential_fields import RULES
 from tests.providers import signers as s
 
 ED25519_PEM = (
@@ -67,12 +67,12 @@ GARBAGE: dict[str, tuple[str, dict[str, str], str]] = {
 def test_a_credential_that_can_never_verify_is_refused_naming_the_field(case: str) -> None:
     provider, fields, named = GARBAGE[case]
     with pytest.raises(InvalidInput) as raised:
-        validate(provider, fields)
+        RULES.validate(provider, fields)
     assert raised.value.data["field"] == named
     shown = f"{raised.value.message} {raised.value.data}"
     assert fields[named] not in shown  # the value is a secret: never echoed
     # stored before the check existed, the same fields are reported, not accepted
-    assert [p.field for p in problems(provider, fields)] == [named]
+    assert [p.field for p in RULES.problems(provider, fields)] == [named]
 
 
 GOOD: dict[str, tuple[str, dict[str, str]]] = {
@@ -98,8 +98,8 @@ GOOD: dict[str, tuple[str, dict[str, str]]] = {
 @pytest.mark.parametrize("case", GOOD, ids=str)
 def test_credentials_that_verify_are_accepted_and_have_no_problems(case: str) -> None:
     provider, fields = GOOD[case]
-    assert validate(provider, fields)
-    assert problems(provider, fields) == []
+    assert RULES.validate(provider, fields)
+    assert RULES.problems(provider, fields) == []
 
 
 def test_every_adapter_checks_its_credentials() -> None:
@@ -108,6 +108,6 @@ def test_every_adapter_checks_its_credentials() -> None:
 
 
 def test_stored_credentials_missing_a_required_field_are_reported() -> None:
-    found = problems("twilio", {"auth_token": "t"})
+    found = RULES.problems("twilio", {"auth_token": "t"})
     assert [p.field for p in found] == ["account_sid"]
     assert "needs account_sid+auth_token" in found[0].problem

@@ -19,6 +19,7 @@ import pytest
 from consentline.domain.errors import InvalidInput
 from consentline.domain.outbound import OutboundAllow
 from consentline.providers import REGISTRY
+from consentline.providers.credential_fields import RULES
 from consentline.providers.send import (
     DEFAULT_BASE_URLS,
     SEND_FIELDS,
@@ -29,7 +30,6 @@ from consentline.providers.send import (
     build_send,
     interpret,
 )
-from consentline.services.credentials import allowed_fields, validate
 from tests.providers import _send_sdks
 from tests.providers._send_standin import standin
 
@@ -479,13 +479,13 @@ def test_an_unknown_provider_cannot_send() -> None:
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_each_provider_accepts_its_send_fields_and_an_upstream_base_url(provider: str) -> None:
-    assert SEND_FIELDS[provider] | {"upstream_base_url"} <= set(allowed_fields(provider))
+    assert SEND_FIELDS[provider] | {"upstream_base_url"} <= set(RULES.allowed_fields(provider))
 
 
 def test_stored_send_credentials_build_a_request() -> None:
     fields = {"public_key": base64.b64encode(b"k" * 32).decode(), **CREDENTIALS["telnyx"]}
     loopback = OutboundAllow.parse("127.0.0.0/8")  # as CONSENTLINE_OUTBOUND_ALLOW would
-    stored = validate(
+    stored = RULES.validate(
         "telnyx", {**fields, "upstream_base_url": "http://127.0.0.1:8099"}, allow=loopback
     )
     assert build_send("telnyx", stored, SMS).url == "http://127.0.0.1:8099/v2/messages"
@@ -493,7 +493,9 @@ def test_stored_send_credentials_build_a_request() -> None:
 
 def test_a_stored_upstream_base_url_must_be_http_for_every_provider() -> None:
     with pytest.raises(InvalidInput) as raised:
-        validate("bandwidth", {"username": "u", "password": "p", "upstream_base_url": "ftp://x"})
+        RULES.validate(
+            "bandwidth", {"username": "u", "password": "p", "upstream_base_url": "ftp://x"}
+        )
     assert raised.value.data["field"] == "upstream_base_url"
 
 
@@ -513,7 +515,7 @@ def test_a_stored_upstream_base_url_must_be_http_for_every_provider() -> None:
 def test_a_malformed_upstream_base_url_is_a_typed_422_naming_the_field(url: str) -> None:
     fields = {"account_sid": "AC" + "1" * 32, "auth_token": "t", "upstream_base_url": url}
     with pytest.raises(InvalidInput) as raised:
-        validate("twilio", fields)
+        RULES.validate("twilio", fields)
     assert raised.value.code == "invalid_input"
     assert raised.value.data["field"] == "upstream_base_url"
 

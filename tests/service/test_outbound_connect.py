@@ -29,7 +29,6 @@ from consentline.providers.transport import (
     guarded_async_client,
     guarded_client,
 )
-from consentline.services.credentials import ProviderCredentials
 from tests.conftest import Clock
 from tests.standin import StandIn
 
@@ -217,7 +216,7 @@ def test_a_blocked_subscriber_gets_the_same_error_listening_or_not(
     listening, _ = cl.subscribe("t", receiver.url + "/hooks", allow=LOOPBACK)
     closed, _ = cl.subscribe("t", f"http://127.0.0.1:{_closed_port()}/hooks", allow=LOOPBACK)
     cl.record(X, "opt_out", account="t", source="keyword")
-    job = WebhookDelivery(cl.engine, clock=clock, directory=cl.directory, rng=lambda: 0.0)
+    job = WebhookDelivery(cl.units, clock=clock, directory=cl.directory, rng=lambda: 0.0)
     try:
         assert job.run_once(wait=True) == 0
     finally:
@@ -234,7 +233,7 @@ def test_a_subscriber_name_resolving_inward_is_not_contacted(
     sub, _ = cl.subscribe("t", f"http://crm.example:{port_of(receiver)}/hooks")  # saved: a name
     cl.record(X, "opt_out", account="t", source="keyword")
     http = guarded_client(NOTHING, timeout=2.0, resolve=Resolver("127.0.0.1"))
-    job = WebhookDelivery(cl.engine, clock=clock, directory=cl.directory, http=http)
+    job = WebhookDelivery(cl.units, clock=clock, directory=cl.directory, http=http)
     try:
         job.run_once(wait=True)
     finally:
@@ -248,7 +247,7 @@ def test_a_reply_to_a_blocked_upstream_is_not_sent(
 ) -> None:
     cl.create_account("acme", default_region="US")
     cl.add_line("+18005550100", account="acme")
-    ProviderCredentials(cl.engine, cl.now, allow=LOOPBACK).put(
+    cl.provider_credentials(allow=LOOPBACK).put(
         account_id=cl.directory().account("acme").id,
         provider="telnyx",
         fields={
@@ -258,7 +257,7 @@ def test_a_reply_to_a_blocked_upstream_is_not_sent(
         },
     )
     cl.record(X, "pending", line="+18005550100", purpose="marketing", source="web_form")
-    job = ReplyDelivery(cl.engine, clock=clock, directory=cl.directory)  # no allow-list
+    job = ReplyDelivery(cl.units, clock=clock, directory=cl.directory)  # no allow-list
     try:
         assert job.run_once() == 1
     finally:

@@ -17,7 +17,6 @@ import pytest
 from consentline import Consentline
 from consentline.domain.outbound import OutboundAllow
 from consentline.jobs.reply_delivery import MAX_ATTEMPTS, NO_PROVIDER, ReplyDelivery
-from consentline.services.credentials import ProviderCredentials
 from tests.conftest import Clock
 from tests.standin import Answer, StandIn
 
@@ -48,7 +47,7 @@ def acme(cl: Consentline) -> Consentline:
 @pytest.fixture
 def job(acme: Consentline, clock: Clock) -> Iterator[ReplyDelivery]:
     sender = ReplyDelivery(
-        acme.engine, clock=clock, directory=acme.directory, allow=LOOPBACK, timeout_s=2.0
+        acme.units, clock=clock, directory=acme.directory, allow=LOOPBACK, timeout_s=2.0
     )
     try:
         yield sender
@@ -57,7 +56,7 @@ def job(acme: Consentline, clock: Clock) -> Iterator[ReplyDelivery]:
 
 
 def configure(cl: Consentline, account: str, provider: str, fields: dict[str, str]) -> None:
-    store = ProviderCredentials(cl.engine, cl.now, allow=LOOPBACK)
+    store = cl.provider_credentials(allow=LOOPBACK)
     store.put(account_id=cl.directory().account(account).id, provider=provider, fields=fields)
 
 
@@ -226,7 +225,7 @@ def test_a_provider_that_is_down_is_retried_then_given_up(acme: Consentline, clo
     telnyx(acme, url)  # nothing listens there any more
     acme.record(X, "pending", line=LINE, purpose="marketing", source="web_form")
     sender = ReplyDelivery(
-        acme.engine, clock=clock, directory=acme.directory, allow=LOOPBACK, timeout_s=1.0
+        acme.units, clock=clock, directory=acme.directory, allow=LOOPBACK, timeout_s=1.0
     )
     try:
         for _ in range(MAX_ATTEMPTS):
@@ -246,7 +245,7 @@ def test_a_taken_reply_is_leased_so_a_second_sender_does_not_send_it_too(
     reply_id = stop(acme)
     # An application took it to send itself (and crashed before saying how it went).
     assert [m.id for m in acme.take_due_replies()] == [reply_id]
-    sender = ReplyDelivery(acme.engine, clock=clock, directory=acme.directory, allow=LOOPBACK)
+    sender = ReplyDelivery(acme.units, clock=clock, directory=acme.directory, allow=LOOPBACK)
     try:
         assert sender.run_once() == 0 and provider_api.requests == []
         clock.advance(seconds=61)  # the lease ran out, still within the 5 minutes

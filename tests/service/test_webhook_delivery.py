@@ -50,7 +50,7 @@ def receiver() -> Iterator[StandIn]:
 @pytest.fixture
 def delivery(cl: Consentline, clock: Clock) -> Iterator[WebhookDelivery]:
     job = WebhookDelivery(
-        cl.engine,
+        cl.units,
         clock=clock,
         directory=cl.directory,
         allow=LOOPBACK,
@@ -206,7 +206,7 @@ def test_a_slow_subscriber_times_out_and_is_retried(
     setup: WorkedSetup, receiver: StandIn, cl: Consentline, clock: Clock
 ) -> None:
     job = WebhookDelivery(
-        cl.engine,
+        cl.units,
         clock=clock,
         directory=cl.directory,
         allow=LOOPBACK,
@@ -267,7 +267,7 @@ def test_a_leased_subscription_is_not_delivered_by_a_second_worker(
     with UnitOfWork(cl.engine) as uow:  # another worker holds the lease
         assert uow.hooks.lease(sub.id, now_us, now_us + 60_000_000)
         uow.commit()
-    job = WebhookDelivery(cl.engine, clock=clock, directory=cl.directory, allow=LOOPBACK)
+    job = WebhookDelivery(cl.units, clock=clock, directory=cl.directory, allow=LOOPBACK)
     try:
         assert job.run_once(wait=True) == 0
         assert receiver.requests == []
@@ -356,7 +356,7 @@ def test_the_worker_thread_delivers_without_being_asked(
     setup: WorkedSetup, receiver: StandIn, cl: Consentline
 ) -> None:
     worker = Worker(
-        [WebhookDelivery(cl.engine, clock=cl.now, directory=cl.directory, allow=LOOPBACK)],
+        [WebhookDelivery(cl.units, clock=cl.now, directory=cl.directory, allow=LOOPBACK)],
         interval_s=0.05,
     )
     cl.subscribe("t", receiver.url, allow=LOOPBACK)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from consentline import Consentline
-from consentline.services.credentials import ProviderCredentials
 from tests.conftest import Clock
 
 TOKEN_A = "a" * 32
@@ -16,8 +15,8 @@ def test_a_resolution_is_cached_and_a_put_on_the_same_store_clears_it(
     cl.create_account("acme", default_region="US")
     cl.create_account("shop", parent="acme")
     shop, acme = cl.directory().account("shop").id, cl.directory().account("acme").id
-    store = ProviderCredentials(cl.engine, clock, cache_seconds=60.0)
-    other = ProviderCredentials(cl.engine, clock)  # another process, say
+    store = cl.provider_credentials(clock, cache_seconds=60.0)
+    other = cl.provider_credentials(clock)  # another process, say
     assert store.resolve(cl.directory(), account_id=shop, provider="plivo") is None
 
     other.put(account_id=acme, provider="plivo", fields={"auth_token": TOKEN_A})
@@ -34,9 +33,9 @@ def test_a_resolution_is_cached_and_a_put_on_the_same_store_clears_it(
 def test_without_a_cache_every_resolution_reads_the_database(cl: Consentline, clock: Clock) -> None:
     cl.create_account("acme", default_region="US")
     acme = cl.directory().account("acme").id
-    store = ProviderCredentials(cl.engine, clock)
+    store = cl.provider_credentials(clock)
     assert store.resolve(cl.directory(), account_id=acme, provider="plivo") is None
-    ProviderCredentials(cl.engine, clock).put(
+    cl.provider_credentials(clock).put(
         account_id=acme, provider="plivo", fields={"auth_token": TOKEN_A}
     )
     assert store.resolve(cl.directory(), account_id=acme, provider="plivo") is not None

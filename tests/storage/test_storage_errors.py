@@ -18,7 +18,6 @@ import sqlalchemy as sa
 from consentline import Consentline
 from consentline.domain.errors import InvalidInput, StorageError
 from consentline.http import create_app
-from consentline.services.api_keys import ApiKeys
 from consentline.settings import Settings
 from consentline.storage.uow import UnitOfWork
 from tests.conftest import Clock
@@ -153,7 +152,7 @@ def test_a_value_the_database_cannot_take_is_invalid_input(acme: Consentline) ->
 
 
 def test_a_broken_database_answers_503_json_over_http(acme: Consentline, clock: Clock) -> None:
-    keys = ApiKeys(acme.engine, clock)
+    keys = acme.api_keys(clock)
     admin = keys.bootstrap(None)
     assert admin is not None
     with TestClient(create_app(acme, Settings(), keys=keys)) as http:

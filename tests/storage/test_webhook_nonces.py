@@ -39,7 +39,7 @@ def race(store: ProviderCredentials, requests: list[WebhookRequest]) -> list[boo
 
 
 def test_two_requests_racing_on_one_nonce_cannot_both_pass(cl: Consentline, clock: Clock) -> None:
-    store = ProviderCredentials(cl.engine, clock)
+    store = cl.provider_credentials(clock)
     passed = race(store, [request(f"START{i}") for i in range(8)])
     assert passed.count(True) == 1
     # and the loser stays refused afterwards, whichever it was
@@ -50,14 +50,14 @@ def test_two_requests_racing_on_one_nonce_cannot_both_pass(cl: Consentline, cloc
 
 
 def test_the_same_request_retried_at_once_passes_every_time(cl: Consentline, clock: Clock) -> None:
-    store = ProviderCredentials(cl.engine, clock)
+    store = cl.provider_credentials(clock)
     assert race(store, [request("STOP")] * 4) == [True] * 4
 
 
 def test_a_nonce_is_per_provider_and_forgotten_after_the_window(
     cl: Consentline, clock: Clock
 ) -> None:
-    store = ProviderCredentials(cl.engine, clock)
+    store = cl.provider_credentials(clock)
     store.claim_nonce("plivo", NONCE, request("STOP"))
     store.claim_nonce("other", NONCE, request("START"))  # another provider's namespace
     with pytest.raises(SignatureInvalid):

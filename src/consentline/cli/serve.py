@@ -12,10 +12,9 @@ from consentline import connect
 from consentline.cli._common import ENV_URL, JsonFlag, emit, errors_to_exit, global_options
 from consentline.http import create_app
 from consentline.http.logging import uvicorn_log_config
-from consentline.jobs.reply_delivery import ReplyDelivery
+from consentline.jobs.reply_delivery import CREDENTIALS_S, ReplyDelivery
 from consentline.jobs.webhook_delivery import WebhookDelivery
 from consentline.jobs.worker import Job, Worker
-from consentline.services.api_keys import ApiKeys
 from consentline.settings import Settings
 
 
@@ -58,7 +57,7 @@ def serve(
     with errors_to_exit(as_json):
         settings = Settings.from_env({**os.environ, ENV_URL: global_options(ctx).url})
         client = connect(settings.database_url.reveal())
-        keys = ApiKeys(client.engine, client.now)
+        keys = client.api_keys()
         admin = settings.admin_key
         created = keys.bootstrap(None if admin is None else admin.reveal())
     if as_json:
@@ -71,8 +70,14 @@ def serve(
         )
     allow = settings.outbound_allow  # beyond public hosts, what the senders may reach
     jobs: list[Job] = [
-        ReplyDelivery(client.engine, clock=client.now, directory=client.directory, allow=allow),
-        WebhookDelivery(client.engine, clock=client.now, directory=client.directory, allow=allow),
+        ReplyDelivery(
+            client.units,
+            clock=client.now,
+            directory=client.directory,
+            credentials=client.provider_credentials(cache_seconds=CREDENTIALS_S),
+            allow=allow,
+        ),
+        WebhookDelivery(client.units, clock=client.now, directory=client.directory, allow=allow),
     ]
     app = create_app(client, settings, keys=keys, workers=[Worker(jobs)] if worker else [])
     try:

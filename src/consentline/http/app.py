@@ -45,7 +45,6 @@ from consentline.providers import REGISTRY
 from consentline.providers.gateway import Forwarder
 from consentline.providers.gateway_flow import Gateway
 from consentline.services.api_keys import ApiKeys
-from consentline.services.credentials import ProviderCredentials
 from consentline.services.webhooks import Webhooks
 from consentline.settings import Settings
 
@@ -117,13 +116,10 @@ def create_app(
         dependencies=[Depends(media.json_body)],  # 415 for a non-JSON body on a JSON route
         **_NO_TELEMETRY,
     )
-    keys = keys if keys is not None else ApiKeys(client.engine, client.now)
+    keys = keys if keys is not None else client.api_keys()
     batcher = InboundBatcher(client)
-    credentials = ProviderCredentials(
-        client.engine,
-        client.now,
-        cache_seconds=client.cache_seconds,
-        allow=settings.outbound_allow,
+    credentials = client.provider_credentials(
+        cache_seconds=client.cache_seconds, allow=settings.outbound_allow
     )
     app.state.services = Services(
         client=client,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body
 from consentline.domain.errors import InvalidInput
 from consentline.http import schemas
 from consentline.http.auth import CallerDep, Services, ServicesDep
-from consentline.services.credentials import ProviderCredentials, problems, provider
+from consentline.services.credentials import ProviderCredentials
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
@@ -52,11 +52,12 @@ def put_credentials(
     these. The answer names the fields that are set, never their values."""
     who.require("admin")
     account = who.account(slug)
-    provider(name)
+    rules = store(svc).rules
+    rules.provider(name)
     if len(body) > MAX_FIELDS:
         raise InvalidInput(f"at most {MAX_FIELDS} fields", field="body")
     saved = store(svc).put(account_id=account.id, provider=name, fields=body)
-    return {"account": account.slug, **saved.describe()}
+    return {"account": account.slug, **rules.describe(saved)}
 
 
 @router.get(
@@ -74,15 +75,16 @@ def get_credentials(slug: str, name: str, who: CallerDep, svc: ServicesDep) -> d
     fields of inherited credentials only when their account is within the key's reach."""
     who.require("admin")
     account = who.account(slug)
-    provider(name)
     credentials = store(svc)
+    rules = credentials.rules
+    rules.provider(name)
     own = credentials.get(account_id=account.id, provider=name)
     if own is not None:
         return {
             "account": account.slug,
             "configured": True,
             "inherited_from": None,
-            **own.describe(),
+            **rules.describe(own),
         }
     found = credentials.resolve(who.directory, account_id=account.id, provider=name)
     origin = None
@@ -92,10 +94,13 @@ def get_credentials(slug: str, name: str, who: CallerDep, svc: ServicesDep) -> d
     if found is None:
         issues = [{"field": None, "problem": f"no {name} credentials here or on an ancestor"}]
     elif origin is not None:
-        issues = [{"field": p.field, "problem": p.problem} for p in problems(name, found.fields)]
+        issues = [
+            {"field": p.field, "problem": p.problem} for p in rules.problems(name, found.fields)
+        ]
     else:  # the ancestor is outside the key's reach: say that, not what
         issues = [
-            {"field": None, "problem": HIDDEN_PROBLEM} for _ in problems(name, found.fields)[:1]
+            {"field": None, "problem": HIDDEN_PROBLEM}
+            for _ in rules.problems(name, found.fields)[:1]
         ]
     return {
         "account": account.slug,

@@ -34,19 +34,18 @@ from datetime import datetime, timedelta
 from typing import Final
 
 import httpx
-from sqlalchemy import Engine
 
 from consentline.domain.ledger import to_us
 from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.domain.retry import REPLY_RETRY
 from consentline.domain.scopes import Directory
-from consentline.providers import REGISTRY
-from consentline.providers.send import SEND_FIELDS, CannotSend, OutgoingSms, build_send, interpret
+from consentline.providers.credential_fields import RULES
+from consentline.providers.send import CannotSend, OutgoingSms, build_send, interpret
 from consentline.providers.transport import BlockedConnection, guarded_client
 from consentline.services import outbox
 from consentline.services.credentials import CredentialSet, ProviderCredentials
 from consentline.services.outbox import OutboxMessage
-from consentline.storage.uow import UnitOfWork
+from consentline.services.ports import UnitOfWorkFactory
 
 log = logging.getLogger("consentline.replies")
 
@@ -58,20 +57,25 @@ NO_PROVIDER: Final = "no provider credentials on this line's account can send; w
 
 
 class ReplyDelivery:
-    """A worker job: :meth:`run_once` sends the replies that are due."""
+    """A worker job: :meth:`run_once` sends the replies that are due.
+
+    ``units`` opens the units of work; ``credentials`` finds what a line's account
+    sends with (by default on ``units``, each resolution kept :data:`CREDENTIALS_S`).
+    """
 
     def __init__(
         self,
-        engine: Engine,
+        units: UnitOfWorkFactory,
         *,
         clock: Callable[[], datetime],
         directory: Callable[[], Directory],
+        credentials: ProviderCredentials | None = None,
         http: httpx.Client | None = None,
         allow: OutboundAllow = NOTHING,
         timeout_s: float = 10.0,
         batch: int = 50,
     ) -> None:
-        self._engine = engine
+        self._units = units
         self._clock = clock
         self._directory = directory
         # Without ``http``: a client under the outbound policy, with the installation's
@@ -81,7 +85,9 @@ class ReplyDelivery:
         self._batch = batch
         # A batch asks for the same few lines' credentials again and again (and, for a
         # reply with no inbound provider, for every provider in turn): keep them briefly.
-        self._credentials = ProviderCredentials(engine, clock, cache_seconds=CREDENTIALS_S)
+        self._credentials = credentials or ProviderCredentials(
+            units, RULES, clock, cache_seconds=CREDENTIALS_S
+        )
 
     def close(self) -> None:
         if self._owns_http:
@@ -90,10 +96,10 @@ class ReplyDelivery:
     def run_once(self) -> int:
         """Send one batch of due replies; returns how many were handled."""
         now = self._clock()
-        with UnitOfWork(self._engine, write=False) as uow:
+        with self._units(write=False) as uow:
             if not uow.inbox.any_due_outbox(to_us(now)):
                 return 0  # idle: no write transaction (and no disk flush) every turn
-        with UnitOfWork(self._engine) as uow:
+        with self._units() as uow:
             due = outbox.take_due(uow, now=now, limit=self._batch, lease_s=LEASE_S)
             came_by = uow.inbox.inbound_providers(
                 m.inbound_id for m in due if m.inbound_id is not None
@@ -112,13 +118,14 @@ class ReplyDelivery:
         line = directory.find_line(message.from_line)
         if line is None:
             raise CannotSend("the reply's line no longer exists")
-        names = [via] if via in REGISTRY else list(REGISTRY)
+        providers = self._credentials.rules.providers
+        names = [via] if via in providers else list(providers)
         for name in names:
             assert name is not None
             found = self._credentials.resolve(directory, account_id=line.account_id, provider=name)
-            if found is not None and SEND_FIELDS[name] <= found.fields.keys():
+            if found is not None and self._credentials.rules.can_send(name, found.fields):
                 return name, found
-        if via in REGISTRY:
+        if via in providers:
             raise CannotSend(f"the {via} credentials on this line's account cannot send")
         raise CannotSend(NO_PROVIDER)
 
@@ -188,6 +195,6 @@ class ReplyDelivery:
             values["next_attempt_us"] = now_us + wait_s * 1_000_000
         if tried or status != "pending":
             values["attempts"] = message.attempts + 1
-        with UnitOfWork(self._engine) as uow:
+        with self._units() as uow:
             uow.inbox.set_outbox([message.id], **values)
             uow.commit()

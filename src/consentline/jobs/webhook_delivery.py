@@ -40,7 +40,6 @@ from datetime import datetime
 from typing import Any, Final
 
 import httpx
-from sqlalchemy import Engine
 
 from consentline.domain.ledger import Event, to_us
 from consentline.domain.outbound import NOTHING, OutboundAllow
@@ -48,8 +47,8 @@ from consentline.domain.retry import WEBHOOK_RETRY
 from consentline.domain.scopes import Directory
 from consentline.domain.signing import sign
 from consentline.providers.transport import BlockedConnection, guarded_client
+from consentline.services.ports import SubscriptionRecord, UnitOfWorkFactory
 from consentline.services.subscriptions import covers, wanted
-from consentline.storage.uow import UnitOfWork
 
 log = logging.getLogger("consentline.webhooks")
 
@@ -79,15 +78,15 @@ class Attempt:
 class WebhookDelivery:
     """One delivery job: :meth:`run_once` starts a round for every due subscription.
 
-    ``http`` is the client the deliveries use (its transport is the one seam to
-    the network); without it, a client under the outbound policy with the
-    installation's ``allow`` list (``CONSENTLINE_OUTBOUND_ALLOW``). ``threads``
-    bounds how many subscriptions are delivered at once.
+    ``units`` opens the units of work. ``http`` is the client the deliveries use (its
+    transport is the one seam to the network); without it, a client under the outbound
+    policy with the installation's ``allow`` list (``CONSENTLINE_OUTBOUND_ALLOW``).
+    ``threads`` bounds how many subscriptions are delivered at once.
     """
 
     def __init__(
         self,
-        engine: Engine,
+        units: UnitOfWorkFactory,
         *,
         clock: Callable[[], datetime],
         directory: Callable[[], Directory],
@@ -97,7 +96,7 @@ class WebhookDelivery:
         timeout_s: float = 10.0,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        self._engine = engine
+        self._units = units
         self._clock = clock
         self._directory = directory
         self._http = http or guarded_client(allow, timeout=timeout_s)
@@ -119,7 +118,7 @@ class WebhookDelivery:
         returns how many events were delivered.
         """
         now_us = to_us(self._clock())
-        with UnitOfWork(self._engine, write=False) as uow:
+        with self._units(write=False) as uow:
             due = uow.hooks.due(now_us, limit=64)
         started: list[Future[int]] = []
         with self._lock:
@@ -142,7 +141,7 @@ class WebhookDelivery:
     def _round(self, subscription_id: int) -> int:
         """Deliver one batch for one subscription; returns events delivered."""
         now_us = to_us(self._clock())
-        with UnitOfWork(self._engine) as uow:
+        with self._units() as uow:
             if not uow.hooks.lease(subscription_id, now_us, now_us + LEASE_S * 1_000_000):
                 return 0  # another worker holds it
             row = uow.hooks.get(subscription_id)
@@ -155,10 +154,10 @@ class WebhookDelivery:
             log.exception("webhook round failed for subscription %s", subscription_id)
             return 0
 
-    def _deliver(self, row: Any) -> int:
+    def _deliver(self, row: SubscriptionRecord) -> int:
         sub_id, account_id = int(row.id), int(row.account_id)
         events_wanted = tuple(str(row.events).split(","))
-        with UnitOfWork(self._engine, write=False) as uow:
+        with self._units(write=False) as uow:
             events = uow.hooks.events_after(int(row.tenant_id), int(row.cursor_seq), BATCH)
         directory = self._directory()
         cursor, delivered = int(row.cursor_seq), 0
@@ -180,7 +179,7 @@ class WebhookDelivery:
                 delivered += 1
             cursor = event.seq
         now_us = to_us(self._clock())
-        with UnitOfWork(self._engine) as uow:
+        with self._units() as uow:
             if cursor > int(row.cursor_seq):
                 uow.hooks.advance(sub_id, cursor, delivered, now_us)
             if failure is None:

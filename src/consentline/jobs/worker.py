@@ -4,7 +4,8 @@ It repeats each job's ``run_once()`` on its own thread: straight away while a
 job reports work, otherwise after ``interval_s``. A job that raises is logged and
 tried again on the next turn; the worker itself only stops with :meth:`stop`.
 
->>> worker = Worker([WebhookDelivery(engine, clock=now, directory=cl.directory)])  # doctest: +SKIP
+>>> job = WebhookDelivery(cl.units, clock=cl.now, directory=cl.directory)  # doctest: +SKIP
+>>> worker = Worker([job])
 >>> worker.start(); ...; worker.stop()
 """
 

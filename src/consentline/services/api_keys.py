@@ -13,7 +13,7 @@ key's row again (one point read by the unique index on the hash, on a connection
 its own). Reading it on every request would cost a database round trip per request
 (~10 µs on SQLite, a network round trip on PostgreSQL) for a bound of zero.
 
->>> keys = ApiKeys(engine, clock)                                  # doctest: +SKIP
+>>> keys = cl.api_keys()                       # ApiKeys(units, reader, clock) # doctest: +SKIP
 >>> raw, key = keys.create(account_id=1, role="write")
 >>> keys.authenticate(raw).role
 'write'
@@ -30,13 +30,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal, cast
 
-from sqlalchemy import Engine
-
 from consentline.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from consentline.domain.ledger import from_us, to_us
-from consentline.services.ports import ApiKeyRecord, ApiKeyRow
-from consentline.storage.fastpath import StateReader
-from consentline.storage.uow import UnitOfWork
+from consentline.services.ports import (
+    ApiKeyReader,
+    ApiKeyRecord,
+    ApiKeyRow,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 Role = Literal["read", "write", "admin"]
 ROLES: Final[tuple[Role, ...]] = ("read", "write", "admin")
@@ -107,15 +109,65 @@ def _record(row: ApiKeyRow) -> ApiKey:
     )
 
 
-class ApiKeys:
-    """Create, authenticate and revoke keys on one database."""
+# -- the use cases: values in, one unit of work each, time passed in -----------------
+def store_key(
+    uow: UnitOfWork, raw: str, *, account_id: int | None, role: Role, now: datetime
+) -> ApiKey:
+    """Store ``raw`` (hashed) as a key of ``account_id`` (None: installation admin)."""
+    key_id = uow.api.insert_key(
+        prefix=raw[:LOOKUP_CHARS],
+        hash_=digest(raw),
+        account_id=account_id,
+        role=role,
+        now_us=to_us(now),
+    )
+    row = uow.api.key(key_id)
+    assert row is not None
+    return _key(row)
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
-        self._engine = engine
+
+def find_key(uow: UnitOfWork, key_id: int) -> ApiKey:
+    """The stored key ``key_id``, or :class:`NotFound`."""
+    row = uow.api.key(key_id)
+    if row is None:
+        raise NotFound(f"no API key #{key_id}", key=key_id)
+    return _key(row)
+
+
+def revoke_key(uow: UnitOfWork, key_id: int, *, now: datetime) -> ApiKey:
+    """Revoke ``key_id`` (again: its first revocation time is kept), or :class:`NotFound`."""
+    uow.api.revoke_key(key_id, to_us(now))
+    return find_key(uow, key_id)
+
+
+def is_stored(uow: UnitOfWork, raw: str) -> bool:
+    return uow.api.key_by_hash(digest(raw)) is not None
+
+
+def store_first_admin(uow: UnitOfWork, raw: str, *, now: datetime) -> bool:
+    """Store ``raw`` as an installation admin unless one exists; whether it was stored."""
+    if uow.api.count_installation_admins():
+        return False
+    store_key(uow, raw, account_id=None, role="admin", now=now)
+    return True
+
+
+class ApiKeys:
+    """Create, authenticate and revoke keys on one database.
+
+    ``units`` opens the units of work; ``reader`` is the authentication read path
+    (owned: :meth:`close` closes it); ``clock`` gives the time every use case is
+    passed. The façade builds one: ``Consentline.api_keys()``.
+    """
+
+    def __init__(
+        self, units: UnitOfWorkFactory, reader: ApiKeyReader, clock: Callable[[], datetime]
+    ) -> None:
+        self._units = units
         self._clock = clock
         self._lock = threading.Lock()
-        self._reader = StateReader(engine)  # connects on first use
-        weakref.finalize(self, self._reader.close)
+        self._reader = reader  # connects on first use
+        weakref.finalize(self, reader.close)
         self._checked: dict[str, tuple[datetime, ApiKey]] = {}  # hash -> (checked at, key)
 
     def create(self, *, account_id: int | None, role: str) -> tuple[str, ApiKey]:
@@ -124,18 +176,10 @@ class ApiKeys:
         return raw, self._insert(raw, account_id, check_role(role))
 
     def _insert(self, raw: str, account_id: int | None, role: Role) -> ApiKey:
-        with UnitOfWork(self._engine) as uow:
-            key_id = uow.api.insert_key(
-                prefix=raw[:LOOKUP_CHARS],
-                hash_=digest(raw),
-                account_id=account_id,
-                role=role,
-                now_us=to_us(self._clock()),
-            )
-            row = uow.api.key(key_id)
+        with self._units() as uow:
+            key = store_key(uow, raw, account_id=account_id, role=role, now=self._clock())
             uow.commit()
-        assert row is not None
-        return _key(row)
+        return key
 
     def authenticate(self, raw: str | None) -> ApiKey:
         """The key's record, or :class:`Unauthorized` (missing, unknown or revoked).
@@ -167,22 +211,16 @@ class ApiKeys:
         self._reader.close()
 
     def get(self, key_id: int) -> ApiKey:
-        with UnitOfWork(self._engine, write=False) as uow:
-            row = uow.api.key(key_id)
-        if row is None:
-            raise NotFound(f"no API key #{key_id}", key=key_id)
-        return _key(row)
+        with self._units(write=False) as uow:
+            return find_key(uow, key_id)
 
     def revoke(self, key_id: int) -> ApiKey:
-        with UnitOfWork(self._engine) as uow:
-            uow.api.revoke_key(key_id, to_us(self._clock()))
-            row = uow.api.key(key_id)
+        with self._units() as uow:
+            key = revoke_key(uow, key_id, now=self._clock())
             uow.commit()
-        if row is None:
-            raise NotFound(f"no API key #{key_id}", key=key_id)
         with self._lock:
             self._checked.clear()  # this process refuses the key from now on
-        return _key(row)
+        return key
 
     def bootstrap(self, configured: str | None) -> str | None:
         """Make sure an installation-admin key exists; return a NEW key to print once.
@@ -192,21 +230,13 @@ class ApiKeys:
         no installation-admin key exists: the first start prints it, later ones don't.
         """
         if configured is not None:
-            with UnitOfWork(self._engine, write=False) as uow:
-                found = uow.api.key_by_hash(digest(configured))
-            if found is None:
+            with self._units(write=False) as uow:
+                stored = is_stored(uow, configured)
+            if not stored:
                 self._insert(configured, None, "admin")
             return None
-        with UnitOfWork(self._engine) as uow:  # a write transaction: two starts can't race
-            if uow.api.count_installation_admins():
-                return None
-            raw = new_key()
-            uow.api.insert_key(
-                prefix=raw[:LOOKUP_CHARS],
-                hash_=digest(raw),
-                account_id=None,
-                role="admin",
-                now_us=to_us(self._clock()),
-            )
+        raw = new_key()
+        with self._units() as uow:  # a write transaction: two starts can't race
+            created = store_first_admin(uow, raw, now=self._clock())
             uow.commit()
-        return raw
+        return raw if created else None

@@ -2,7 +2,8 @@
 fast read path, and the plain records they return.
 
 Services and jobs depend on these Protocols only; ``storage/`` implements them on
-SQLAlchemy (``storage.uow.UnitOfWork``, ``storage.fastpath.StateReader``) and
+SQLAlchemy (``storage.uow.UnitOfWork`` and its factory ``storage.uow.UnitsOfWork``,
+``storage.fastpath.StateReader``) and
 ``tests/service/fakes.py`` in memory. Records are frozen dataclasses whose fields
 are their table's columns, in order (a repository maps a row positionally); the
 send gate's rows stay plain tuples, since a check must not pay for an object.
@@ -299,6 +300,20 @@ class UnitOfWork(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
     def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens units of work on one database: ``with units() as uow`` (a write
+    transaction) or ``units(write=False)`` (a read that takes no write lock)."""
+
+    def __call__(self, *, write: bool = True) -> UnitOfWork: ...
+
+
+class ApiKeyReader(Protocol):
+    """The API keys' read path: one point read by the key's hash, no transaction."""
+
+    def api_key(self, hash_: str) -> ApiKeyRow | None: ...
+    def close(self) -> None: ...
 
 
 class StateReader(Protocol):

@@ -72,3 +72,19 @@ class UnitOfWork:
                 conn.rollback()
         finally:
             conn.close()
+
+
+class UnitsOfWork:
+    """The unit-of-work factory over one engine (``services.ports.UnitOfWorkFactory``).
+
+    >>> units = UnitsOfWork(engine)            # doctest: +SKIP
+    >>> with units(write=False) as uow: ...
+    """
+
+    __slots__ = ("engine",)
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, write: bool = True) -> UnitOfWork:
+        return UnitOfWork(self.engine, write=write)
