@@ -20,9 +20,8 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from consentline.domain.addresses import check_channel, normalise_address
 from consentline.domain.errors import InvalidInput, UnknownAccount, UnknownLine, UnknownPurpose
-from consentline.domain.ledger import Event, encode, fold, parse_shape, to_us
+from consentline.domain.ledger import Event
 from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Directory, Line
@@ -31,6 +30,7 @@ from consentline.providers.hints import provider_verdict
 from consentline.services import (
     accounts,
     configuration,
+    history,
     inbound,
     outbox,
     recording,
@@ -43,7 +43,7 @@ from consentline.services.credentials import ProviderCredentials
 from consentline.services.gate import Gate
 from consentline.services.inbound import InboundMessage, InboundResult
 from consentline.services.outbox import OutboxMessage
-from consentline.services.ports import UnitOfWorkFactory
+from consentline.services.ports import UnitOfWork, UnitOfWorkFactory
 from consentline.services.recording import RecordRequest, RecordResult
 from consentline.services.review import ReviewItem
 from consentline.services.subscriptions import Subscription
@@ -51,7 +51,7 @@ from consentline.services.verification import VerifyReport, verify
 from consentline.settings import DEFAULT_DATABASE_URL
 from consentline.storage.engine import make_engine, migrate, ping
 from consentline.storage.fastpath import Row, StateReader
-from consentline.storage.uow import UnitOfWork, UnitsOfWork
+from consentline.storage.uow import UnitsOfWork
 
 Clock = Callable[[], datetime]
 
@@ -100,11 +100,9 @@ class Consentline:
 
     # -- caches ------------------------------------------------------------------------
     def _reload(self) -> Directory:
-        with UnitOfWork(self.engine, write=False) as uow:
-            directory = uow.store.load_directory()
-            policies = uow.store.load_policies()
-            raw_settings = uow.inbox.all_settings()
-        settings = {k: AccountSettings.from_json(v) for k, v in raw_settings.items()}
+        with self.units(write=False) as uow:
+            directory, policies = accounts.snapshot(uow)
+            settings = configuration.load(uow)
         with self._lock:
             self._directory, self._policies = directory, policies
             self._settings = settings
@@ -136,7 +134,7 @@ class Consentline:
         return self._cache_seconds
 
     def _write(self) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=True)
+        return self.units(write=True)
 
     # -- the services the edges build on this database ---------------------------------
     def api_keys(self, clock: Clock | None = None) -> ApiKeys:
@@ -378,12 +376,8 @@ class Consentline:
         """
         directory = self._reload()
         account = directory.account(slug)
-        current = self._settings.get(account.id, AccountSettings()).to_json()
-        current.update(settings)
-        parsed = AccountSettings.from_json(current)
-        warnings = configuration.lint(self._context(), account.id, parsed)
         with self._write() as uow:
-            uow.inbox.save_settings(account.id, parsed.to_json())
+            warnings = configuration.configure(uow, self._context(), account.id, settings)
             uow.commit()
         self._reload()
         return warnings
@@ -457,7 +451,7 @@ class Consentline:
     ) -> list[ReviewItem]:
         """Ambiguous replies waiting for (or given) a human decision (C8)."""
         ctx = self._context()
-        with UnitOfWork(self.engine, write=False) as uow:
+        with self.units(write=False) as uow:
             return review.list_items(uow, ctx, account=account, status=status, limit=limit)
 
     def review_decide(
@@ -480,12 +474,8 @@ class Consentline:
 
     def outbox(self, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
         """Replies in the outbox (pending, sent, dropped, failed)."""
-        if status not in (None, "pending", "sent", "dropped", "failed"):
-            raise InvalidInput("status is pending, sent, dropped, failed or omitted")
-        if not isinstance(limit, int) or not 1 <= limit <= 10_000:
-            raise InvalidInput("limit must be between 1 and 10000", limit=str(limit))
-        with UnitOfWork(self.engine, write=False) as uow:
-            return [outbox.message(r) for r in uow.inbox.outbox(status=status, limit=limit)]
+        with self.units(write=False) as uow:
+            return outbox.listed(uow, status=status, limit=limit)
 
     def take_due_replies(self, limit: int = 100, *, lease_s: int = 60) -> list[OutboxMessage]:
         """Replies due for sending now; drops opt-out confirmations past 5 minutes (C17).
@@ -537,11 +527,11 @@ class Consentline:
         """Live webhook subscriptions, of ``accounts`` or of every account."""
         directory = self.directory()
         ids = None if accounts is None else [directory.account(a).id for a in accounts]
-        with UnitOfWork(self.engine, write=False) as uow:
+        with self.units(write=False) as uow:
             return subscriptions.listed(uow, directory, ids)
 
     def subscription(self, subscription_id: int) -> Subscription:
-        with UnitOfWork(self.engine, write=False) as uow:
+        with self.units(write=False) as uow:
             return subscriptions.get(uow, self.directory(), subscription_id, visible=None)
 
     def unsubscribe(self, subscription_id: int) -> None:
@@ -552,12 +542,9 @@ class Consentline:
 
     def history(self, address: str, *, account: str, channel: str | None = None) -> list[Event]:
         """Every event for ``address`` in the tenant of ``account``, oldest first (C28)."""
-        directory = self.directory()
-        owner = directory.account(account)
-        kind = channel or ("email" if isinstance(address, str) and "@" in address else "sms")
-        normalised = normalise_address(address, check_channel(kind), owner.default_region)
-        with UnitOfWork(self.engine, write=False) as uow:
-            return uow.store.history(owner.tenant_id, normalised, channel)
+        owner = self.directory().account(account)
+        with self.units(write=False) as uow:
+            return history.of_address(uow, owner, address, channel)
 
     def events_after(
         self,
@@ -569,8 +556,8 @@ class Consentline:
     ) -> list[Event]:
         """The change feed: events with ``id > after`` in id order, at most ``limit``;
         only of ``tenant_ids`` and with a scope in ``scopes`` when given."""
-        with UnitOfWork(self.engine, write=False) as uow:
-            return uow.api.events_after(after, limit, tenant_ids=tenant_ids, scopes=scopes)
+        with self.units(write=False) as uow:
+            return history.feed(uow, after, limit, tenant_ids=tenant_ids, scopes=scopes)
 
     def ping(self) -> None:
         """One round trip to the database; :class:`StorageError` if it does not answer."""
@@ -578,7 +565,7 @@ class Consentline:
 
     def verify(self) -> VerifyReport:
         """Walk every hash chain and the projection; ``.ok`` and ``.problems``."""
-        with UnitOfWork(self.engine, write=False) as uow:
+        with self.units(write=False) as uow:
             return verify(uow)
 
     def rebuild_projection(self, account: str) -> int:
@@ -614,9 +601,5 @@ class Consentline:
         topic: str,
         at_us: int,
     ) -> tuple[str, int, Row | None]:
-        with UnitOfWork(self.engine, write=False) as uow:
-            events = uow.store.history(tenant_id, address, channel)
-        entries = [e.entry() for e in events if to_us(e.occurred_at) <= at_us]
-        projection = encode(entries)
-        state, index = fold(parse_shape(projection.shape), scopes, purpose, topic)
-        return state, index, (projection.shape, projection.ids, projection.times, at_us)
+        with self.units(write=False) as uow:
+            return history.fold_at(uow, tenant_id, channel, address, scopes, purpose, topic, at_us)

@@ -37,6 +37,11 @@ from consentline.services.ports import UnitOfWork
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 
 
+def snapshot(uow: UnitOfWork) -> tuple[Directory, dict[int, TenantPolicy]]:
+    """The account tree with its lines, and each tenant's policy, as stored now."""
+    return uow.store.load_directory(), uow.store.load_policies()
+
+
 def _check_region(region: str | None) -> str | None:
     # A region phonenumbers does not know ("ZZ") would make every national number of
     # the account unparsable, STOPs included: refuse it here instead.

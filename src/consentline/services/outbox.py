@@ -126,6 +126,18 @@ def queue_confirmation_requests(
     uow.inbox.insert_outbox(rows)
 
 
+STATUSES = ("pending", "sent", "dropped", "failed")
+
+
+def listed(uow: UnitOfWork, *, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+    """Replies in the outbox, oldest first: of one ``status`` or all, at most ``limit``."""
+    if status is not None and status not in STATUSES:
+        raise InvalidInput("status is pending, sent, dropped, failed or omitted")
+    if not isinstance(limit, int) or not 1 <= limit <= 10_000:
+        raise InvalidInput("limit must be between 1 and 10000", limit=str(limit))
+    return [message(r) for r in uow.inbox.outbox(status=status, limit=limit)]
+
+
 def take_due(
     uow: UnitOfWork, *, now: datetime, limit: int = 100, lease_s: int = 0
 ) -> list[OutboxMessage]:

@@ -1,0 +1,59 @@
+"""Reading the ledger back: a number's history (C28), the change feed, and the
+state of a number at a moment in the past (a point-in-time check).
+
+Every function takes an entered unit of work and plain values; nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from consentline.domain.addresses import check_channel, normalise_address
+from consentline.domain.ledger import Event, encode, fold, parse_shape, to_us
+from consentline.domain.scopes import Account
+from consentline.services.ports import Row, UnitOfWork
+
+
+def of_address(
+    uow: UnitOfWork, owner: Account, address: str, channel: str | None = None
+) -> list[Event]:
+    """Every event for ``address`` in ``owner``'s tenant, oldest first (C28).
+
+    The channel is ``email`` for an address with an ``@``, else ``sms``, unless given;
+    the address is normalised in the account's default region.
+    """
+    kind = channel or ("email" if isinstance(address, str) and "@" in address else "sms")
+    normalised = normalise_address(address, check_channel(kind), owner.default_region)
+    return uow.store.history(owner.tenant_id, normalised, channel)
+
+
+def feed(
+    uow: UnitOfWork,
+    after: int = 0,
+    limit: int = 100,
+    *,
+    tenant_ids: Collection[int] | None = None,
+    scopes: Collection[str] | None = None,
+) -> list[Event]:
+    """The change feed: events with ``id > after`` in id order, at most ``limit``;
+    only of ``tenant_ids`` and with a scope in ``scopes`` when given."""
+    return uow.api.events_after(after, limit, tenant_ids=tenant_ids, scopes=scopes)
+
+
+def fold_at(
+    uow: UnitOfWork,
+    tenant_id: int,
+    channel: str,
+    address: str,
+    scopes: frozenset[str],
+    purpose: str,
+    topic: str,
+    at_us: int,
+) -> tuple[str, int, Row | None]:
+    """The gate's slow path: the state the ledger gave ``address`` at ``at_us``,
+    folded from its history (the projection only holds the present)."""
+    events = uow.store.history(tenant_id, address, channel)
+    entries = [e.entry() for e in events if to_us(e.occurred_at) <= at_us]
+    projection = encode(entries)
+    state, index = fold(parse_shape(projection.shape), scopes, purpose, topic)
+    return state, index, (projection.shape, projection.ids, projection.times, at_us)
