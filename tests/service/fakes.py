@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, cast
 
@@ -212,3 +213,27 @@ def _copy(value: Any) -> Any:
 
 def _conforms(uow: FakeUnitOfWork) -> ports.UnitOfWork:
     return uow  # mypy: the fake satisfies the port
+
+
+def acme_ledger(now: datetime) -> FakeLedger:
+    """A fake ledger holding the account ``acme`` (region US) and its line +18005550100."""
+    # Imported here: the services are what the tests exercise, not what the fake needs.
+    from consentline.services import accounts
+
+    ledger = FakeLedger()
+    with FakeUnitOfWork(ledger) as uow:
+        accounts.create_account(
+            uow,
+            ledger.load_directory(),
+            slug="acme",
+            parent=None,
+            reach=None,
+            isolated=False,
+            default_region="US",
+            now=now,
+        )
+    with FakeUnitOfWork(ledger) as uow:
+        accounts.add_line(
+            uow, ledger.load_directory(), number="+18005550100", account="acme", now=now
+        )
+    return ledger

@@ -9,32 +9,16 @@ import pytest
 from consentline.domain.errors import InvalidAddress, InvalidInput
 from consentline.domain.ledger import IN, to_us
 from consentline.domain.scopes import account_scope
-from consentline.services import accounts, history, outbox, recording
+from consentline.services import history, outbox, recording
 from consentline.services.recording import RecordRequest
-from tests.service.fakes import FakeLedger, FakeUnitOfWork
+from tests.service.fakes import FakeLedger, FakeUnitOfWork, acme_ledger
 
 NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
 
 
 @pytest.fixture
 def ledger() -> FakeLedger:
-    ledger = FakeLedger()
-    with FakeUnitOfWork(ledger) as uow:
-        accounts.create_account(
-            uow,
-            ledger.load_directory(),
-            slug="acme",
-            parent=None,
-            reach=None,
-            isolated=False,
-            default_region="US",
-            now=NOW,
-        )
-    with FakeUnitOfWork(ledger) as uow:
-        accounts.add_line(
-            uow, ledger.load_directory(), number="+18005550100", account="acme", now=NOW
-        )
-    return ledger
+    return acme_ledger(NOW)
 
 
 def _record(ledger: FakeLedger, action: str, at: datetime) -> None:

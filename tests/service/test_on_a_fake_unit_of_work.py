@@ -15,7 +15,7 @@ from consentline.domain.errors import (
 from consentline.domain.ledger import GENESIS, Event
 from consentline.services import accounts, recording, verification
 from consentline.services.recording import RecordRequest
-from tests.service.fakes import FakeLedger, FakeUnitOfWork
+from tests.service.fakes import FakeLedger, FakeUnitOfWork, acme_ledger
 
 NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
 NUMBER = "+14155550123"
@@ -23,23 +23,7 @@ NUMBER = "+14155550123"
 
 @pytest.fixture
 def ledger() -> FakeLedger:
-    ledger = FakeLedger()
-    with FakeUnitOfWork(ledger) as uow:
-        accounts.create_account(
-            uow,
-            ledger.load_directory(),
-            slug="acme",
-            parent=None,
-            reach=None,
-            isolated=False,
-            default_region="US",
-            now=NOW,
-        )
-    with FakeUnitOfWork(ledger) as uow:
-        accounts.add_line(
-            uow, ledger.load_directory(), number="+18005550100", account="acme", now=NOW
-        )
-    return ledger
+    return acme_ledger(NOW)
 
 
 def record(ledger: FakeLedger, *requests: RecordRequest) -> list[Event]:

@@ -7,6 +7,7 @@ write and commits once, so a failure leaves nothing behind.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -36,7 +37,6 @@ from consentline.domain.ledger import (
     StoredEvent,
     canonical_proof,
     chain_hash,
-    chain_payload,
     check_action,
     compact,
     decode,
@@ -320,8 +320,10 @@ def append_results(
         for i in fresh:
             item = prepared[i]
             seq += 1
-            payload = chain_payload(
+            unsealed = StoredEvent(
+                id=0,  # assigned by the insert
                 tenant_id=tenant_id,
+                seq=seq,
                 address=item.address,
                 channel=item.channel,
                 action=item.action,
@@ -333,28 +335,12 @@ def append_results(
                 source=item.source,
                 proof=item.proof_text,
                 idempotency_key=item.idempotency_key,
+                prev_hash=head,
+                hash="",
             )
-            digest = chain_hash(head, payload)
-            rows.append(
-                StoredEvent(
-                    id=0,  # assigned by the insert
-                    tenant_id=tenant_id,
-                    seq=seq,
-                    address=item.address,
-                    channel=item.channel,
-                    action=item.action,
-                    scope=item.scope,
-                    purpose=item.purpose,
-                    topic=item.topic,
-                    occurred_us=item.occurred_us,
-                    recorded_us=now_us,
-                    source=item.source,
-                    proof=item.proof_text,
-                    idempotency_key=item.idempotency_key,
-                    prev_hash=head,
-                    hash=digest,
-                )
-            )
+            # The hash covers exactly the fields the one list marks as chained (C21).
+            digest = chain_hash(head, unsealed.payload())
+            rows.append(dataclasses.replace(unsealed, hash=digest))
             head = digest
         if not rows:
             continue
