@@ -14,14 +14,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, TypeVar
-from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from consentline.domain.errors import SettingsError
+from consentline.domain.errors import InvalidInput, SettingsError
 from consentline.domain.outbound import ENV as OUTBOUND_ALLOW_ENV
-from consentline.domain.outbound import NOTHING, OutboundAllow
+from consentline.domain.outbound import NOTHING, OutboundAllow, check_url_shape
 
 T = TypeVar("T", int, float)
 
@@ -106,14 +105,9 @@ def _public_url(environ: Mapping[str, str]) -> str | None:
     if not value:
         return None
     try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise _fail(name, f"{value!r} is not a URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise _fail(name, f"{value!r} is not an http(s) URL such as https://consent.example.com")
-    if parts.query or parts.fragment:
-        raise _fail(name, "must not have a query or a fragment")
+        check_url_shape(value, field=name, base=True)
+    except InvalidInput as error:
+        raise _fail(name, f"{value!r}: {error} (such as https://consent.example.com)") from None
     return value.rstrip("/")
 
 

@@ -56,7 +56,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from consentline.domain.errors import BlockedDestination, InvalidInput
 
@@ -234,12 +234,25 @@ def check_url(url: object, *, field: str, allow: OutboundAllow, base: bool = Fal
     """``url`` if it is an http(s) URL consentline may send to, else a typed 422.
 
     :class:`~consentline.domain.errors.InvalidInput` (naming ``field``) for a URL that
-    is not one (unparsable, a control character, space or backslash in it, not
-    http(s), no host, a bad port, user:password in it, a ``#fragment``, and with
-    ``base`` a ``?query``); :class:`BlockedDestination` for a host that is an
-    address the policy refuses or a local name. Whatever passes is read the same
-    way by httpx, which connects (a test holds the two parsers to that), and the
-    connect-time transports check the addresses again.
+    is not one (see :func:`check_url_shape`); :class:`BlockedDestination` for a host
+    that is an address the policy refuses or a local name. Whatever passes is read
+    the same way by httpx, which connects (a test holds the two parsers to that), and
+    the connect-time transports check the addresses again.
+    """
+    parts = check_url_shape(url, field=field, base=base)
+    assert parts.hostname is not None  # check_url_shape insists on a host
+    _check_host(parts.hostname, field=field, allow=allow)
+    return str(url)  # as given: a str, or check_url_shape had refused it
+
+
+def check_url_shape(url: object, *, field: str, base: bool = False) -> SplitResult:
+    """The one reading of an http(s) URL: its parts, or :class:`InvalidInput`.
+
+    Refused: anything unparsable, a control character, space or backslash in it, a
+    scheme other than http(s), no host, a bad port, user:password in it, a
+    ``#fragment``, and with ``base`` a ``?query``. Where the URL points is not
+    judged here (:func:`check_url` does that for URLs consentline calls; the
+    installation's own public URL may well be private).
     """
     if not isinstance(url, str) or not url.strip() or len(url) > MAX_URL:
         raise InvalidInput(
@@ -268,8 +281,7 @@ def check_url(url: object, *, field: str, allow: OutboundAllow, base: bool = Fal
         raise InvalidInput(f"{field} must not have a #fragment", field=field)
     if base and parts.query:
         raise InvalidInput(f"{field} is a base URL: it must not have a ?query", field=field)
-    _check_host(host, field=field, allow=allow)
-    return url
+    return parts
 
 
 def _port(netloc: str) -> str | None:

@@ -48,9 +48,10 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
-from consentline.domain.errors import CannotSend
+from consentline.domain.errors import CannotSend, InvalidInput
+from consentline.domain.outbound import check_url_shape
 from consentline.providers import _send_answers as answers
 
 __all__ = [
@@ -173,17 +174,14 @@ def interpret(provider: str, status: int, body: bytes) -> SendOutcome:
 
 def _base_url(provider: str, fields: Mapping[str, str]) -> str:
     url = fields.get(UPSTREAM_BASE_URL) or DEFAULT_BASE_URLS[provider]
-    try:
-        parts = urlsplit(url)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:  # e.g. "http://[::1", stored before URLs were checked on save
-        valid = False
-    if not valid:
+    try:  # checked when saved; a value stored before URLs were checked may still be bad
+        check_url_shape(url, field=UPSTREAM_BASE_URL, base=True)
+    except InvalidInput:
         raise CannotSend(
             f"{UPSTREAM_BASE_URL} must be an http(s) URL",
             provider=provider,
             field=UPSTREAM_BASE_URL,
-        )
+        ) from None
     return url.rstrip("/")
 
 
