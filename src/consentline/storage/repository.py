@@ -6,6 +6,7 @@ service does between ``begin`` and ``commit`` is one transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -23,6 +24,22 @@ _IN_CHUNK = 500
 # The events table's columns in StoredEvent's field order: a row maps positionally.
 EVENT_COLUMNS = tuple(t.events.c[name] for name in EVENT_FIELDS)
 _INSERTED = tuple(name for name in EVENT_FIELDS if name != "id")
+
+
+@functools.cache
+def _upsert_state(dialect: str) -> Any:
+    """The projection upsert, built once per dialect: building it (and its
+    ``excluded`` columns) cost more than executing it on a small group commit."""
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t.consent_state)
+    return insert.on_conflict_do_update(
+        index_elements=["tenant_id", "channel", "address"],
+        set_={
+            "shape": insert.excluded.shape,
+            "ids": insert.excluded.ids,
+            "times": insert.excluded.times,
+            "max_us": insert.excluded.max_us,
+        },
+    )
 
 
 def select_events() -> Select[Any]:
@@ -250,18 +267,7 @@ class SqlStore:
             }
             for key, p in rows.items()
         ]
-        insert = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(
-            t.consent_state
-        )
-        statement = insert.on_conflict_do_update(
-            index_elements=["tenant_id", "channel", "address"],
-            set_={
-                "shape": insert.excluded.shape,
-                "ids": insert.excluded.ids,
-                "times": insert.excluded.times,
-                "max_us": insert.excluded.max_us,
-            },
-        )
+        statement = _upsert_state(self.dialect)
         self.conn.execute(statement, params)
 
     def delete_state(self, tenant_id: int | None = None) -> None:
