@@ -12,7 +12,15 @@ import json
 import subprocess
 import sys
 
-NOT_AT_IMPORT = ("alembic", "psycopg", "httpx", "httpcore", "fastapi", "uvicorn")
+NOT_AT_IMPORT = (
+    "alembic",
+    "psycopg",
+    "httpx",
+    "httpcore",
+    "fastapi",
+    "uvicorn",
+    "consentline.providers.twilio",  # the adapters load when a webhook needs them
+)
 
 _PROBE = """
 import json, sys
