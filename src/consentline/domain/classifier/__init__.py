@@ -19,7 +19,6 @@ Nothing here does I/O beyond reading that package data.
 """
 
 from consentline.domain.classifier.lint import lint_keyword
-from consentline.domain.classifier.packs import expand_macros
 from consentline.domain.classifier.pipeline import classify, warm
 from consentline.domain.classifier.types import (
     ALL_LANGUAGES,
@@ -46,7 +45,6 @@ __all__ = [
     "KeywordScope",
     "ProviderIntent",
     "classify",
-    "expand_macros",
     "lint_keyword",
     "warm",
 ]

@@ -25,10 +25,10 @@ def guard(
     if key == "no":
         return Verdict("ambiguous", "C8.bare_no", "NO")
     for pattern in candidates(hits, "soft", config, packs):
-        match = pattern.regex.match(key)
+        match = pattern.regex.match(key + " ")
         if match is not None:
-            phrase = match["phrase"].upper()
-            return Verdict("ambiguous", "C8.soft_decline", phrase, pattern.language)
+            phrase = match["phrase"].strip().upper()
+            return Verdict("ambiguous", pattern.rule, phrase, pattern.language)
     guarded = not packs.guard_keys.isdisjoint(tokens)
     for token in tokens if guarded else ():
         entry = packs.guard_words.get(token)

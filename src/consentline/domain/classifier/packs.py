@@ -1,21 +1,23 @@
-"""The language packs and phrase patterns (C4, C6, C8), loaded once from package data.
+"""The language packs and revocation grammars (C4, C6, C8), loaded once from package data.
 
-Keyword lists and phrase patterns are data (``data/*.json``), each keyword with its
-source and confidence. :func:`load_packs` reads and indexes them on first use; the
-helpers below answer which entries an account's :class:`ClassifierConfig` enables.
-Nothing here does I/O beyond reading that package data.
+Keyword lists and grammars are data (``data/*.json``), each keyword with its source
+and confidence, each grammar rule with its id and examples. :func:`load_packs`
+reads and indexes them on first use (the grammars compiled by :mod:`.grammar`);
+the helpers below answer which entries an account's :class:`ClassifierConfig`
+enables. Nothing here does I/O beyond reading that package data.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from typing import Any, Literal, cast
 
+from consentline.domain.classifier.grammar import classes_of, compile_rule
 from consentline.domain.classifier.normalise import normalise
 from consentline.domain.classifier.types import ClassifierConfig
 
@@ -26,7 +28,6 @@ __all__ = [
     "Pattern",
     "candidates",
     "enabled",
-    "expand_macros",
     "key_of",
     "language_of",
     "load_packs",
@@ -54,14 +55,24 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
-    """One C6/C8 phrase pattern from ``data/phrases_*.json``."""
+    """One compiled rule of a revocation grammar (``data/grammar_*.json``).
+
+    ``rule`` is the id recorded as evidence: ``C6.<language>.<id>`` for a
+    revocation form, ``C8.<language>.<id>`` for a soft decline. A ``statement``
+    rule ("wrong number") is a claim, not a request: asked as a question it goes
+    to review (C8).
+    """
 
     id: str
     kind: Literal["lead", "anywhere", "soft"]
     language: str
     regex: re.Pattern[str]
     negators: frozenset[str]
-    order: int  # position in the files: earlier patterns are tried first
+    order: int  # position in the files: earlier rules are tried first
+    rule: str
+    statement: bool
+    questions: frozenset[str]
+    words: frozenset[str]  # one of these is in every clause the rule matches
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +88,7 @@ class Packs:
 
 
 _PACK_FILES = ("en", "fr", "es", "pt", "no_sv", "nl")
-_PHRASE_FILES = ("phrases_en", "phrases_es")
+_GRAMMAR_FILES = ("grammar_en", "grammar_es", "grammar_fr", "grammar_pt")
 
 
 def _read_pack(name: str) -> dict[str, Any]:
@@ -92,25 +103,36 @@ def key_of(text: str) -> str:
     return " ".join(TOKEN.findall(normalise(text).replace("'", "")))
 
 
-def expand_macros(pattern: str, macros: Mapping[str, str]) -> str:
-    """Replace ``{NAME}`` in a phrase pattern with its macro (used by tests too)."""
-    return re.sub(r"\{([A-Z]+)\}", lambda m: macros[m.group(1)], pattern)
+def read_grammar(name: str) -> dict[str, Any]:
+    """One grammar file as written (the tests check its examples)."""
+    return _read_pack(name)
 
 
-def _compile_phrases(data: dict[str, Any], first: int) -> list[tuple[list[str], Pattern]]:
-    """Compile each pattern of one phrase file with the words it requires."""
-    macros: dict[str, str] = data["macros"]
-    prefix: str = data["prefix"]
+def _compile_grammar(data: dict[str, Any], first: int) -> list[Pattern]:
+    """Compile every rule of one grammar file, in file order."""
+    classes = classes_of(data["classes"])
+    common = frozenset(data.get("common", ()))
     negators = frozenset(data["negators"])
-    compiled: list[tuple[list[str], Pattern]] = []
-    for kind in ("lead", "anywhere", "soft"):
-        for spec in data[kind]:
-            body = f"(?P<phrase>{expand_macros(spec['pattern'], macros)})(?!\\w)"
-            regex = re.compile(f"(?<!\\w){body}" if kind == "anywhere" else prefix + body)
-            pattern = Pattern(
-                spec["id"], kind, data["language"], regex, negators, first + len(compiled)
+    questions = frozenset(data.get("questions", ()))
+    language: str = data["language"]
+    compiled: list[Pattern] = []
+    for spec in data["rules"]:
+        rule = compile_rule(spec, classes, data["prefix"], common)
+        stage = "C8" if rule.at == "soft" else "C6"
+        compiled.append(
+            Pattern(
+                id=rule.id,
+                kind=rule.at,
+                language=language,
+                regex=rule.regex,
+                negators=negators,
+                order=first + len(compiled),
+                rule=f"{stage}.{language}.{rule.id}",
+                statement=rule.statement,
+                questions=questions,
+                words=rule.words,
             )
-            compiled.append((spec["requires"], pattern))
+        )
     return compiled
 
 
@@ -173,11 +195,11 @@ def load_packs() -> Packs:
 def _index_patterns() -> dict[str, tuple[Pattern, ...]]:
     index: dict[str, list[Pattern]] = {}
     count = 0
-    for name in _PHRASE_FILES:
-        compiled = _compile_phrases(_read_pack(name), count)
+    for name in _GRAMMAR_FILES:
+        compiled = _compile_grammar(_read_pack(name), count)
         count += len(compiled)
-        for requires, pattern in compiled:
-            for word in requires:
+        for pattern in compiled:
+            for word in pattern.words:
                 index.setdefault(word, []).append(pattern)
     return {word: tuple(patterns) for word, patterns in index.items()}
 

@@ -100,7 +100,7 @@ def classify(text: str, config: ClassifierConfig = DEFAULT_CONFIG) -> Classifica
         verdict = (
             whole_message(key, config, packs)
             or keyword_led(tokens, config, packs)
-            or plain_phrase(clauses, hits, config, packs)
+            or plain_phrase(text, clauses, hits, config, packs)
             or typo(tokens, config, packs)
             or guard(text, key, tokens, hits, config, packs)
             or Verdict("none", "none")

@@ -7,14 +7,17 @@ order and the first decisive one wins.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 from consentline.domain.classifier.packs import (
     Entry,
     Packs,
+    Pattern,
     candidates,
     enabled,
     language_of,
+    key_of,
     rule_of,
 )
 from consentline.domain.classifier.types import (
@@ -204,30 +207,73 @@ def keyword_led(tokens: list[str], config: ClassifierConfig, packs: Packs) -> Ve
 
 
 def plain_phrase(
-    clauses: list[str], hits: frozenset[str], config: ClassifierConfig, packs: Packs
+    text: str,
+    clauses: list[str],
+    hits: frozenset[str],
+    config: ClassifierConfig,
+    packs: Packs,
 ) -> Verdict | None:
-    """Stage 3 (C6): a plain-language revocation in any clause.
+    """Stage 3 (C6): a plain-language revocation in any clause, by the grammar.
 
-    'lead' patterns must open a clause (after courtesy such as "please", "can you");
-    'anywhere' patterns may start later, unless a negation or question word comes
-    first in the clause ("I don't want to unsubscribe", "why did you stop texting me").
-    ``hits`` are the message's words that some pattern requires.
+    'lead' rules must open a clause (after request words such as "please", "can
+    you"); 'anywhere' rules may start later, unless a negation or question word
+    comes first in the clause ("I don't want to unsubscribe", "why did you stop
+    texting me"): those go to review (C8). A statement rule ("wrong number")
+    asked as a question ("is this the wrong number?") goes to review too.
+    ``hits`` are the message's words that some rule needs.
     """
     if not hits:
         return None
+    doubtful: Verdict | None = None
     for pattern in candidates(hits, "lead", config, packs):
         for clause in clauses:
-            match = pattern.regex.match(clause)
+            match = pattern.regex.match(clause + " ")
             if match is not None:
-                return Verdict("opt_out", "C6.phrase", match["phrase"].upper(), pattern.language)
-    negated: Verdict | None = None
+                verdict = _decided(pattern, match["phrase"], clause, text)
+                if verdict.intent == "opt_out":
+                    return verdict
+                doubtful = doubtful or verdict
     for pattern in candidates(hits, "anywhere", config, packs):
         for clause in clauses:
-            for match in pattern.regex.finditer(clause):
-                phrase = match["phrase"].upper()
-                if pattern.negators.isdisjoint(clause[: match.start()].split()):
-                    return Verdict("opt_out", "C6.phrase", phrase, pattern.language)
-                if negated is None:
-                    # C8: a revocation phrase under a negation or question is for a person.
-                    negated = Verdict("ambiguous", "C8.negated_phrase", phrase, pattern.language)
-    return negated
+            padded = clause + " "
+            for match in pattern.regex.finditer(padded):
+                if pattern.negators.isdisjoint(padded[: match.start()].split()):
+                    verdict = _decided(pattern, match["phrase"], clause, text)
+                    if verdict.intent == "opt_out":
+                        return verdict
+                else:
+                    # C8: a revocation form under a negation or question is for a person.
+                    phrase = match["phrase"].strip().upper()
+                    verdict = Verdict("ambiguous", "C8.negated_phrase", phrase, pattern.language)
+                doubtful = doubtful or verdict
+    return doubtful
+
+
+def _decided(pattern: Pattern, phrase: str, clause: str, text: str) -> Verdict:
+    """The verdict of one grammar match: opt_out, or review for a questioned claim."""
+    keyword = phrase.strip().upper()
+    if pattern.statement and _asked(clause, text, pattern.questions):
+        return Verdict("ambiguous", "C8.question", keyword, pattern.language)
+    return Verdict("opt_out", pattern.rule, keyword, pattern.language)
+
+
+def _asked(clause: str, text: str, questions: frozenset[str]) -> bool:
+    """Is ``clause`` a question: ending in '?' in the raw text, or opening with a
+    question word ("is this the wrong number")?"""
+    words = clause.split()
+    if words[0] in questions or " ".join(words[:2]) in questions:
+        return True
+    if "?" not in text:
+        return False
+    return clause in question_clauses(text)
+
+
+_CLAUSE_PARTS = re.compile(r"([.!?;,:()\[\]\n\"]+)")
+
+
+def question_clauses(text: str) -> frozenset[str]:
+    """The clauses of ``text`` (as :func:`key_of` writes them) that end in '?'."""
+    parts = _CLAUSE_PARTS.split(text)
+    return frozenset(
+        key_of(part) for part, end in zip(parts[::2], [*parts[1::2], ""]) if "?" in end
+    )

@@ -1,0 +1,176 @@
+"""The revocation grammars (C6, C8): the form compiler, and every rule's examples.
+
+Each rule of ``data/grammar_<lang>.json`` lists examples that must classify by that
+rule and counter-examples that must not; the compiler's own behaviour (syntax,
+anchor words, errors) is tested on small grammars written here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from consentline.domain.classifier import ClassifierConfig, classify
+from consentline.domain.classifier.grammar import (
+    GrammarError,
+    anchor_words,
+    classes_of,
+    compile_rule,
+    parse,
+)
+from consentline.domain.classifier.packs import load_packs, read_grammar
+
+GRAMMARS = ("grammar_en", "grammar_es", "grammar_fr", "grammar_pt")
+ALL_ON = ClassifierConfig()
+
+
+def _rules() -> list[object]:
+    params: list[object] = []
+    for name in GRAMMARS:
+        data = read_grammar(name)
+        for spec in data["rules"]:
+            params.append(pytest.param(data, spec, id=f"{data['language']}-{spec['id']}"))
+    return params
+
+
+def _rule_id(data: dict[str, object], spec: dict[str, object]) -> str:
+    stage = "C8" if spec["at"] == "soft" else "C6"
+    return f"{stage}.{data['language']}.{spec['id']}"
+
+
+@pytest.mark.parametrize(("data", "spec"), _rules())
+def test_every_rule_example_classifies_by_that_rule(
+    data: dict[str, object], spec: dict[str, object]
+) -> None:
+    examples = spec["examples"]
+    assert isinstance(examples, list) and examples, spec["id"]
+    rule = _rule_id(data, spec)
+    expected = "ambiguous" if spec["at"] == "soft" else "opt_out"
+    for example in examples:
+        result = classify(example, ALL_ON)
+        # An earlier stage (keyword-led, another rule) may decide first; what must
+        # hold is that this rule alone matches the example's normalised text.
+        pattern = next(p for p in _patterns() if p.rule == rule)
+        text = " ".join(re.findall(r"[^\W_]+", result.normalised.replace("'", ""))) + " "
+        found = pattern.regex.match(text) if pattern.kind != "anywhere" else None
+        found = found or pattern.regex.search(text)
+        assert found is not None, (rule, example)
+        assert result.intent == expected or (
+            spec.get("statement") and result.intent == "ambiguous"
+        ), (rule, example, result)
+
+
+@pytest.mark.parametrize(("data", "spec"), _rules())
+def test_no_counter_example_matches_its_rule(
+    data: dict[str, object], spec: dict[str, object]
+) -> None:
+    rule = _rule_id(data, spec)
+    for counter in spec.get("counter", []):  # type: ignore[attr-defined]
+        result = classify(counter, ALL_ON)
+        assert result.rule != rule, (rule, counter)
+        assert result.intent != "opt_out", (rule, counter, result)
+
+
+def _patterns() -> list[object]:
+    packs = load_packs()
+    return list({p.order: p for ps in packs.patterns.values() for p in ps}.values())
+
+
+def test_rule_ids_are_unique_and_name_their_language() -> None:
+    seen: set[str] = set()
+    for name in GRAMMARS:
+        data = read_grammar(name)
+        assert name == f"grammar_{data['language']}"
+        for spec in data["rules"]:
+            assert re.fullmatch(r"[a-z][a-z0-9_]*", spec["id"]), spec["id"]
+            rule = _rule_id(data, spec)
+            assert rule not in seen, rule
+            seen.add(rule)
+
+
+def test_every_match_of_any_rule_contains_one_of_its_anchor_words() -> None:
+    # The anchor words are how the classifier skips rules; a rule matching a text
+    # without one would be a rule the classifier never tries on it.
+    texts = [str(e) for name in GRAMMARS for s in read_grammar(name)["rules"] for e in s["examples"]]
+    for pattern in _patterns():
+        for text in texts:
+            words = classify(text).normalised.replace("'", "")
+            clause = " ".join(re.findall(r"[^\W_]+", words)) + " "
+            match = pattern.regex.search(clause)
+            if match is not None and match["phrase"]:
+                assert set(clause.split()) & pattern.words, (pattern.rule, text)
+
+
+# ----------------------------------------------------------------- the compiler
+
+CLASSES = classes_of(
+    {
+        "PREFIX": ["please", "can you"],
+        "V": ["stop", "quit"],
+        "G": ["texting", "sending"],
+        "ME": ["me", "my number", "this number"],
+        "N": ["texts", "text messages"],
+        "NEST": ["V? N"],
+    }
+)
+
+
+def _compile(form: str, at: str = "lead", anchor: str | None = None) -> re.Pattern[str]:
+    spec = {"id": "t", "at": at, "form": form, **({"anchor": anchor} if anchor else {})}
+    return compile_rule(spec, CLASSES, "PREFIX", frozenset({"ME"})).regex
+
+
+def test_a_lead_rule_opens_the_clause_after_prefix_words() -> None:
+    regex = _compile("V G ME")
+    assert regex.match("please can you stop texting me ")
+    assert regex.match("stop sending my number ")
+    assert not regex.match("i stop texting me ")
+
+
+def test_an_anywhere_rule_starts_at_a_word_boundary_only() -> None:
+    regex = _compile("V G", at="anywhere")
+    assert regex.search("well stop texting ")
+    assert not regex.search("nonstop texting ")
+
+
+def test_optional_repeated_groups_and_end() -> None:
+    regex = _compile("V (G | with the)? N+ $")
+    assert regex.match("stop texts ")
+    assert regex.match("stop with the texts texts ")
+    assert not regex.match("stop texts now ")
+    regex = _compile("V _{0,2} N")
+    assert regex.match("stop all your texts ")
+    assert not regex.match("stop one two three texts ")
+
+
+def test_classes_nest_and_multi_word_entries_match_whole_words() -> None:
+    regex = _compile("NEST")
+    assert regex.match("quit text messages ")
+    assert not regex.match("quit text ")
+
+
+def test_anchor_words_are_the_most_selective_mandatory_part() -> None:
+    assert anchor_words(parse("V G ME"), CLASSES, frozenset({"ME"})) == {"texting", "sending"}
+    assert anchor_words(parse("ME? V"), CLASSES, frozenset()) == {"stop", "quit"}
+    assert anchor_words(parse("V G"), CLASSES, frozenset(), anchor="V") == {"stop", "quit"}
+    # An optional first part adds its words to the ones the next part starts with.
+    assert anchor_words(parse("NEST"), CLASSES, frozenset()) == {"stop", "quit", "texts", "text"}
+
+
+@pytest.mark.parametrize(
+    "form", ["V (G", "V G)", "V ! G", "V [G]", "Stop G", "_"], ids=str
+)
+def test_bad_forms_are_grammar_errors(form: str) -> None:
+    with pytest.raises(GrammarError):
+        _compile(form)
+
+
+def test_unknown_and_self_referring_classes_are_grammar_errors() -> None:
+    with pytest.raises(GrammarError, match="unknown class"):
+        _compile("V NOPE")
+    loop = classes_of({"PREFIX": ["please"], "A": ["B x"], "B": ["A y"]})
+    with pytest.raises(GrammarError, match="refers to itself"):
+        compile_rule({"id": "t", "at": "lead", "form": "A"}, loop, "PREFIX", frozenset())
+    with pytest.raises(GrammarError, match="'at'"):
+        compile_rule({"id": "t", "at": "nowhere", "form": "V"}, CLASSES, "PREFIX", frozenset())
