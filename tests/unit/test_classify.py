@@ -18,7 +18,6 @@ from consentline.domain.classifier import (
     ClassifierConfig,
     KeywordScope,
     classify,
-    expand_macros,
 )
 
 CASES_FILE = Path(__file__).parent / "data" / "classifier_cases.tsv"
@@ -253,7 +252,9 @@ def test_locale_picks_the_language_of_shared_words_C4() -> None:
 
 def test_purpose_not_configured_is_not_a_scope_C5() -> None:
     config = ClassifierConfig(purposes=frozenset({"transactional"}))
-    assert classify("STOP MARKETING", config).intent == "ambiguous"
+    # Not a scope of this account: the revocation covers its whole default reach.
+    unscoped = classify("STOP MARKETING", config)
+    assert (unscoped.intent, unscoped.scope) == ("opt_out", KeywordScope("default"))
     assert classify("STOP TRANSACTIONAL", config).scope == KeywordScope("purpose", "transactional")
 
 
@@ -275,48 +276,3 @@ def test_every_pack_keyword_carries_its_source_and_confidence_C4(name: str) -> N
         assert entry["confidence"] in {"high", "medium", "low"}, entry
         assert entry["intent"] in {"opt_out", "opt_in", "help"}, entry
         assert isinstance(entry["whole_message_only"], bool), entry
-
-
-def _phrase_patterns() -> list[object]:
-    params: list[object] = []
-    for name in ("phrases_en", "phrases_es"):
-        data = _pack(name)
-        for kind in ("lead", "anywhere", "soft"):
-            for spec in data[kind]:  # type: ignore[attr-defined]
-                params.append(pytest.param(data, kind, spec, id=f"{name}-{spec['id']}"))
-    return params
-
-
-@pytest.mark.parametrize(("data", "kind", "spec"), _phrase_patterns())
-def test_every_phrase_example_matches_its_pattern_and_a_required_word_C6(
-    data: dict[str, object], kind: str, spec: dict[str, object]
-) -> None:
-    body = expand_macros(str(spec["pattern"]), data["macros"])  # type: ignore[arg-type]
-    prefix = "" if kind == "anywhere" else str(data["prefix"])
-    regex = re.compile(f"{prefix}(?P<phrase>{body})")
-    examples = spec["examples"]
-    assert examples
-    for example in examples:  # type: ignore[attr-defined]
-        result = classify(example)
-        text = " ".join(re.findall(r"[^\W_]+", result.normalised.replace("'", "")))
-        match = regex.search(text) if kind == "anywhere" else regex.match(text)
-        assert match is not None, example
-        words = set(match["phrase"].split())
-        assert words & set(spec["requires"]), (example, match["phrase"])  # type: ignore[arg-type]
-        expected = "opt_out" if kind != "soft" else "ambiguous"
-        assert result.intent == expected, (example, result)
-
-
-@pytest.mark.parametrize(("data", "kind", "spec"), _phrase_patterns())
-def test_every_case_table_match_contains_a_required_word_C6(
-    data: dict[str, object], kind: str, spec: dict[str, object]
-) -> None:
-    # 'requires' is how the classifier skips patterns; a match without one of those
-    # words would be a pattern the classifier can never try.
-    regex = re.compile(expand_macros(str(spec["pattern"]), data["macros"]))  # type: ignore[arg-type]
-    for param in _load_cases():
-        case: Case = param.values[0]  # type: ignore[attr-defined]
-        text = " ".join(re.findall(r"[^\W_]+", classify(case.text).normalised.replace("'", "")))
-        for match in regex.finditer(text):
-            if match.group(0):
-                assert set(match.group(0).split()) & set(spec["requires"]), (case.text, spec["id"])  # type: ignore[arg-type]

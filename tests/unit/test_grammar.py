@@ -92,12 +92,18 @@ def test_rule_ids_are_unique_and_name_their_language() -> None:
 def test_every_match_of_any_rule_contains_one_of_its_anchor_words() -> None:
     # The anchor words are how the classifier skips rules; a rule matching a text
     # without one would be a rule the classifier never tries on it.
-    texts = [str(e) for name in GRAMMARS for s in read_grammar(name)["rules"] for e in s["examples"]]
+    texts = [
+        str(e) for name in GRAMMARS for s in read_grammar(name)["rules"] for e in s["examples"]
+    ]
     for pattern in _patterns():
         for text in texts:
             words = classify(text).normalised.replace("'", "")
             clause = " ".join(re.findall(r"[^\W_]+", words)) + " "
-            match = pattern.regex.search(clause)
+            match = (
+                pattern.regex.search(clause)
+                if pattern.kind == "anywhere"
+                else pattern.regex.match(clause)
+            )
             if match is not None and match["phrase"]:
                 assert set(clause.split()) & pattern.words, (pattern.rule, text)
 
@@ -116,9 +122,9 @@ CLASSES = classes_of(
 )
 
 
-def _compile(form: str, at: str = "lead", anchor: str | None = None) -> re.Pattern[str]:
-    spec = {"id": "t", "at": at, "form": form, **({"anchor": anchor} if anchor else {})}
-    return compile_rule(spec, CLASSES, "PREFIX", frozenset({"ME"})).regex
+def _compile(form: str, at: str = "lead") -> re.Pattern[str]:
+    spec = {"id": "t", "at": at, "form": form}
+    return compile_rule(spec, CLASSES, "PREFIX", ("me", "my", "this")).regex
 
 
 def test_a_lead_rule_opens_the_clause_after_prefix_words() -> None:
@@ -150,16 +156,25 @@ def test_classes_nest_and_multi_word_entries_match_whole_words() -> None:
     assert not regex.match("quit text ")
 
 
-def test_anchor_words_are_the_most_selective_mandatory_part() -> None:
-    assert anchor_words(parse("V G ME"), CLASSES, frozenset({"ME"})) == {"texting", "sending"}
-    assert anchor_words(parse("ME? V"), CLASSES, frozenset()) == {"stop", "quit"}
-    assert anchor_words(parse("V G"), CLASSES, frozenset(), anchor="V") == {"stop", "quit"}
-    # An optional first part adds its words to the ones the next part starts with.
-    assert anchor_words(parse("NEST"), CLASSES, frozenset()) == {"stop", "quit", "texts", "text"}
+def test_anchor_words_are_the_rarest_mandatory_part() -> None:
+    frequent = ("me", "my", "this", "stop")
+    # ME's words are everyday words; G's are not: G anchors the rule.
+    assert anchor_words(parse("V G ME"), CLASSES, frequent) == {"texting", "sending"}
+    # Within ME, "my number" is anchored on "number", not on "my".
+    assert anchor_words(parse("ME"), CLASSES, frequent) == {"me", "number"}
+    # Alternatives: the union of each option's best words.
+    assert anchor_words(parse("(V G | ME N)"), CLASSES, frequent) == {
+        "texting",
+        "sending",
+        "texts",
+        "text",
+    }
+    # Optional parts never anchor.
+    assert anchor_words(parse("G? N"), CLASSES, ()) == {"texts", "text"}
 
 
 @pytest.mark.parametrize(
-    "form", ["V (G", "V G)", "V ! G", "V [G]", "Stop G", "_"], ids=str
+    "form", ["V (G", "V G)", "V G !", "V [G]", "Stop G", "(V | G)?", "_ $"], ids=str
 )
 def test_bad_forms_are_grammar_errors(form: str) -> None:
     with pytest.raises(GrammarError):
@@ -171,6 +186,13 @@ def test_unknown_and_self_referring_classes_are_grammar_errors() -> None:
         _compile("V NOPE")
     loop = classes_of({"PREFIX": ["please"], "A": ["B x"], "B": ["A y"]})
     with pytest.raises(GrammarError, match="refers to itself"):
-        compile_rule({"id": "t", "at": "lead", "form": "A"}, loop, "PREFIX", frozenset())
+        compile_rule({"id": "t", "at": "lead", "form": "A"}, loop, "PREFIX", ())
     with pytest.raises(GrammarError, match="'at'"):
-        compile_rule({"id": "t", "at": "nowhere", "form": "V"}, CLASSES, "PREFIX", frozenset())
+        compile_rule({"id": "t", "at": "nowhere", "form": "V"}, CLASSES, "PREFIX", ())
+
+
+def test_not_followed_by_excludes_without_consuming() -> None:
+    regex = _compile("V G !(ME)", at="anywhere")
+    assert regex.search("stop texting ")
+    assert regex.search("stop texting now ")
+    assert not regex.search("stop texting me ")

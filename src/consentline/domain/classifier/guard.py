@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from consentline.domain.classifier.packs import Packs, candidates, enabled, language_of
+from collections.abc import Sequence
+
+from consentline.domain.classifier.packs import Packs, Pattern, enabled, language_of
 from consentline.domain.classifier.stages import Verdict
 from consentline.domain.classifier.types import ClassifierConfig
 
@@ -17,14 +19,20 @@ def guard(
     text: str,
     key: str,
     tokens: list[str],
-    hits: frozenset[str],
+    rules: Sequence[Pattern],
     config: ClassifierConfig,
     packs: Packs,
 ) -> Verdict | None:
-    """Stage 5 (C8): not an opt-out, but a person should look at it."""
+    """Stage 5 (C8): not an opt-out, but a person should look at it.
+
+    ``rules`` are the grammar rules the message's words select; the 'soft' ones
+    (soft declines, complaints) must match from the first word.
+    """
     if key == "no":
         return Verdict("ambiguous", "C8.bare_no", "NO")
-    for pattern in candidates(hits, "soft", config, packs):
+    for pattern in rules:
+        if pattern.kind != "soft":
+            continue
         match = pattern.regex.match(key + " ")
         if match is not None:
             phrase = match["phrase"].strip().upper()

@@ -111,13 +111,13 @@ def read_grammar(name: str) -> dict[str, Any]:
 def _compile_grammar(data: dict[str, Any], first: int) -> list[Pattern]:
     """Compile every rule of one grammar file, in file order."""
     classes = classes_of(data["classes"])
-    common = frozenset(data.get("common", ()))
+    frequent = tuple(data.get("frequent", ()))
     negators = frozenset(data["negators"])
     questions = frozenset(data.get("questions", ()))
     language: str = data["language"]
     compiled: list[Pattern] = []
     for spec in data["rules"]:
-        rule = compile_rule(spec, classes, data["prefix"], common)
+        rule = compile_rule(spec, classes, data["prefix"], frequent)
         stage = "C8" if rule.at == "soft" else "C6"
         compiled.append(
             Pattern(
@@ -225,15 +225,14 @@ def rule_of(entry: Entry, language: str) -> str:
     return entry.rule or f"C4.pack.{language}"
 
 
-def candidates(
-    hits: Iterable[str], kind: str, config: ClassifierConfig, packs: Packs
-) -> list[Pattern]:
-    """Phrase patterns of ``kind`` requiring one of ``hits``, in file order."""
+def candidates(hits: Iterable[str], config: ClassifierConfig, packs: Packs) -> list[Pattern]:
+    """Grammar rules anchored on one of ``hits`` in an enabled language, in file order."""
     found: dict[int, Pattern] = {}
     for word in hits:
         for pattern in packs.patterns[word]:
-            if pattern.kind == kind and (
-                pattern.language == "en" or pattern.language in config.languages
-            ):
-                found[pattern.order] = pattern
-    return [found[order] for order in sorted(found)]
+            found[pattern.order] = pattern
+    return [
+        found[order]
+        for order in sorted(found)
+        if found[order].language == "en" or found[order].language in config.languages
+    ]

@@ -20,7 +20,7 @@ import re
 
 from consentline.domain.classifier.guard import guard, stop_emoji
 from consentline.domain.classifier.normalise import normalise, warm_tables
-from consentline.domain.classifier.packs import TOKEN, load_packs
+from consentline.domain.classifier.packs import TOKEN, candidates, load_packs
 from consentline.domain.classifier.stages import Verdict, keyword_led, plain_phrase, whole_message
 from consentline.domain.classifier.types import (
     CLASSIFIER_VERSION,
@@ -97,12 +97,13 @@ def classify(text: str, config: ClassifierConfig = DEFAULT_CONFIG) -> Classifica
     else:
         packs = load_packs()
         hits = packs.pattern_words.intersection(tokens)
+        rules = candidates(hits, config, packs) if hits else []
         verdict = (
             whole_message(key, config, packs)
             or keyword_led(tokens, config, packs)
-            or plain_phrase(text, clauses, hits, config, packs)
+            or plain_phrase(text, clauses, rules)
             or typo(tokens, config, packs)
-            or guard(text, key, tokens, hits, config, packs)
+            or guard(text, key, tokens, rules, config, packs)
             or Verdict("none", "none")
         )
     return Classification(

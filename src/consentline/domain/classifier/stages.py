@@ -8,16 +8,16 @@ order and the first decisive one wins.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from consentline.domain.classifier.packs import (
     Entry,
     Packs,
     Pattern,
-    candidates,
     enabled,
-    language_of,
     key_of,
+    language_of,
     rule_of,
 )
 from consentline.domain.classifier.types import (
@@ -206,13 +206,7 @@ def keyword_led(tokens: list[str], config: ClassifierConfig, packs: Packs) -> Ve
     return Verdict(intent, rule, winner[2], winner[3], scope, topic)
 
 
-def plain_phrase(
-    text: str,
-    clauses: list[str],
-    hits: frozenset[str],
-    config: ClassifierConfig,
-    packs: Packs,
-) -> Verdict | None:
+def plain_phrase(text: str, clauses: list[str], rules: Sequence[Pattern]) -> Verdict | None:
     """Stage 3 (C6): a plain-language revocation in any clause, by the grammar.
 
     'lead' rules must open a clause (after request words such as "please", "can
@@ -220,38 +214,45 @@ def plain_phrase(
     comes first in the clause ("I don't want to unsubscribe", "why did you stop
     texting me"): those go to review (C8). A statement rule ("wrong number")
     asked as a question ("is this the wrong number?") goes to review too.
-    ``hits`` are the message's words that some rule needs.
+    ``rules`` are the grammar rules whose anchor words the message contains, in
+    file order.
     """
-    if not hits:
+    if not rules:
         return None
+    # Every clause followed by a space, one clause per line: one regex call per rule.
+    lines = " \n".join(clauses) + " "
     doubtful: Verdict | None = None
-    for pattern in candidates(hits, "lead", config, packs):
-        for clause in clauses:
-            match = pattern.regex.match(clause + " ")
+    for pattern in rules:
+        if pattern.kind == "lead":
+            match = pattern.regex.search(lines)
             if match is not None:
-                verdict = _decided(pattern, match["phrase"], clause, text)
+                verdict = _decided(pattern, match, lines, text)
                 if verdict.intent == "opt_out":
                     return verdict
                 doubtful = doubtful or verdict
-    for pattern in candidates(hits, "anywhere", config, packs):
-        for clause in clauses:
-            padded = clause + " "
-            for match in pattern.regex.finditer(padded):
-                if pattern.negators.isdisjoint(padded[: match.start()].split()):
-                    verdict = _decided(pattern, match["phrase"], clause, text)
-                    if verdict.intent == "opt_out":
-                        return verdict
-                else:
-                    # C8: a revocation form under a negation or question is for a person.
-                    phrase = match["phrase"].strip().upper()
-                    verdict = Verdict("ambiguous", "C8.negated_phrase", phrase, pattern.language)
-                doubtful = doubtful or verdict
+    for pattern in rules:
+        if pattern.kind != "anywhere":
+            continue
+        for match in pattern.regex.finditer(lines):
+            start = lines.rfind("\n", 0, match.start()) + 1
+            if pattern.negators.isdisjoint(lines[start : match.start()].split()):
+                verdict = _decided(pattern, match, lines, text)
+                if verdict.intent == "opt_out":
+                    return verdict
+            else:
+                # C8: a revocation form under a negation or question is for a person.
+                phrase = match["phrase"].strip().upper()
+                verdict = Verdict("ambiguous", "C8.negated_phrase", phrase, pattern.language)
+            doubtful = doubtful or verdict
     return doubtful
 
 
-def _decided(pattern: Pattern, phrase: str, clause: str, text: str) -> Verdict:
+def _decided(pattern: Pattern, match: re.Match[str], lines: str, text: str) -> Verdict:
     """The verdict of one grammar match: opt_out, or review for a questioned claim."""
-    keyword = phrase.strip().upper()
+    keyword = match["phrase"].strip().upper()
+    start = lines.rfind("\n", 0, match.start()) + 1
+    end = lines.find("\n", match.start())
+    clause = lines[start : end if end >= 0 else len(lines)].strip()
     if pattern.statement and _asked(clause, text, pattern.questions):
         return Verdict("ambiguous", "C8.question", keyword, pattern.language)
     return Verdict("opt_out", pattern.rule, keyword, pattern.language)
@@ -275,5 +276,5 @@ def question_clauses(text: str) -> frozenset[str]:
     """The clauses of ``text`` (as :func:`key_of` writes them) that end in '?'."""
     parts = _CLAUSE_PARTS.split(text)
     return frozenset(
-        key_of(part) for part, end in zip(parts[::2], [*parts[1::2], ""]) if "?" in end
+        key_of(part) for part, end in zip(parts[::2], [*parts[1::2], ""], strict=True) if "?" in end
     )
