@@ -20,6 +20,7 @@ from consentline.domain.classifier.grammar import (
     parse,
 )
 from consentline.domain.classifier.packs import load_packs, read_grammar
+from consentline.domain.classifier.pipeline import _clauses
 
 GRAMMARS = ("grammar_en", "grammar_es", "grammar_fr", "grammar_pt")
 ALL_ON = ClassifierConfig()
@@ -52,9 +53,10 @@ def test_every_rule_example_classifies_by_that_rule(
         # An earlier stage (keyword-led, another rule) may decide first; what must
         # hold is that this rule alone matches the example's normalised text.
         pattern = next(p for p in _patterns() if p.rule == rule)
-        text = " ".join(re.findall(r"[^\W_]+", result.normalised.replace("'", ""))) + " "
-        found = pattern.regex.match(text) if pattern.kind != "anywhere" else None
-        found = found or pattern.regex.search(text)
+        if pattern.kind == "soft":  # matched from the message's first word
+            found = pattern.regex.match(" ".join(_clauses(result.normalised)) + " ")
+        else:
+            found = pattern.regex.search(_lines(result.normalised))
         assert found is not None, (rule, example)
         assert result.intent == expected or (
             spec.get("statement") and result.intent == "ambiguous"
@@ -70,6 +72,11 @@ def test_no_counter_example_matches_its_rule(
         result = classify(counter, ALL_ON)
         assert result.rule != rule, (rule, counter)
         assert result.intent != "opt_out", (rule, counter, result)
+
+
+def _lines(normalised: str) -> str:
+    """What the grammar stage searches: each clause and a space, one per line."""
+    return " \n".join(_clauses(normalised)) + " "
 
 
 def _patterns() -> list[object]:
@@ -97,15 +104,15 @@ def test_every_match_of_any_rule_contains_one_of_its_anchor_words() -> None:
     ]
     for pattern in _patterns():
         for text in texts:
-            words = classify(text).normalised.replace("'", "")
-            clause = " ".join(re.findall(r"[^\W_]+", words)) + " "
-            match = (
-                pattern.regex.search(clause)
-                if pattern.kind == "anywhere"
-                else pattern.regex.match(clause)
-            )
+            normalised = classify(text).normalised
+            if pattern.kind == "soft":
+                lines = " ".join(_clauses(normalised)) + " "
+                match = pattern.regex.match(lines)
+            else:
+                lines = _lines(normalised)
+                match = pattern.regex.search(lines)
             if match is not None and match["phrase"]:
-                assert set(clause.split()) & pattern.words, (pattern.rule, text)
+                assert set(lines.split()) & pattern.words, (pattern.rule, text)
 
 
 # ----------------------------------------------------------------- the compiler
