@@ -193,14 +193,14 @@ def anchor_words(tree: Node, classes: _Classes, frequent: Sequence[str]) -> froz
 
     Built bottom-up: a word's own set; for a sequence, the best set among its
     mandatory parts; for alternatives (and classes), the union of each option's
-    best set. "Best" means the lowest sum of word weights: an everyday word
-    (``frequent``, most frequent first: "i", "you", "to"...) weighs up to 100
-    by its rank, any other word 1. A rule is tried only on messages containing
+    best set. "Best" means the lowest sum of word weights, an estimate of how
+    many messages contain one of the words: an everyday word (``frequent``, most
+    frequent first: "i", "you", "to"...) weighs 1000 / (rank + 1), as word
+    frequencies fall off (Zipf), any other word 1. A rule is tried only on messages containing
     one of its anchor words, so rarer anchors make the classifier faster
     without changing what it finds.
     """
-    size = len(frequent)
-    weights = {word: 1 + 100 * (size - rank) / size for rank, word in enumerate(frequent)}
+    weights = {word: 1 + 1000 / (rank + 1) for rank, word in enumerate(frequent)}
     words = _anchors(tree, classes, weights)
     if not words:
         raise GrammarError("the form has no mandatory word to anchor on")
@@ -273,7 +273,7 @@ def compile_rule(
     elif at == "soft":
         pattern = body
     else:
-        pattern = f"(?<![^ \n]){body}"
+        pattern = f"(?m)(?<![^ \n]){body}"
     words = anchor_words(tree, classes, frequent)
     return CompiledRule(
         id=str(rule["id"]),

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-CLASSIFIER_VERSION = "2026.11.1"
+CLASSIFIER_VERSION = "2026.12.1"
 
 Intent = Literal["opt_out", "opt_in", "help", "ambiguous", "none"]
 ProviderIntent = Literal["opt_out", "opt_in", "help", "none"]
