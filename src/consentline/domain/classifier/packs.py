@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Any, Literal, cast
 
 from consentline.domain.classifier.grammar import classes_of, compile_rule
@@ -73,6 +74,8 @@ class Pattern:
     statement: bool
     questions: frozenset[str]
     words: frozenset[str]  # one of these is in every clause the rule matches
+    scope_words: Mapping[str, str]  # word -> the purpose it names ("ads" -> marketing)
+    general_nouns: frozenset[str]  # nouns that name every message ("texts", "these")
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,8 @@ def _compile_grammar(data: dict[str, Any], first: int) -> list[Pattern]:
     frequent = tuple(data.get("frequent", ()))
     negators = frozenset(data["negators"])
     questions = frozenset(data.get("questions", ()))
+    scope_words: Mapping[str, str] = MappingProxyType(dict(data.get("scope_words", {})))
+    general_nouns = frozenset(data.get("general_nouns", ()))
     language: str = data["language"]
     compiled: list[Pattern] = []
     for spec in data["rules"]:
@@ -131,6 +136,8 @@ def _compile_grammar(data: dict[str, Any], first: int) -> list[Pattern]:
                 statement=rule.statement,
                 questions=questions,
                 words=rule.words,
+                scope_words=scope_words,
+                general_nouns=general_nouns,
             )
         )
     return compiled

@@ -101,7 +101,7 @@ def classify(text: str, config: ClassifierConfig = DEFAULT_CONFIG) -> Classifica
         verdict = (
             whole_message(key, config, packs)
             or keyword_led(tokens, config, packs)
-            or plain_phrase(text, clauses, rules)
+            or plain_phrase(text, clauses, rules, config)
             or typo(tokens, config, packs)
             or guard(text, key, tokens, rules, config, packs)
             or Verdict("none", "none")

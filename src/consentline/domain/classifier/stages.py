@@ -206,7 +206,9 @@ def keyword_led(tokens: list[str], config: ClassifierConfig, packs: Packs) -> Ve
     return Verdict(intent, rule, winner[2], winner[3], scope, topic)
 
 
-def plain_phrase(text: str, clauses: list[str], rules: Sequence[Pattern]) -> Verdict | None:
+def plain_phrase(
+    text: str, clauses: list[str], rules: Sequence[Pattern], config: ClassifierConfig
+) -> Verdict | None:
     """Stage 3 (C6): a plain-language revocation in any clause, by the grammar.
 
     'lead' rules must open a clause (after request words such as "please", "can
@@ -215,7 +217,9 @@ def plain_phrase(text: str, clauses: list[str], rules: Sequence[Pattern]) -> Ver
     texting me"): those go to review (C8). A statement rule ("wrong number")
     asked as a question ("is this the wrong number?") goes to review too.
     ``rules`` are the grammar rules whose anchor words the message contains, in
-    file order.
+    file order. A revocation that names only one purpose's messages ("no more
+    promos") is scoped to that purpose when the account has it (C16); one that
+    names messages in general ("stop these texts") covers the default reach.
     """
     if not rules:
         return None
@@ -226,7 +230,7 @@ def plain_phrase(text: str, clauses: list[str], rules: Sequence[Pattern]) -> Ver
         if pattern.kind == "lead":
             match = pattern.regex.search(lines)
             if match is not None:
-                verdict = _decided(pattern, match, lines, text)
+                verdict = _decided(pattern, match, lines, text, config)
                 if verdict.intent == "opt_out":
                     return verdict
                 doubtful = doubtful or verdict
@@ -236,7 +240,7 @@ def plain_phrase(text: str, clauses: list[str], rules: Sequence[Pattern]) -> Ver
         for match in pattern.regex.finditer(lines):
             start = lines.rfind("\n", 0, match.start()) + 1
             if pattern.negators.isdisjoint(lines[start : match.start()].split()):
-                verdict = _decided(pattern, match, lines, text)
+                verdict = _decided(pattern, match, lines, text, config)
                 if verdict.intent == "opt_out":
                     return verdict
             else:
@@ -247,7 +251,9 @@ def plain_phrase(text: str, clauses: list[str], rules: Sequence[Pattern]) -> Ver
     return doubtful
 
 
-def _decided(pattern: Pattern, match: re.Match[str], lines: str, text: str) -> Verdict:
+def _decided(
+    pattern: Pattern, match: re.Match[str], lines: str, text: str, config: ClassifierConfig
+) -> Verdict:
     """The verdict of one grammar match: opt_out, or review for a questioned claim."""
     keyword = match["phrase"].strip().upper()
     start = lines.rfind("\n", 0, match.start()) + 1
@@ -255,7 +261,31 @@ def _decided(pattern: Pattern, match: re.Match[str], lines: str, text: str) -> V
     clause = lines[start : end if end >= 0 else len(lines)].strip()
     if pattern.statement and _asked(clause, text, pattern.questions):
         return Verdict("ambiguous", "C8.question", keyword, pattern.language)
-    return Verdict("opt_out", pattern.rule, keyword, pattern.language)
+    scope = _scope_of(match["phrase"].split(), pattern, config)
+    return Verdict("opt_out", pattern.rule, keyword, pattern.language, scope)
+
+
+def _scope_of(words: list[str], pattern: Pattern, config: ClassifierConfig) -> KeywordScope:
+    """C16: the one configured purpose the matched words name, else the default reach.
+
+    A purpose word counts ("ads", "promos"; "promotional texts", where it
+    qualifies the noun after it); a general noun on its own ("texts", "these",
+    "everything") means every message, and so does naming two purposes.
+    """
+    if not pattern.scope_words:
+        return DEFAULT_SCOPE
+    named: set[str] = set()
+    for i, word in enumerate(words):
+        purpose = pattern.scope_words.get(word)
+        if purpose is not None:
+            named.add(purpose)
+        elif word in pattern.general_nouns and not (i and words[i - 1] in pattern.scope_words):
+            return DEFAULT_SCOPE
+    if len(named) == 1:
+        purpose = named.pop()
+        if purpose in config.purposes:
+            return KeywordScope("purpose", purpose)
+    return DEFAULT_SCOPE
 
 
 def _asked(clause: str, text: str, questions: frozenset[str]) -> bool:
