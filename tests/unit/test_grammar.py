@@ -181,7 +181,9 @@ def test_anchor_words_are_the_rarest_mandatory_part() -> None:
 
 
 @pytest.mark.parametrize(
-    "form", ["V (G", "V G)", "V G !", "V [G]", "Stop G", "(V | G)?", "_ $"], ids=str
+    "form",
+    ["V (G", "V G)", "V G !", "V [G]", "Stop G", "(V | G)?", "_ $", "(V | | G)", "(V |)"],
+    ids=str,
 )
 def test_bad_forms_are_grammar_errors(form: str) -> None:
     with pytest.raises(GrammarError):

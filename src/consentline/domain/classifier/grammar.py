@@ -71,6 +71,8 @@ def parse(form: str) -> Node:
         while position < len(tokens) and tokens[position] == "|":
             position += 1
             options.append(sequence())
+        if len(options) > 1 and any(not option[1] for option in options):
+            raise GrammarError(f"an empty alternative in form {form!r}")
         return options[0] if len(options) == 1 else ("alt", tuple(options))
 
     def atom() -> Node:
