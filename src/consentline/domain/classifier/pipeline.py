@@ -19,9 +19,10 @@ from __future__ import annotations
 import re
 
 from consentline.domain.classifier.guard import guard, stop_emoji
-from consentline.domain.classifier.normalise import normalise, warm_tables
+from consentline.domain.classifier.normalise import normalise_runs, warm_tables
 from consentline.domain.classifier.packs import TOKEN, load_packs
 from consentline.domain.classifier.stages import Verdict, keyword_led, plain_phrase, whole_message
+from consentline.domain.classifier.stretch import unstretch
 from consentline.domain.classifier.types import (
     CLASSIFIER_VERSION,
     DEFAULT_CONFIG,
@@ -84,8 +85,10 @@ def classify(text: str, config: ClassifierConfig = DEFAULT_CONFIG) -> Classifica
         'ambiguous'
     """
     provider = _PROVIDER_EXACT.get(text.strip().upper(), "none")
-    normalised = normalise(text)
+    normalised, stretched = normalise_runs(text)
     clauses = _clauses(normalised)
+    if stretched:  # C1: "ARRRRET" -> "aret" -> ARRET (stretch.py)
+        clauses = unstretch(clauses, stretched)
     key = " ".join(clauses)
     tokens = key.split()
     verdict: Verdict | None
