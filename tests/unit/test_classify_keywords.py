@@ -76,3 +76,136 @@ def test_squeeze_and_unstretch() -> None:
 
 def test_a_stretched_pack_word_follows_the_language_switch_C1_C4() -> None:
     assert classify("ARRRRET", ClassifierConfig(languages=frozenset({"en"}))).intent == "none"
+
+
+# ----------------------------------------------------------------- C2/C5 keyword + trailer
+
+
+def _ids(rows: list[tuple[str, str]]) -> list[str]:
+    return [text for text, _ in rows]
+
+
+KEYWORD_TRAILERS = [
+    # (text, keyword): a per-se word leads; what follows is a pronoun, a reference,
+    # a name or a signature, with courtesy around it.
+    ("STOP it", "STOP"),
+    ("stop it now please", "STOP"),
+    ("Please stop it", "STOP"),
+    ("quit it", "QUIT"),
+    ("end it", "END"),
+    ("stop that", "STOP"),
+    ("Stop them", "STOP"),
+    ("STOP 4471", "STOP"),
+    ("STOP 2", "STOP"),
+    ("STOP 555-123-4567", "STOP"),
+    ("CANCEL #55123", "CANCEL"),
+    ("STOP ref A12B", "STOP"),
+    ("stop ref 77", "STOP"),
+    ("unsubscribe account 99812", "UNSUBSCRIBE"),
+    ("STOP A12B", "STOP"),
+    ("Stop John", "STOP"),
+    ("Stop John Smith", "STOP"),
+    ("STOP John S", "STOP"),
+    ("stop now pls - Dave", "STOP"),
+    ("STOP - DAVE", "STOP"),
+    ("Stop, Mary. Thanks", "STOP"),
+    ("Stop - John thanks", "STOP"),
+    ("unsubscribe\n\nJohn", "UNSUBSCRIBE"),
+    ("STOP\nSent from my iPhone", "STOP"),
+    ("Stop please\n\nSent from my Samsung Galaxy smartphone", "STOP"),
+    ("stop it - Dave", "STOP"),
+    ("STOP 4471 thanks, Dave", "STOP"),
+    ("opt out 4471", "OPT OUT"),
+]
+
+
+@pytest.mark.parametrize(("text", "keyword"), KEYWORD_TRAILERS, ids=_ids(KEYWORD_TRAILERS))
+def test_a_per_se_keyword_with_a_pronoun_reference_name_or_signature_opts_out_C2_C5(
+    text: str, keyword: str
+) -> None:
+    result = classify(text)
+    assert (result.intent, result.rule) == ("opt_out", "C5.keyword_trailer")
+    assert result.keyword == keyword
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "keyword"),
+    [
+        ("arrête ça", "fr", "ARRETE"),
+        ("ARRET 4471 merci", "fr", "ARRET"),
+        ("cancelar eso", "es", "CANCELAR"),
+        ("CANCELAR pedido 5512", "es", "CANCELAR"),
+        ("parar isso", "pt", "PARAR"),
+        ("STOPP det", "no", "STOPP"),
+    ],
+)
+def test_the_trailer_words_of_the_language_packs_C2_C4_C5(
+    text: str, language: str, keyword: str
+) -> None:
+    result = classify(text)
+    assert (result.intent, result.rule, result.language, result.keyword) == (
+        "opt_out",
+        "C5.keyword_trailer",
+        language,
+        keyword,
+    )
+
+
+def test_a_trailer_keeps_the_scope_the_message_names_C5_C16() -> None:
+    assert classify("STOP ALL 4471").scope == KeywordScope("all")
+    assert classify("stop marketing - Dave").scope == KeywordScope("purpose", "marketing")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Ordinary sentences led by a keyword: what follows is neither courtesy, scope,
+        # pronoun, reference nor a name, so a person decides (C8) or nothing applies.
+        "Stop the story.",
+        "stop laughing",
+        "Stop Laughing",
+        "Stop knowing me so well!",
+        "End of the month",
+        "cancel my appointment",
+        "Cancel Appointment",
+        "Cancel Tuesday",
+        "cancel 10:30",
+        "cancel 12/5",
+        "cancel 10am",
+        "Stop by later?",
+        "stop 2 buy milk",
+        "Stop 5 min",
+        "stop 2day",
+        "stop it i mean it",
+        "it stop",
+        "STOP JOHN",  # capitals throughout say nothing about a name
+        "STOP J",  # an initial alone is not a name
+        "end game tonight?",
+        "STOP VOLUNTEER",
+        "stop dave",  # a name is recognised by its capital letter only
+        "I said stop it",  # the keyword does not lead
+        # "it's" is "it is": the start of another sentence, not a pronoun object.
+        "quit it's fine",
+        "quit, it's fine",
+        # REMOVE, TERMINATE and BAJA are everyday verbs, not per-se words (C3, C4).
+        "remove it",
+        "terminate 4471",
+    ],
+)
+def test_a_keyword_followed_by_an_ordinary_sentence_is_not_an_opt_out_C5_C8(text: str) -> None:
+    result = classify(text)
+    assert result.intent != "opt_out", result
+    assert result.rule != "C5.keyword_trailer"
+
+
+def test_a_pack_pronoun_counts_only_when_its_language_is_on_C4_C5() -> None:
+    english_only = ClassifierConfig(languages=frozenset({"en"}))
+    assert classify("stop eso", english_only).intent == "ambiguous"
+    assert classify("stop eso").intent == "opt_out"
+
+
+def test_a_name_is_not_read_when_normalisation_changed_the_word_count_C1_C5() -> None:
+    # "S T O P" becomes one word: the raw words no longer line up with the
+    # normalised ones, so capital letters are not trusted; references still are.
+    assert classify("S T O P John").intent == "ambiguous"
+    assert classify("S T O P 4471").rule == "C5.keyword_trailer"

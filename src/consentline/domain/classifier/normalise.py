@@ -64,9 +64,6 @@ _RUN3 = re.compile(r"([^\W\d_])\1{2,}")
 _ASCII_SPELLED_HINT = re.compile(r"[ .*/_-][a-z][ .*/_-]+[a-z]\b")  # a lone middle letter
 _ASCII_RUN3 = re.compile(r"([a-z])\1\1")
 
-# A word as the classifier's clauses cut it (apostrophes removed first), and a word
-# holding a run of three or more identical letters.
-_WORD = re.compile(r"[^\W_]+")
 _NO_STRETCH: frozenset[str] = frozenset()
 
 
@@ -140,14 +137,25 @@ def _join_spelled(match: re.Match[str]) -> str:
     return _SPELLED_SEP.sub("", match.group(0))
 
 
-def _stretched(folded: str) -> frozenset[str]:
-    """The words of ``folded`` (before step 9) that hold a run of 3+ letters, as step 9
-    leaves them: "ARRRRET svp" -> {"aret"}."""
-    return frozenset(
-        _RUN3.sub(r"\1", word)
-        for word in _WORD.findall(folded.replace("'", ""))
-        if _RUN3.search(word)
-    )
+def _collapse_runs(folded: str) -> tuple[str, frozenset[str]]:
+    """Step 9, and the words it shortened as step 9 leaves them, apostrophes removed as
+    the classifier's clauses remove them: "ARRRRET svp" -> ("aret svp", {"aret"})."""
+    spans: list[tuple[int, int]] = []
+
+    def shorten(match: re.Match[str]) -> str:
+        spans.append(match.span())
+        return match.group(1)
+
+    collapsed = _RUN3.sub(shorten, folded)
+    words = set()
+    size = len(folded)
+    for start, end in spans:
+        while start and (folded[start - 1].isalnum() or folded[start - 1] == "'"):
+            start -= 1
+        while end < size and (folded[end].isalnum() or folded[end] == "'"):
+            end += 1
+        words.add(_RUN3.sub(r"\1", folded[start:end].replace("'", "")))
+    return collapsed, frozenset(words)
 
 
 def normalise_runs(text: str) -> tuple[str, frozenset[str]]:
@@ -168,14 +176,12 @@ def normalise_runs(text: str) -> tuple[str, frozenset[str]]:
         if _ASCII_SPELLED_HINT.search(folded):
             folded = _SPELLED.sub(_join_spelled, folded)
         if _ASCII_RUN3.search(folded):
-            return _RUN3.sub(r"\1", folded), _stretched(folded)
+            return _collapse_runs(folded)
         return folded, _NO_STRETCH
     folded = " ".join(_fold_unicode(text).split()).strip(_ASCII_EDGE)
     folded = _strip_unicode_edges(folded)
     folded = _SPELLED.sub(_join_spelled, folded)
-    if _RUN3.search(folded):
-        return _RUN3.sub(r"\1", folded), _stretched(folded)
-    return folded, _NO_STRETCH
+    return _collapse_runs(folded)
 
 
 def normalise(text: str) -> str:

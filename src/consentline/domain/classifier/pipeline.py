@@ -7,6 +7,8 @@ The stages, first decisive one wins:
 2. keyword-led message (C5): keywords followed only by courtesy, scope and
    messaging words ("stop please", "STOP MARKETING", "quit texting me");
    several keywords are resolved by C10 precedence (opt_out > help > opt_in);
+   then (C2, trailers.py) an opt-out keyword followed by a pronoun, a reference,
+   a name or a signature as well ("STOP it", "CANCEL #55123", "Stop John");
 3. plain-language revocation (C6) in any clause ("take me off your list");
 4. typo of an opt-out keyword (C7) when the whole message is one word;
 5. ambiguity guard (C8): bare NO, soft declines, an opt-out word inside an
@@ -23,6 +25,7 @@ from consentline.domain.classifier.normalise import normalise_runs, warm_tables
 from consentline.domain.classifier.packs import TOKEN, load_packs
 from consentline.domain.classifier.stages import Verdict, keyword_led, plain_phrase, whole_message
 from consentline.domain.classifier.stretch import unstretch
+from consentline.domain.classifier.trailers import keyword_trailer
 from consentline.domain.classifier.types import (
     CLASSIFIER_VERSION,
     DEFAULT_CONFIG,
@@ -103,6 +106,7 @@ def classify(text: str, config: ClassifierConfig = DEFAULT_CONFIG) -> Classifica
         verdict = (
             whole_message(key, config, packs)
             or keyword_led(tokens, config, packs)
+            or keyword_trailer(text, tokens, config, packs)
             or plain_phrase(clauses, hits, config, packs)
             or typo(tokens, config, packs)
             or guard(text, key, tokens, hits, config, packs)
