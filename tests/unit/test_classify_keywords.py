@@ -209,3 +209,54 @@ def test_a_name_is_not_read_when_normalisation_changed_the_word_count_C1_C5() ->
     # normalised ones, so capital letters are not trusted; references still are.
     assert classify("S T O P John").intent == "ambiguous"
     assert classify("S T O P 4471").rule == "C5.keyword_trailer"
+
+
+# ----------------------------------------------------------------- C7 typo leading a reply
+
+TYPO_LED = [
+    ("stpo please", "STOP"),
+    ("STPO TEXTING ME", "STOP"),
+    ("Unsubscirbe me", "UNSUBSCRIBE"),
+    ("qiut pls", "QUIT"),
+    ("please stpo", "STOP"),
+    ("sotp marketing", "STOP"),
+    ("cancle my subscription", "CANCEL"),
+    ("arrte svp", "ARRET"),
+    ("Stpo it", "STOP"),
+    ("stpo 4471", "STOP"),
+]
+
+
+@pytest.mark.parametrize(("text", "keyword"), TYPO_LED, ids=_ids(TYPO_LED))
+def test_a_typo_leading_what_keyword_led_accepts_opts_out_C7(text: str, keyword: str) -> None:
+    result = classify(text)
+    assert (result.intent, result.rule, result.keyword) == ("opt_out", "C7.typo_led", keyword)
+
+
+def test_a_typo_led_reply_keeps_its_scope_C7_C16() -> None:
+    assert classify("sotp marketing").scope == KeywordScope("purpose", "marketing")
+    assert classify("Stpo all").scope == KeywordScope("all")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Shop please",  # real words one slip from STOP never count
+        "shop now",
+        "spot on",
+        "post it",
+        "step please",
+        "Step it up",
+        "quiz me",
+        "Stpo the car",  # what follows is not what stage 2 accepts
+        "stpo laughing",
+        "I stpo",  # the slip does not lead
+        "stpo stpo",  # two slips: not one word put right
+    ],
+)
+def test_a_real_word_or_an_ordinary_sentence_is_not_a_typo_led_opt_out_C7_C9(text: str) -> None:
+    assert classify(text).intent == "none"
+
+
+def test_typo_led_follows_the_typo_switch_C7() -> None:
+    assert classify("stpo please", ClassifierConfig(typo_tolerance=False)).intent == "none"

@@ -88,10 +88,12 @@ def _lists() -> _Lists:
     )
 
 
-def _raw_words(text: str, tokens: list[str]) -> list[tuple[str, str]] | None:
+def _raw_words(text: str | None, tokens: list[str]) -> list[tuple[str, str]] | None:
     """Each token as the raw body writes it, with the characters before it; ``None``
-    when normalisation changed the word count (spelled-out letters, format
-    characters inside a word) and the raw words cannot be lined up."""
+    when there is no raw body or normalisation changed the word count (spelled-out
+    letters, format characters inside a word) and the raw words cannot be lined up."""
+    if text is None:
+        return None
     raw = text.translate(_APOSTROPHES)
     words: list[tuple[str, str]] = []
     end = 0
@@ -199,7 +201,7 @@ def _name_span(
 
 
 def _strip_trailer(
-    text: str, tokens: list[str], start: int, config: ClassifierConfig, packs: Packs
+    text: str | None, tokens: list[str], start: int, config: ClassifierConfig, packs: Packs
 ) -> list[str] | None:
     """The tokens without the pronouns, references, name and signature after the
     keyword ending at ``start``; ``None`` when there is none of these."""
@@ -238,10 +240,13 @@ def _strip_trailer(
 
 
 def keyword_trailer(
-    text: str, tokens: list[str], config: ClassifierConfig, packs: Packs
+    text: str | None, tokens: list[str], config: ClassifierConfig, packs: Packs
 ) -> Verdict | None:
     """Stage 2b (C2, C5): a leading opt-out keyword followed by a pronoun, a number or
     reference code, a name or a signature, with courtesy and scope words around them.
+
+    ``text`` is the raw body, whose capital letters tell a name; without it (C7 puts
+    a keyword back into the tokens) names are not looked for.
 
     Example::
 
