@@ -13,6 +13,8 @@ The stages, first decisive one wins:
 4. typo of an opt-out keyword (C7) when the whole message is one word;
 5. ambiguity guard (C8): bare NO, soft declines, an opt-out word inside an
    ordinary sentence, an opt-out emoji alone -> ``ambiguous`` (human review);
+   but an opt-out word only in an everyday sense ("bus stop", "the end of the
+   month", everyday.py) -> ``none`` (C9.everyday_sense);
 6. otherwise ``none``. Words match whole tokens only (C9).
 """
 
@@ -109,7 +111,7 @@ def classify(text: str, config: ClassifierConfig = DEFAULT_CONFIG) -> Classifica
             or keyword_trailer(text, tokens, config, packs)
             or plain_phrase(clauses, hits, config, packs)
             or typo(tokens, config, packs)
-            or guard(text, key, tokens, hits, config, packs)
+            or guard(text, key, tokens, hits, config, packs, clauses)
             or Verdict("none", "none")
         )
     return Classification(
@@ -142,3 +144,5 @@ def warm() -> None:
     """
     load_packs()
     warm_tables()
+    for sample in ("STOP it", "stpo please", "ARRRRET", "next stop"):
+        classify(sample)  # the word lists of trailers.py, typos.py, stretch.py, everyday.py
