@@ -340,6 +340,12 @@ def test_every_everyday_context_still_lets_a_revocation_in_the_same_message_thro
         "when does it end?",
         "end this week",  # "end (it) this week", not "the end of this week"
         "stop by 5pm",
+        "STOP by the way I moved",  # "stop by" only before a time or a place
+        "STOP OFF",
+        "stop over",
+        "stop and shop",  # the shop is a place: "at the stop and shop"
+        "Non stop",  # at the start it may be French: "no, stop"
+        "Merci non stop",
         "next. stop",  # the context must sit in one clause
         "I'm at the bus stop. STOP",  # a second, bare STOP
         "non stop texts",  # a word about messages vetoes the exemption
@@ -414,4 +420,5 @@ def test_the_ham_messages_left_out_of_review_are_the_listed_everyday_ones_C9() -
         assert any(text.strip().startswith(prefix) for text in left_out), prefix
     review = [text for text in ham if classify(text).intent == "ambiguous"]
     assert len(review) + len(left_out) <= HAM_REVIEW_BEFORE
-    assert len(review) <= 40
+    assert len(left_out) == 31  # 30 texts, one of them twice in the corpus
+    assert len(review) <= 39
