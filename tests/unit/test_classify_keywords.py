@@ -182,6 +182,12 @@ def test_a_trailer_keeps_the_scope_the_message_names_C5_C16() -> None:
         "stop it i mean it",
         "it stop",
         "STOP JOHN",  # capitals throughout say nothing about a name
+        "End Of Story",  # Title Case: function words are never part of a name
+        "Quit Your Job",
+        "Cancel The Order",
+        "End A Game",
+        "Stop Being Silly",
+        "Arrête Le Bus",
         "STOP J",  # an initial alone is not a name
         "end game tonight?",
         "STOP VOLUNTEER",
