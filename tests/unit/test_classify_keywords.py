@@ -4,6 +4,8 @@ words in an everyday sense (C8, C9)."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import pytest
 
 from consentline.domain.classifier import ClassifierConfig, KeywordScope, classify
@@ -157,6 +159,10 @@ def test_the_trailer_words_of_the_language_packs_C2_C4_C5(
 def test_a_trailer_keeps_the_scope_the_message_names_C5_C16() -> None:
     assert classify("STOP ALL 4471").scope == KeywordScope("all")
     assert classify("stop marketing - Dave").scope == KeywordScope("purpose", "marketing")
+    volunteer = ClassifierConfig(topic_keywords=MappingProxyType({"VOLUNTEER": "volunteer"}))
+    result = classify("STOP VOLUNTEER 4471", volunteer)
+    assert (result.rule, result.scope) == ("C5.keyword_trailer", KeywordScope("topic", "volunteer"))
+    assert classify("STOP VOLUNTEER 4471").intent == "ambiguous"  # no such topic here
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,9 @@ class _Lists:
     pronouns: dict[tuple[str, ...], frozenset[str]]  # pronoun tokens -> languages
     longest_pronoun: int
     references: frozenset[str]
+    pronoun_words: frozenset[str]
     signatures: tuple[tuple[str, ...], ...]
+    signature_starts: frozenset[str]
     not_names: frozenset[str]
     lead_words: frozenset[str]  # first words of the keywords this stage reads
 
@@ -78,11 +80,14 @@ def _lists() -> _Lists:
     for language, phrase in pack_lists("pronouns"):
         tokens = tuple(key_of(phrase).split())
         pronouns[tokens] = pronouns.get(tokens, frozenset()) | {language}
+    signatures = tuple(tuple(key_of(s).split()) for _, s in pack_lists("signatures"))
     return _Lists(
         pronouns=pronouns,
         longest_pronoun=max(len(tokens) for tokens in pronouns),
         references=frozenset(key_of(word) for _, word in pack_lists("reference_words")),
-        signatures=tuple(tuple(key_of(s).split()) for _, s in pack_lists("signatures")),
+        pronoun_words=frozenset(word for tokens in pronouns for word in tokens),
+        signatures=signatures,
+        signature_starts=frozenset(signature[0] for signature in signatures),
         not_names=frozenset(key_of(word) for _, word in pack_lists("not_names")),
         lead_words=frozenset(key.split()[0] for key in load_packs().guard_words),
     )
@@ -200,6 +205,26 @@ def _name_span(
     return None
 
 
+def _may_follow(token: str, config: ClassifierConfig, lists: _Lists, packs: Packs) -> bool:
+    """Could ``token`` be left after the keyword: a stage-2 word, part of a pronoun or
+    reference, a word that may be a name, or one of the account's own words?"""
+    if token in packs.vocab or token in lists.pronoun_words or token in lists.references:
+        return True
+    if token.isalpha():
+        if not token.endswith("ing") and token not in lists.not_names:
+            return True  # perhaps a name: the raw capital letters decide
+    elif any(c.isdigit() for c in token):
+        return True
+    upper = token.upper()
+    return (
+        token in config.purposes
+        or upper in config.topic_keywords
+        or token in {name.lower() for name in config.topic_keywords.values()}
+        or upper in config.extra_opt_out | config.extra_help | config.extra_opt_in
+        or upper in config.confirm_keywords
+    )
+
+
 def _strip_trailer(
     text: str | None, tokens: list[str], start: int, config: ClassifierConfig, packs: Packs
 ) -> list[str] | None:
@@ -209,10 +234,14 @@ def _strip_trailer(
     end = len(tokens)
     stripped = False
     for s in range(start, end):
-        if any(tuple(tokens[s : s + len(sig)]) == sig for sig in lists.signatures):
+        if tokens[s] in lists.signature_starts and any(
+            tuple(tokens[s : s + len(sig)]) == sig for sig in lists.signatures
+        ):
             if end - s <= _SIGNATURE_WORDS:
                 end, stripped = s, True
             break
+    if not all(_may_follow(tokens[i], config, lists, packs) for i in range(start, end)):
+        return None  # a word that nothing here accepts: no need to look further
     raw = _raw_words(text, tokens)
     kept = tokens[:start]
     name = _name_span(start, end, tokens, raw, packs) if raw is not None else None
