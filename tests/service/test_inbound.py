@@ -175,7 +175,10 @@ def test_review_decisions_validate_their_input(cl: Consentline) -> None:
 
 def test_a_provider_opt_out_hint_is_honoured_even_if_we_disagree(cl: Consentline) -> None:
     w = worked_setup(cl)
-    r = inbound(cl, "Stopp it now pls", provider="twilio", message_id="SMh", provider_hint="STOP")
+    # The classifier sends this to review (C8); the provider read it as STOP.
+    r = inbound(
+        cl, "Stopp the car now pls", provider="twilio", message_id="SMh", provider_hint="STOP"
+    )
     assert r.decided_by == "provider_hint"
     assert r.event is not None and r.event.proof["provider_hint"] == "STOP"
     assert r.reply is None  # Twilio already replied

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from consentline.domain.classifier.everyday import everyday_sense
 from consentline.domain.classifier.packs import Packs, Pattern, enabled, language_of
 from consentline.domain.classifier.stages import Verdict
 from consentline.domain.classifier.types import ClassifierConfig
@@ -22,11 +23,17 @@ def guard(
     rules: Sequence[Pattern],
     config: ClassifierConfig,
     packs: Packs,
+    clauses: list[str] | None = None,
 ) -> Verdict | None:
     """Stage 5 (C8): not an opt-out, but a person should look at it.
 
     ``rules`` are the grammar rules the message's words select; the 'soft' ones
     (soft declines, complaints) must match from the first word.
+
+    An opt-out word that only appears in an everyday sense ("bus stop", "the end of
+    the month"; ``everyday.py``) is not a reason to look: then the verdict is
+    ``none`` with rule ``C9.everyday_sense``, unless an emoji or an opt-out phrase
+    still asks for review. ``clauses`` default to the whole message as one clause.
     """
     if key == "no":
         return Verdict("ambiguous", "C8.bare_no", "NO")
@@ -38,12 +45,21 @@ def guard(
             phrase = match["phrase"].strip().upper()
             return Verdict("ambiguous", pattern.rule, phrase, pattern.language)
     guarded = not packs.guard_keys.isdisjoint(tokens)
+    exempt: Verdict | None = None
     for token in tokens if guarded else ():
         entry = packs.guard_words.get(token)
         if entry is not None and enabled(entry, config):
-            return Verdict(
-                "ambiguous", "C8.contains_opt_out_word", entry.keyword, language_of(entry, config)
-            )
+            everyday = everyday_sense(clauses or [key], tokens, config, packs)
+            if everyday is None:
+                return Verdict(
+                    "ambiguous",
+                    "C8.contains_opt_out_word",
+                    entry.keyword,
+                    language_of(entry, config),
+                )
+            context, words = everyday
+            exempt = Verdict("none", "C9.everyday_sense", words.upper(), context.language)
+            break
     for entry in packs.guard_phrases:
         if entry.key in key and f" {entry.key} " in f" {key} " and enabled(entry, config):
             return Verdict(
@@ -52,7 +68,7 @@ def guard(
     emoji = stop_emoji(text)
     if emoji is not None:
         return Verdict("ambiguous", "C8.emoji", emoji)
-    return None
+    return exempt
 
 
 def stop_emoji(text: str) -> str | None:

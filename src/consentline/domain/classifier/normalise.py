@@ -24,6 +24,12 @@ keyword); collapsing to one gives back the keyword. No keyword has a letter that
 is legitimately tripled, and doubled letters (ARRET, STOPP) are untouched because
 only runs of three or more collapse.
 
+A keyword whose own spelling has a double letter (ARRET, STOPP, "all") loses it
+when that letter is the one stretched: "ARRRRET" becomes "aret". The normal form
+stays as it is (it is what the tests of this module pin down); instead
+:func:`normalise_runs` also says which words came out of a collapsed run, and the
+classifier looks those words up by their squeezed spelling (``stretch.py``).
+
 Plain ASCII text (most traffic) skips steps 1-6, which keeps the classifier above
 50,000 messages per second on one core.
 """
@@ -37,7 +43,7 @@ import unicodedata
 from functools import cache
 from importlib import resources
 
-__all__ = ["normalise", "warm_tables"]
+__all__ = ["normalise", "normalise_runs", "warm_tables"]
 
 # Step 6: typographic apostrophes and the modifier letters phones substitute for them.
 _APOSTROPHES = "\u2018\u2019\u201b\u02bc\u02bb\u00b4\uff07"
@@ -57,6 +63,8 @@ _RUN3 = re.compile(r"([^\W\d_])\1{2,}")
 # simpler expressions rule that out several times faster than the full ones.
 _ASCII_SPELLED_HINT = re.compile(r"[ .*/_-][a-z][ .*/_-]+[a-z]\b")  # a lone middle letter
 _ASCII_RUN3 = re.compile(r"([a-z])\1\1")
+
+_NO_STRETCH: frozenset[str] = frozenset()
 
 
 @cache
@@ -129,6 +137,53 @@ def _join_spelled(match: re.Match[str]) -> str:
     return _SPELLED_SEP.sub("", match.group(0))
 
 
+def _collapse_runs(folded: str) -> tuple[str, frozenset[str]]:
+    """Step 9, and the words it shortened as step 9 leaves them, apostrophes removed as
+    the classifier's clauses remove them: "ARRRRET svp" -> ("aret svp", {"aret"})."""
+    spans: list[tuple[int, int]] = []
+
+    def shorten(match: re.Match[str]) -> str:
+        spans.append(match.span())
+        return match.group(1)
+
+    collapsed = _RUN3.sub(shorten, folded)
+    words = set()
+    size = len(folded)
+    for start, end in spans:
+        while start and (folded[start - 1].isalnum() or folded[start - 1] == "'"):
+            start -= 1
+        while end < size and (folded[end].isalnum() or folded[end] == "'"):
+            end += 1
+        words.add(_RUN3.sub(r"\1", folded[start:end].replace("'", "")))
+    return collapsed, frozenset(words)
+
+
+def normalise_runs(text: str) -> tuple[str, frozenset[str]]:
+    """:func:`normalise`, plus the words that step 9 shortened (C1).
+
+    The second value is empty for almost every message; the classifier uses it to
+    find keywords whose double letter was the one stretched ("ARRRRET" -> ARRET).
+
+    Example::
+
+        >>> normalise_runs("ARRRRET svp")
+        ('aret svp', frozenset({'aret'}))
+        >>> normalise_runs("stop please")
+        ('stop please', frozenset())
+    """
+    if text.isascii():
+        folded = " ".join(text.lower().split()).strip(_ASCII_EDGE)
+        if _ASCII_SPELLED_HINT.search(folded):
+            folded = _SPELLED.sub(_join_spelled, folded)
+        if _ASCII_RUN3.search(folded):
+            return _collapse_runs(folded)
+        return folded, _NO_STRETCH
+    folded = " ".join(_fold_unicode(text).split()).strip(_ASCII_EDGE)
+    folded = _strip_unicode_edges(folded)
+    folded = _SPELLED.sub(_join_spelled, folded)
+    return _collapse_runs(folded)
+
+
 def normalise(text: str) -> str:
     """Return the C1 normal form of ``text`` used for keyword matching.
 
@@ -148,14 +203,4 @@ def normalise(text: str) -> str:
         >>> normalise("STOOOOP")
         'stop'
     """
-    if text.isascii():
-        folded = " ".join(text.lower().split()).strip(_ASCII_EDGE)
-        if _ASCII_SPELLED_HINT.search(folded):
-            folded = _SPELLED.sub(_join_spelled, folded)
-        if _ASCII_RUN3.search(folded):
-            folded = _RUN3.sub(r"\1", folded)
-        return folded
-    folded = " ".join(_fold_unicode(text).split()).strip(_ASCII_EDGE)
-    folded = _strip_unicode_edges(folded)
-    folded = _SPELLED.sub(_join_spelled, folded)
-    return _RUN3.sub(r"\1", folded)
+    return normalise_runs(text)[0]

@@ -32,6 +32,7 @@ __all__ = [
     "key_of",
     "language_of",
     "load_packs",
+    "pack_lists",
     "rule_of",
 ]
 
@@ -209,6 +210,24 @@ def _index_patterns() -> dict[str, tuple[Pattern, ...]]:
             for word in pattern.words:
                 index.setdefault(word, []).append(pattern)
     return {word: tuple(patterns) for word, patterns in index.items()}
+
+
+@cache
+def pack_lists(field: str) -> tuple[tuple[str, Any], ...]:
+    """Every item of the list ``field`` in the pack files, with the pack's first
+    language, in pack order: the data of the keyword stages that :class:`Packs` does
+    not index (``pronouns``, ``reference_words``, ``everyday_sense`` ...).
+
+    Example::
+
+        >>> ("fr", "ca") in pack_lists("pronouns")
+        True
+    """
+    return tuple(
+        (pack["languages"][0], item)
+        for pack in map(_read_pack, _PACK_FILES)
+        for item in pack.get(field, ())
+    )
 
 
 def enabled(entry: Entry, config: ClassifierConfig) -> bool:

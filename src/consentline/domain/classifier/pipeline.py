@@ -7,10 +7,14 @@ The stages, first decisive one wins:
 2. keyword-led message (C5): keywords followed only by courtesy, scope and
    messaging words ("stop please", "STOP MARKETING", "quit texting me");
    several keywords are resolved by C10 precedence (opt_out > help > opt_in);
+   then (C2, trailers.py) an opt-out keyword followed by a pronoun, a reference,
+   a name or a signature as well ("STOP it", "CANCEL #55123", "Stop John");
 3. plain-language revocation (C6) in any clause ("take me off your list");
 4. typo of an opt-out keyword (C7) when the whole message is one word;
 5. ambiguity guard (C8): bare NO, soft declines, an opt-out word inside an
    ordinary sentence, an opt-out emoji alone -> ``ambiguous`` (human review);
+   but an opt-out word only in an everyday sense ("bus stop", "the end of the
+   month", everyday.py) -> ``none`` (C9.everyday_sense);
 6. otherwise ``none``. Words match whole tokens only (C9).
 """
 
@@ -19,9 +23,11 @@ from __future__ import annotations
 import re
 
 from consentline.domain.classifier.guard import guard, stop_emoji
-from consentline.domain.classifier.normalise import normalise, warm_tables
+from consentline.domain.classifier.normalise import normalise_runs, warm_tables
 from consentline.domain.classifier.packs import TOKEN, candidates, load_packs
 from consentline.domain.classifier.stages import Verdict, keyword_led, plain_phrase, whole_message
+from consentline.domain.classifier.stretch import unstretch
+from consentline.domain.classifier.trailers import keyword_trailer
 from consentline.domain.classifier.types import (
     CLASSIFIER_VERSION,
     DEFAULT_CONFIG,
@@ -84,8 +90,10 @@ def classify(text: str, config: ClassifierConfig = DEFAULT_CONFIG) -> Classifica
         'ambiguous'
     """
     provider = _PROVIDER_EXACT.get(text.strip().upper(), "none")
-    normalised = normalise(text)
+    normalised, stretched = normalise_runs(text)
     clauses = _clauses(normalised)
+    if stretched:  # C1: "ARRRRET" -> "aret" -> ARRET (stretch.py)
+        clauses = unstretch(clauses, stretched)
     key = " ".join(clauses)
     tokens = key.split()
     verdict: Verdict | None
@@ -101,9 +109,10 @@ def classify(text: str, config: ClassifierConfig = DEFAULT_CONFIG) -> Classifica
         verdict = (
             whole_message(key, config, packs)
             or keyword_led(tokens, config, packs)
+            or keyword_trailer(text, tokens, config, packs)
             or plain_phrase(text, clauses, rules, config)
             or typo(tokens, config, packs)
-            or guard(text, key, tokens, rules, config, packs)
+            or guard(text, key, tokens, rules, config, packs, clauses)
             or Verdict("none", "none")
         )
     return Classification(
@@ -136,3 +145,5 @@ def warm() -> None:
     """
     load_packs()
     warm_tables()
+    for sample in ("STOP it", "stpo please", "ARRRRET", "next stop"):
+        classify(sample)  # the word lists of trailers.py, typos.py, stretch.py, everyday.py
