@@ -18,6 +18,7 @@ from consentline.domain.classifier.grammar import (
     classes_of,
     compile_rule,
     parse,
+    required_words,
 )
 from consentline.domain.classifier.packs import load_packs, read_grammar
 from consentline.domain.classifier.pipeline import _clauses
@@ -112,7 +113,10 @@ def test_every_match_of_any_rule_contains_one_of_its_anchor_words() -> None:
                 lines = _lines(normalised)
                 match = pattern.regex.search(lines)
             if match is not None and match["phrase"]:
-                assert set(lines.split()) & pattern.words, (pattern.rule, text)
+                present = set(lines.split())
+                assert present & pattern.words, (pattern.rule, text)
+                for words in pattern.required:
+                    assert present & words, (pattern.rule, text, sorted(words))
 
 
 # ----------------------------------------------------------------- the compiler
@@ -198,6 +202,14 @@ def test_unknown_and_self_referring_classes_are_grammar_errors() -> None:
         compile_rule({"id": "t", "at": "lead", "form": "A"}, loop, "PREFIX", ())
     with pytest.raises(GrammarError, match="'at'"):
         compile_rule({"id": "t", "at": "nowhere", "form": "V"}, CLASSES, "PREFIX", ())
+
+
+def test_required_words_name_every_mandatory_part_rarest_first() -> None:
+    frequent = ("me", "my", "this")
+    assert required_words(parse("V? G ME"), CLASSES, frequent) == (
+        frozenset({"texting", "sending"}),
+        frozenset({"me", "number"}),
+    )
 
 
 def test_not_followed_by_excludes_without_consuming() -> None:

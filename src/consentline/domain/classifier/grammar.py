@@ -35,7 +35,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["GrammarError", "Node", "anchor_words", "compile_rule", "parse", "to_regex"]
+__all__ = [
+    "GrammarError",
+    "Node",
+    "anchor_words",
+    "compile_rule",
+    "parse",
+    "required_words",
+    "to_regex",
+]
 
 
 class GrammarError(ValueError):
@@ -209,6 +217,21 @@ def anchor_words(tree: Node, classes: _Classes, frequent: Sequence[str]) -> froz
     return words
 
 
+def required_words(
+    tree: Node, classes: _Classes, frequent: Sequence[str]
+) -> tuple[frozenset[str], ...]:
+    """For each mandatory part of the form, the words one of which it contains.
+
+    A clause the rule matches contains a word of every one of these sets, so a
+    message missing any of them cannot match: the classifier checks them all
+    (cheap set tests) before running the rule's regex.
+    """
+    weights = {word: 1 + 1000 / (rank + 1) for rank, word in enumerate(frequent)}
+    parts = _children(tree) if tree[0] == "seq" else (tree,)
+    found = (_anchors(part, classes, weights) for part in parts)
+    return tuple(sorted((words for words in found if words), key=lambda w: _cost(w, weights)))
+
+
 def _cost(words: frozenset[str], weights: Mapping[str, float]) -> float:
     return sum(weights.get(word, 1.0) for word in words)
 
@@ -248,6 +271,7 @@ class CompiledRule:
     at: At
     regex: re.Pattern[str]
     words: frozenset[str]
+    required: tuple[frozenset[str], ...]
     statement: bool
 
 
@@ -282,6 +306,7 @@ def compile_rule(
         at=at,
         regex=re.compile(pattern),
         words=words,
+        required=required_words(tree, classes, frequent),
         statement=bool(rule.get("statement", False)),
     )
 

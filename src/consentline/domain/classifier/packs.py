@@ -75,6 +75,7 @@ class Pattern:
     statement: bool
     questions: frozenset[str]
     words: frozenset[str]  # one of these is in every clause the rule matches
+    required: tuple[frozenset[str], ...]  # ...and one of each of these
     scope_words: Mapping[str, str]  # word -> the purpose it names ("ads" -> marketing)
     general_nouns: frozenset[str]  # nouns that name every message ("texts", "these")
 
@@ -137,6 +138,7 @@ def _compile_grammar(data: dict[str, Any], first: int) -> list[Pattern]:
                 statement=rule.statement,
                 questions=questions,
                 words=rule.words,
+                required=rule.required,
                 scope_words=scope_words,
                 general_nouns=general_nouns,
             )
@@ -251,14 +253,21 @@ def rule_of(entry: Entry, language: str) -> str:
     return entry.rule or f"C4.pack.{language}"
 
 
-def candidates(hits: Iterable[str], config: ClassifierConfig, packs: Packs) -> list[Pattern]:
-    """Grammar rules anchored on one of ``hits`` in an enabled language, in file order."""
+def candidates(
+    hits: Iterable[str], tokens: Iterable[str], config: ClassifierConfig, packs: Packs
+) -> list[Pattern]:
+    """Grammar rules that could match: anchored on one of ``hits``, with a word of
+    every mandatory part among ``tokens``, in an enabled language, in file order."""
     found: dict[int, Pattern] = {}
     for word in hits:
         for pattern in packs.patterns[word]:
             found[pattern.order] = pattern
+    if not found:
+        return []
+    present = frozenset(tokens)
     return [
-        found[order]
-        for order in sorted(found)
-        if found[order].language == "en" or found[order].language in config.languages
+        pattern
+        for pattern in (found[order] for order in sorted(found))
+        if (pattern.language == "en" or pattern.language in config.languages)
+        and all(not words.isdisjoint(present) for words in pattern.required)
     ]

@@ -105,7 +105,7 @@ def classify(text: str, config: ClassifierConfig = DEFAULT_CONFIG) -> Classifica
     else:
         packs = load_packs()
         hits = packs.pattern_words.intersection(tokens)
-        rules = candidates(hits, config, packs) if hits else []
+        rules = candidates(hits, tokens, config, packs) if hits else []
         verdict = (
             whole_message(key, config, packs)
             or keyword_led(tokens, config, packs)
