@@ -25,6 +25,7 @@ import re
 from consentline.domain.classifier.guard import guard, stop_emoji
 from consentline.domain.classifier.normalise import normalise_runs, warm_tables
 from consentline.domain.classifier.packs import TOKEN, candidates, load_packs
+from consentline.domain.classifier.sentences import keyword_sentence
 from consentline.domain.classifier.stages import Verdict, keyword_led, plain_phrase, whole_message
 from consentline.domain.classifier.stretch import unstretch
 from consentline.domain.classifier.trailers import keyword_trailer
@@ -111,6 +112,7 @@ def classify(text: str, config: ClassifierConfig = DEFAULT_CONFIG) -> Classifica
             or keyword_led(tokens, config, packs)
             or keyword_trailer(text, tokens, config, packs)
             or plain_phrase(text, clauses, rules, config)
+            or keyword_sentence(text, tokens, config, packs)
             or typo(tokens, config, packs)
             or guard(text, key, tokens, rules, config, packs, clauses)
             or Verdict("none", "none")

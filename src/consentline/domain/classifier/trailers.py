@@ -15,8 +15,8 @@ strips from what follows the keyword, and only from there:
   (``reference_words``: ref, order, account, id, code, no ...). Times and dates
   ("10:30", "12/5", "10am") and SMS spellings with one digit ("2day", "gr8") are
   not references;
-- a name at the end: one or two capitalised words as the raw body writes them
-  ("John", "Mary Jane"), or in capitals after a dash, comma or new line
+- a name at the end: one to three capitalised words as the raw body writes them
+  ("John", "Mary Jane", "Kelly Ann Marsh"), or in capitals after a dash, comma or new line
   ("STOP - DAVE"); never a word ending in -ing, a word of the keyword stages, or
   one of ``not_names`` (weekdays, months, "appointment": "Cancel Tuesday" is not
   signed by Tuesday);
@@ -185,13 +185,13 @@ def _pronoun_size(i: int, end: int, tokens: list[str], languages: frozenset[str]
 def _name_span(
     start: int, end: int, tokens: list[str], raw: list[tuple[str, str]], packs: Packs
 ) -> tuple[int, int] | None:
-    """C2: the one or two words of a name or signature ending at ``end`` (trailing
+    """C2: the one to three words of a name or signature ending at ``end`` (trailing
     courtesy such as "x" or "thanks" aside), after the keyword at ``start``."""
     lists = _lists()
     stop = end
     while stop > start and _courtesy_word(tokens[stop - 1], packs):
         stop -= 1
-    for size in (2, 1):
+    for size in (3, 2, 1):
         first = stop - size
         if first < start:
             continue

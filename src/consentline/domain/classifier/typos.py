@@ -45,30 +45,39 @@ def _keyboard_neighbours() -> dict[str, frozenset[str]]:
 _NEIGHBOURS = _keyboard_neighbours()
 
 
+# C7: from this length on a keyword is distinctive enough that one letter missing
+# or doubled ("unsubcribe", "unsubscribbe") is still unmistakably that keyword.
+_LONG = 7
+
+
 def one_slip(word: str, keyword: str) -> bool:
-    """C7: one adjacent transposition or one keyboard-neighbour substitution."""
-    if len(word) != len(keyword) or word == keyword:
-        return False
-    diffs = [i for i, (a, b) in enumerate(zip(word, keyword, strict=True)) if a != b]
-    if len(diffs) == 1:
-        i = diffs[0]
-        return word[i] in _NEIGHBOURS.get(keyword[i], frozenset())
-    if len(diffs) == 2:
-        i, j = diffs
-        return j == i + 1 and word[i] == keyword[j] and word[j] == keyword[i]
-    return False
+    """C7: one slip of the fingers away from ``keyword``.
+
+    A slip is one adjacent transposition ("stpo"), one keyboard-neighbour
+    substitution ("stip"), one letter moved two places ("sopt"), or, for keywords
+    of seven letters or more, one letter missing or doubled ("unsubcribe").
+    """
+    return word in _slips(keyword)
 
 
-def _slips(keyword: str) -> set[str]:
+@cache
+def _slips(keyword: str) -> frozenset[str]:
     """Every word :func:`one_slip` accepts for ``keyword``."""
     found = set()
+    size = len(keyword)
     for i, char in enumerate(keyword):
         for key in _NEIGHBOURS.get(char, frozenset()):
             found.add(keyword[:i] + key + keyword[i + 1 :])
-        if i + 1 < len(keyword) and keyword[i + 1] != char:
+        if i + 1 < size and keyword[i + 1] != char:
             found.add(keyword[:i] + keyword[i + 1] + char + keyword[i + 2 :])
+        if i + 2 < size:  # one letter moved two places, either way
+            found.add(keyword[:i] + keyword[i + 1 : i + 3] + char + keyword[i + 3 :])
+            found.add(keyword[:i] + keyword[i + 2] + keyword[i : i + 2] + keyword[i + 3 :])
+        if size >= _LONG:
+            found.add(keyword[:i] + keyword[i + 1 :])
+            found.add(keyword[:i] + char + keyword[i:])
     found.discard(keyword)
-    return found
+    return frozenset(found)
 
 
 @cache

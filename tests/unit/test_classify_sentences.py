@@ -1,0 +1,80 @@
+"""Stage 3b (C2, C5): a sentence that is a keyword request; and the wider C7 slips."""
+
+from __future__ import annotations
+
+import pytest
+
+from consentline.domain.classifier import ClassifierConfig, classify
+from consentline.domain.classifier.typos import one_slip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we closed our account months ago, why are you still texting? stop.",
+        "STOP (this is Ron from apt 4B)",
+        "I'm at the bus stop. STOP",
+        "Who is this?? Unsubscribe.",
+        "Not sure how I got on this.\nSTOP\nThanks",
+        "Thanks for the reminder - STOP - I moved away",
+    ],
+)
+def test_a_sentence_that_is_a_keyword_request_opts_out_C5(text: str) -> None:
+    result = classify(text)
+    assert (result.intent, result.rule) == ("opt_out", "C5.keyword_sentence"), result
+
+
+def test_the_sentence_keeps_its_scope_C16() -> None:
+    result = classify("Great deals as always. Stop all.")
+    assert result.scope.kind == "all"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Boooo you always work. Just quit.",  # QUIT has an everyday sense
+        "Can't make it tomorrow. Cancel.",  # so has CANCEL (an appointment)
+        "The end. See you",  # and END
+        "stop, attends, je regarde",  # a comma does not end a sentence (French "wait")
+        "Stop the story. I've told him",  # the sentence is not a request
+    ],
+)
+def test_everyday_words_and_commas_do_not_make_a_keyword_sentence_C8(text: str) -> None:
+    result = classify(text)
+    assert result.intent != "opt_out", result
+    assert result.rule != "C5.keyword_sentence"
+
+
+def test_the_sentence_stage_follows_the_account_scope_words_C5() -> None:
+    config = ClassifierConfig(purposes=frozenset({"transactional"}))
+    result = classify("Hello. Stop marketing. Thanks", config)
+    assert result.intent == "opt_out"
+
+
+@pytest.mark.parametrize(
+    ("word", "keyword"),
+    [
+        ("sopt", "stop"),  # a letter moved two places
+        ("tosp", "stop"),
+        ("unsubcribe", "unsubscribe"),  # a letter missing in a long keyword
+        ("unsubscribbe", "unsubscribe"),  # a letter doubled
+        ("stoppall", "stopall"),
+    ],
+)
+def test_wider_slips_are_typos_C7(word: str, keyword: str) -> None:
+    assert one_slip(word, keyword)
+    assert classify(word).rule == "C7.typo"
+
+
+@pytest.mark.parametrize(
+    ("word", "keyword"),
+    [
+        ("sto", "stop"),  # a letter missing in a short keyword is not enough
+        ("stopp", "stop"),  # nor a doubled one (STOPP is its own keyword)
+        ("post", "stop"),  # a letter moved three places
+        ("unsubscr", "unsubscribe"),
+        ("stop", "stop"),  # the keyword itself is not a slip of itself
+    ],
+)
+def test_what_is_not_a_slip_C7(word: str, keyword: str) -> None:
+    assert not one_slip(word, keyword)
