@@ -17,6 +17,8 @@ from consentline.domain.classifier.typos import one_slip
         "Who is this?? Unsubscribe.",
         "Not sure how I got on this.\nSTOP\nThanks",
         "Thanks for the reminder - STOP - I moved away",
+        "not interested, stop",
+        "who is this, unsubscribe",
     ],
 )
 def test_a_sentence_that_is_a_keyword_request_opts_out_C5(text: str) -> None:

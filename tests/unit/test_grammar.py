@@ -37,7 +37,7 @@ def _rules() -> list[object]:
 
 
 def _rule_id(data: dict[str, object], spec: dict[str, object]) -> str:
-    stage = "C8" if spec["at"] == "soft" else "C6"
+    stage = "C6" if spec["at"] in ("lead", "anywhere") else "C8"
     return f"{stage}.{data['language']}.{spec['id']}"
 
 
@@ -48,7 +48,7 @@ def test_every_rule_example_classifies_by_that_rule(
     examples = spec["examples"]
     assert isinstance(examples, list) and examples, spec["id"]
     rule = _rule_id(data, spec)
-    expected = "ambiguous" if spec["at"] == "soft" else "opt_out"
+    expected = "opt_out" if spec["at"] in ("lead", "anywhere") else "ambiguous"
     for example in examples:
         result = classify(example, ALL_ON)
         # An earlier stage (keyword-led, another rule) may decide first; what must

@@ -262,7 +262,7 @@ def _anchors(node: Node, classes: _Classes, weights: Mapping[str, float]) -> fro
     return frozenset(union)
 
 
-At = Literal["lead", "anywhere", "soft"]
+At = Literal["lead", "anywhere", "soft", "review"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,11 +286,11 @@ def compile_rule(
     The regex runs over all clauses at once, each followed by one space and
     separated by newlines. 'lead' rules start a clause (after the grammar's prefix
     class), 'soft' rules start the message (matched, not searched), 'anywhere'
-    rules start at any word; no form crosses a newline.
+    and 'review' rules start at any word; no form crosses a newline.
     """
     at = rule["at"]
-    if at not in ("lead", "anywhere", "soft"):
-        raise GrammarError(f"rule {rule.get('id')}: 'at' must be lead, anywhere or soft")
+    if at not in ("lead", "anywhere", "soft", "review"):
+        raise GrammarError(f"rule {rule.get('id')}: 'at' must be lead, anywhere, soft or review")
     form = str(rule["form"])
     tree = parse(form)
     body = f"(?P<phrase>{to_regex(tree, classes)})"

@@ -66,7 +66,7 @@ class Pattern:
     """
 
     id: str
-    kind: Literal["lead", "anywhere", "soft"]
+    kind: Literal["lead", "anywhere", "soft", "review"]
     language: str
     regex: re.Pattern[str]
     negators: frozenset[str]
@@ -125,7 +125,7 @@ def _compile_grammar(data: dict[str, Any], first: int) -> list[Pattern]:
     compiled: list[Pattern] = []
     for spec in data["rules"]:
         rule = compile_rule(spec, classes, data["prefix"], frequent)
-        stage = "C8" if rule.at == "soft" else "C6"
+        stage = "C6" if rule.at in ("lead", "anywhere") else "C8"
         compiled.append(
             Pattern(
                 id=rule.id,
@@ -265,9 +265,14 @@ def candidates(
     if not found:
         return []
     present = frozenset(tokens)
-    return [
-        pattern
-        for pattern in (found[order] for order in sorted(found))
-        if (pattern.language == "en" or pattern.language in config.languages)
-        and all(not words.isdisjoint(present) for words in pattern.required)
-    ]
+    chosen: list[Pattern] = []
+    for order in sorted(found):
+        pattern = found[order]
+        if pattern.language != "en" and pattern.language not in config.languages:
+            continue
+        for words in pattern.required:
+            if words.isdisjoint(present):
+                break
+        else:
+            chosen.append(pattern)
+    return chosen

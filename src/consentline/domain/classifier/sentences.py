@@ -5,7 +5,8 @@ still texting? stop." and "STOP (this is Ron from apt 4B)" are revocations: one 
 their sentences is exactly what stages 2 and 2b accept as a whole message. The
 sentences are the raw text cut at sentence ends, brackets, new lines and spaced
 dashes; a comma does not end a sentence ("stop, attends, je regarde" is French
-for "wait"). Only the unambiguous per-se words count here: STOP, STOPALL,
+for "wait"), except before the last words: "not interested, stop" ends on its
+request. Only the unambiguous per-se words count here: STOP, STOPALL,
 UNSUBSCRIBE, UNSUB, OPT OUT, REVOKE. Words with everyday senses (QUIT, END,
 CANCEL) do not: "Boooo you always work. Just quit." is not a request to the
 sender, and stays with the C8 guard.
@@ -36,6 +37,9 @@ def keyword_sentence(
     if _STRONG_KEYS.isdisjoint(tokens):
         return None  # fast exit: no strong keyword anywhere
     parts = _SENTENCE_END.split(text)
+    head, comma, last = parts[-1].rpartition(",")
+    if comma and head.strip():
+        parts[-1:] = [head, last]
     if len(parts) < 2:
         return None  # one sentence: stages 2 and 2b have already read it whole
     for part in parts:

@@ -215,7 +215,8 @@ def plain_phrase(
     you"); 'anywhere' rules may start later, unless a negation or question word
     comes first in the clause ("I don't want to unsubscribe", "why did you stop
     texting me"): those go to review (C8). A statement rule ("wrong number")
-    asked as a question ("is this the wrong number?") goes to review too.
+    asked as a question ("is this the wrong number?") goes to review too, and so
+    does a match of a 'review' rule ("how do I get off this list").
     ``rules`` are the grammar rules whose anchor words the message contains, in
     file order. A revocation that names only one purpose's messages ("no more
     promos") is scoped to that purpose when the account has it (C16); one that
@@ -235,6 +236,13 @@ def plain_phrase(
                     return verdict
                 doubtful = doubtful or verdict
     for pattern in rules:
+        if pattern.kind == "review":
+            # C8: a form that asks about leaving ("how do I get off this list?").
+            match = pattern.regex.search(lines)
+            if match is not None and doubtful is None:
+                phrase = match["phrase"].strip().upper()
+                doubtful = Verdict("ambiguous", pattern.rule, phrase, pattern.language)
+            continue
         if pattern.kind != "anywhere":
             continue
         for match in pattern.regex.finditer(lines):
