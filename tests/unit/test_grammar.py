@@ -217,3 +217,19 @@ def test_not_followed_by_excludes_without_consuming() -> None:
     assert regex.search("stop texting ")
     assert regex.search("stop texting now ")
     assert not regex.search("stop texting me ")
+
+
+FILE_KEYS = {"language", "description", "prefix", "frequent", "classes", "questions",
+             "negators", "scope_words", "general_nouns", "rules"}  # fmt: skip
+RULE_KEYS = {"id", "at", "form", "statement", "examples", "counter"}
+
+
+@pytest.mark.parametrize("name", GRAMMARS)
+def test_grammar_files_hold_only_keys_the_compiler_reads(name: str) -> None:
+    # A key the compiler ignores would be a setting that silently does nothing.
+    data = read_grammar(name)
+    assert set(data) <= FILE_KEYS, set(data) - FILE_KEYS
+    assert {"language", "prefix", "classes", "negators", "rules"} <= set(data)
+    for spec in data["rules"]:
+        assert set(spec) <= RULE_KEYS, (spec["id"], set(spec) - RULE_KEYS)
+        assert {"id", "at", "form", "examples"} <= set(spec), spec["id"]
