@@ -80,3 +80,19 @@ def test_wider_slips_are_typos_C7(word: str, keyword: str) -> None:
 )
 def test_what_is_not_a_slip_C7(word: str, keyword: str) -> None:
     assert not one_slip(word, keyword)
+
+
+@pytest.mark.parametrize("text", ["SALIR MARKETING", "alto ya por favor", "Salir 55", "UIT aub"])
+def test_a_message_led_by_a_whole_message_only_word_goes_to_review_C4_C8(text: str) -> None:
+    result = classify(text)
+    assert (result.intent, result.rule) == ("ambiguous", "C8.ordinary_word_led"), result
+
+
+@pytest.mark.parametrize("text", ["pare the apples", "alto volume please", "Salir a las 8?"])
+def test_a_whole_message_only_word_in_an_ordinary_sentence_is_nothing_C4(text: str) -> None:
+    assert classify(text).intent == "none"
+
+
+def test_a_whole_message_only_word_alone_is_still_an_opt_out_C4() -> None:
+    assert classify("SALIR").intent == "opt_out"
+    assert classify("ALTO").intent == "opt_out"

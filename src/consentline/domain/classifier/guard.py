@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from consentline.domain.classifier.everyday import everyday_sense
 from consentline.domain.classifier.packs import Packs, Pattern, enabled, language_of
-from consentline.domain.classifier.stages import Verdict
+from consentline.domain.classifier.stages import Verdict, keyword_led
+from consentline.domain.classifier.trailers import keyword_trailer
 from consentline.domain.classifier.types import ClassifierConfig
 
 __all__ = ["guard", "stop_emoji"]
@@ -44,6 +45,19 @@ def guard(
         if match is not None:
             phrase = match["phrase"].strip().upper()
             return Verdict("ambiguous", pattern.rule, phrase, pattern.language)
+    lead = packs.entries.get(tokens[0])
+    if (
+        lead is not None
+        and lead.whole_message_only
+        and lead.intent == "opt_out"
+        and len(tokens) > 1
+        and enabled(lead, config)
+        and _led_like_a_keyword(text, tokens, config, packs)
+    ):
+        # C4/C8: ALTO, SALIR, PARE count only as the whole message, but one that
+        # leads what would be a keyword request ("SALIR MARKETING", "Pare - Ana")
+        # is worth a person's look; "pare the apples" is not.
+        return Verdict("ambiguous", "C8.ordinary_word_led", lead.keyword, language_of(lead, config))
     guarded = not packs.guard_keys.isdisjoint(tokens)
     exempt: Verdict | None = None
     for token in tokens if guarded else ():
@@ -69,6 +83,15 @@ def guard(
     if emoji is not None:
         return Verdict("ambiguous", "C8.emoji", emoji)
     return exempt
+
+
+def _led_like_a_keyword(
+    text: str, tokens: list[str], config: ClassifierConfig, packs: Packs
+) -> bool:
+    """Would stages 2 or 2b accept the message with STOP in place of its first word?"""
+    fixed = ["stop", *tokens[1:]]
+    verdict = keyword_led(fixed, config, packs) or keyword_trailer(text, fixed, config, packs)
+    return verdict is not None and verdict.intent == "opt_out"
 
 
 def stop_emoji(text: str) -> str | None:
