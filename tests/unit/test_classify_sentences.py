@@ -38,6 +38,7 @@ def test_the_sentence_keeps_its_scope_C16() -> None:
         "Can't make it tomorrow. Cancel.",  # so has CANCEL (an appointment)
         "The end. See you",  # and END
         "stop, attends, je regarde",  # a comma does not end a sentence (French "wait")
+        "stop, that's hilarious",  # ...except before the last words
         "Stop the story. I've told him",  # the sentence is not a request
     ],
 )
@@ -96,3 +97,20 @@ def test_a_whole_message_only_word_in_an_ordinary_sentence_is_nothing_C4(text: s
 def test_a_whole_message_only_word_alone_is_still_an_opt_out_C4() -> None:
     assert classify("SALIR").intent == "opt_out"
     assert classify("ALTO").intent == "opt_out"
+
+
+@pytest.mark.parametrize("text", ["BAJA 7720", "Baja - Lucía Gómez"])
+def test_baja_leading_a_reference_or_a_name_opts_out_C4_C5(text: str) -> None:
+    assert classify(text).rule == "C5.keyword_trailer"
+
+
+@pytest.mark.parametrize("text", ["baja la temperatura", "Baja el volumen"])
+def test_baja_inside_a_sentence_is_nothing_C4_C9(text: str) -> None:
+    assert classify(text).intent == "none"
+
+
+def test_a_stretched_keyword_is_found_even_when_the_grammar_knows_the_short_form_C1() -> None:
+    # "arete" is a misspelling the French grammar reads ("arête de m'envoyer..."),
+    # but a stretched "arrrrrete" is still the keyword ARRETE.
+    assert classify("arrrrrete").keyword == "ARRETE"
+    assert classify("STOPPPP").keyword == "STOP"

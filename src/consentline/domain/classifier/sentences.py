@@ -38,11 +38,10 @@ def keyword_sentence(
         return None  # fast exit: no strong keyword anywhere
     parts = _SENTENCE_END.split(text)
     head, comma, last = parts[-1].rpartition(",")
-    if comma and head.strip():
-        parts[-1:] = [head, last]
-    if len(parts) < 2:
+    candidates = [*parts[:-1], last] if comma and head.strip() else parts
+    if len(candidates) < 2 and not comma:
         return None  # one sentence: stages 2 and 2b have already read it whole
-    for part in parts:
+    for part in candidates:
         words = key_of(part).split()
         if not words or _STRONG_KEYS.isdisjoint(words):
             continue

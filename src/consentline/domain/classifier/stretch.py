@@ -30,8 +30,8 @@ def squeeze(word: str) -> str:
 
 @cache
 def _vocabulary() -> tuple[frozenset[str], dict[str, str]]:
-    """The words of the keyword stages (keywords, courtesy, scope, objects, the words
-    phrase patterns require), and the squeezed spelling of each that has a double
+    """The words of the keyword stages (keywords, courtesy, scope, objects), and the
+    squeezed spelling of each word they or the grammars use that has a double
     letter -> that word. Where two words squeeze alike (ARRET, ARRETT) the one met
     first in pack order wins; a squeezed spelling that is a known word itself
     ("stop", from STOPP) is never rerouted."""
@@ -42,8 +42,10 @@ def _vocabulary() -> tuple[frozenset[str], dict[str, str]]:
     for options in packs.vocab.values():
         for tokens, _, _ in options:
             words.update(dict.fromkeys(tokens))
-    words.update(dict.fromkeys(sorted(packs.pattern_words)))
+    # The keyword stages' own words are never rerouted; a word only the grammar
+    # anchors on (the misspelling "arete") still is, to the keyword it stretches.
     known = frozenset(words)
+    words.update(dict.fromkeys(sorted(packs.pattern_words)))
     index: dict[str, str] = {}
     for word in words:
         short = squeeze(word)

@@ -6,7 +6,8 @@ revocation. Stage 2 accepts only courtesy, scope and messaging words after the
 keyword, so "STOP it", "STOP 4471", "CANCEL #55123", "Stop John" and
 "stop now pls - Dave" went to review. The keyword must lead (after courtesy) and be
 one the C8 guard watches: a per-se word or a pack word like ARRET or STOPP, not
-REMOVE, TERMINATE or BAJA, which are everyday verbs ("remove it"). This stage
+REMOVE or TERMINATE, which are everyday verbs ("remove it"); BAJA counts when it
+leads ("BAJA 7720"). This stage
 strips from what follows the keyword, and only from there:
 
 - a pronoun ("it", "that", "them"; ``pronouns`` in the packs);
@@ -48,6 +49,8 @@ from consentline.domain.classifier.types import ClassifierConfig
 
 __all__ = ["keyword_trailer"]
 
+# Keywords the C8 guard ignores inside sentences that still lead a trailer.
+_LEADING_KEYWORDS = frozenset({"baja"})
 # Characters that set a signature apart from what comes before it ("STOP - Dave").
 _SEPARATORS = frozenset("-\u2013\u2014,\n~|")
 # Between two numbers, these make a time or a date ("10:30", "12/5", "10.30").
@@ -89,7 +92,8 @@ def _lists() -> _Lists:
         signatures=signatures,
         signature_starts=frozenset(signature[0] for signature in signatures),
         not_names=frozenset(key_of(word) for _, word in pack_lists("not_names")),
-        lead_words=frozenset(key.split()[0] for key in load_packs().guard_words),
+        lead_words=frozenset(key.split()[0] for key in load_packs().guard_words)
+        | _LEADING_KEYWORDS,
     )
 
 
@@ -121,10 +125,12 @@ def _lead_end(tokens: list[str], config: ClassifierConfig, packs: Packs) -> int 
             if tuple(tokens[i : i + len(words)]) != words:
                 continue
             if kind == "keyword":
-                # C2: the per-se words and the packs' words like them; not REMOVE,
-                # TERMINATE or BAJA, everyday verbs that the C8 guard ignores too.
+                # C2: the per-se words and the packs' words like them; not REMOVE or
+                # TERMINATE, everyday verbs that the C8 guard ignores too. BAJA is
+                # ignored inside sentences ("la temperatura baja") but leading a
+                # reply it is the Spanish keyword ("BAJA 7720", "Baja - Lucía").
                 entry = packs.entries[value]
-                if entry.guard and enabled(entry, config):
+                if (entry.guard or value in _LEADING_KEYWORDS) and enabled(entry, config):
                     return i + len(words)
                 return None
             if kind == "courtesy":
