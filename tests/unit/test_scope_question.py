@@ -200,9 +200,10 @@ def test_a_topic_is_offered_only_on_a_live_opt_in_to_it() -> None:
     assert offered([entry(1, "i", "A2", topic="volunteer")])["3"] == "A2"
 
 
-def test_a_scoped_stop_offers_only_what_it_revoked() -> None:
-    marketing_only = stop(purpose="marketing")
-    assert offered([entry(1, "i", "A1", "marketing")], marketing_only) == {"2": "A2"}
+def test_a_stop_that_names_its_scope_is_asked_nothing() -> None:
+    # "STOP MARKETING" already says what it covers (C16)
+    assert offered([entry(1, "i", "A1", "marketing")], stop(purpose="marketing")) == {}
+    assert offered([entry(1, "i", "A2", topic="volunteer")], stop(topic="volunteer")) == {}
 
 
 def test_the_restoring_opt_in_never_lands_above_the_lines_account() -> None:

@@ -11,12 +11,12 @@ The revocation is recorded at receipt with its full reach, like any other (C14):
 the question never delays or narrows it. What this module decides, with no I/O
 and the time passed in:
 
-* :func:`offers` — which of the account's categories this revocation actually
-  revoked (allowed just before, opted out just after, seen from the line it
-  arrived on), and where an opt-in restoring each would land. A category that was
-  pending a double opt-in, never consented to (restrictive), already opted out,
-  or not checked at all is not offered: an answer can only give back what the
-  revocation took.
+* :func:`offers` — which of the account's categories this revocation (one that
+  did not name its own scope) actually revoked (allowed just before, opted out
+  just after, seen from the line it arrived on), and where an opt-in restoring
+  each would land. A category that was pending a double opt-in, never consented
+  to (restrictive), already opted out, or not checked at all is not offered: an
+  answer can only give back what the revocation took.
 * :func:`read_answer` — whether a reply is an answer: only offered codes (with
   separators and a few courtesy words: "1", "1, 2", "yes 1 please"), or a
   refusal ("no", "none"). Anything else is not an answer and changes nothing.
@@ -391,8 +391,11 @@ def offers(
 
     ``before`` are the address's entries before it, in fold order. A category is
     offered when a send of it from the line was allowed at the revocation's receipt
-    and is opted out once the revocation is folded in.
+    and is opted out once the revocation is folded in. A revocation that named its
+    own scope ("STOP MARKETING", C16) has said what it covers: nothing is offered.
     """
+    if revocation.purpose or revocation.topic:
+        return ()
     scopes = directory.covering_scopes(line)
     after = [*before, revocation]
     at_us = revocation.occurred_us

@@ -66,6 +66,7 @@ from consentline.services.inbound_rows import (
 )
 from consentline.services.ports import UnitOfWork
 from consentline.services.recording import RecordRequest
+from consentline.services.scope_questions import Questions
 
 __all__ = ["MAX_BODY", "InboundMessage", "InboundResult", "Reply", "handle"]
 
@@ -95,6 +96,7 @@ def handle(
                 first[plan.message_id] = plan.index
     stored = stored_results(uow, seen)
     fresh = [p for p in plans if p.index not in stored and p.duplicate_of is None]
+    questions = Questions(uow, ctx, fresh)  # C17: the optional scope question
 
     # Decide in order, on an in-memory copy of each address's projection entries.
     keys = [(p.line.tenant_id, p.channel, p.address) for p in fresh]
@@ -107,6 +109,7 @@ def handle(
     for plan in fresh:
         entries = sim[(plan.line.tenant_id, plan.channel, plan.address)]
         _decide(ctx, plan, entries)
+        questions.consider(plan, entries)
         for request in plan.requests:
             insert_entry(
                 entries,
@@ -140,6 +143,10 @@ def handle(
         p.index: reply_from_row(row, rid)
         for p, row, rid in zip(replies, reply_rows, reply_ids, strict=True)
     }
+    written_replies = {
+        p.index: (row, rid) for p, row, rid in zip(replies, reply_rows, reply_ids, strict=True)
+    }
+    questions.write(uow, fresh, ids, written_replies, per_plan, now_us)
     reviews = [p for p in fresh if p.review]
     review_ids = uow.inbox.insert_review(
         [
