@@ -249,9 +249,16 @@ def _wording(text: Any) -> str:
             f"the scope question wording is 1 to {MAX_WORDING} characters", setting="wording"
         )
     try:
-        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        fields = [f for f in string.Formatter().parse(text) if f[1] is not None]
     except ValueError:
         raise InvalidConfig("the scope question wording has a broken {placeholder}") from None
+    if any(spec or conversion for _, _, spec, conversion in fields):
+        # "{choices:>99999999}" would render a message of any size: plain fields only
+        raise InvalidConfig(
+            "placeholders in the scope question take no format: write {choices}",
+            setting="wording",
+        )
+    names = {name for _, name, _, _ in fields if name is not None}
     if names - _FIELDS:
         raise InvalidConfig(
             f"unknown placeholder(s) {', '.join(sorted(names - _FIELDS))} in the scope question;"
