@@ -2,7 +2,8 @@
 
 Every inbound message becomes, in ONE transaction: a stored message (the raw body
 kept as evidence), at most one consent change (two only when START
-both resumes and, by the account's choice, re-subscribes), at most one reply in
+both resumes and, by the account's choice, re-subscribes; one per category an
+answer to a scope question restores, ``services.scope_questions``), at most one reply in
 the outbox, or an item in the review queue. A provider retry with the same
 message id returns the first result and writes nothing (C27: no second reply).
 
