@@ -117,7 +117,15 @@ def test_settling_keeps_the_answer_linked_and_closes_the_question(cl: Consentlin
         (qid,) = uow.questions.insert_questions([question(tenant, inbound_id, reply_id)])
         (answer_id,) = uow.inbox.insert_inbound([inbound(tenant, 1, "in-2", "1 please")])
         uow.questions.settle(
-            qid, status="answered", answer_inbound_id=answer_id, settled_us=T0 + 5, event_ids="7;8"
+            [
+                {
+                    "qid": qid,
+                    "status": "answered",
+                    "answer_inbound_id": answer_id,
+                    "settled_us": T0 + 5,
+                    "event_ids": "7;8",
+                }
+            ]
         )
         uow.commit()
     with cl.units(write=False) as uow:
@@ -143,7 +151,8 @@ def test_two_answers_at_once_cannot_both_claim_one_question(cl: Consentline) -> 
             found = uow.questions.open_questions(tenant, "sms", [X], lock=True)
             if not found:
                 return False
-            uow.questions.settle(found[0].id, status="answered", settled_us=T0 + n)
+            claimed = {"qid": found[0].id, "status": "answered", "settled_us": T0 + n}
+            uow.questions.settle([{**claimed, "answer_inbound_id": None, "event_ids": ""}])
             uow.commit()
             return True
 

@@ -277,13 +277,19 @@ class Questions:
                     "event_ids": "",
                 }
             )
+        settled: list[dict[str, Any]] = []
         for question_id, (index, status) in self._settled.items():
-            values: dict[str, Any] = {"status": status, "settled_us": now_us}
-            if index >= 0:
-                values["answer_inbound_id"] = inbound_ids[index]
-                restored = [e for e in events[index] if e.source == SOURCE]
-                values["event_ids"] = ";".join(str(e.id) for e in restored)
-            uow.questions.settle(question_id, **values)
+            restored = [e for e in events[index] if e.source == SOURCE] if index >= 0 else []
+            settled.append(
+                {
+                    "qid": question_id,
+                    "status": status,
+                    "settled_us": now_us,
+                    "answer_inbound_id": inbound_ids[index] if index >= 0 else None,
+                    "event_ids": ";".join(str(e.id) for e in restored),
+                }
+            )
+        uow.questions.settle(settled)
         uow.questions.insert_questions(rows)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, select, update
+from sqlalchemy import Connection, Select, bindparam, select, update
 
 from consentline.services.ports import ScopeQuestionRecord
 from consentline.storage import schema as t
@@ -75,8 +75,22 @@ class ScopeQuestionStore:
         )
         return [int(r[0]) for r in result]
 
-    def settle(self, question_id: int, **values: Any) -> None:
-        self.conn.execute(update(t.scope_questions).where(_q.id == question_id).values(**values))
+    def settle(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Settle questions, one statement for all: each row is the question's ``qid``
+        with its ``status``, ``settled_us``, ``answer_inbound_id`` and ``event_ids``."""
+        if not rows:
+            return
+        statement = (
+            update(t.scope_questions)
+            .where(_q.id == bindparam("qid"))
+            .values(
+                status=bindparam("status"),
+                settled_us=bindparam("settled_us"),
+                answer_inbound_id=bindparam("answer_inbound_id"),
+                event_ids=bindparam("event_ids"),
+            )
+        )
+        self.conn.execute(statement, list(rows))
 
     def of_address(
         self, tenant_id: int, address: str, channel: str | None = None
