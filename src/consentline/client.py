@@ -34,6 +34,7 @@ from consentline.services import (
     outbox,
     recording,
     review,
+    scope_questions,
     subscriptions,
 )
 from consentline.services.api_keys import ApiKeys
@@ -45,6 +46,7 @@ from consentline.services.outbox import OutboxMessage
 from consentline.services.ports import UnitOfWork, UnitOfWorkFactory
 from consentline.services.recording import RecordRequest, RecordResult
 from consentline.services.review import ReviewItem
+from consentline.services.scope_questions import AskedQuestion
 from consentline.services.subscriptions import Subscription
 from consentline.services.verification import VerifyReport, verify
 from consentline.settings import DEFAULT_DATABASE_URL
@@ -383,7 +385,9 @@ class Consentline:
         ``confirm_keywords``, ``topic_keywords`` ({"VOLUNTEER": "volunteer"}),
         ``keyword_reach`` ({"STOPALL": "tree"}), ``start_creates_opt_in``,
         ``typo_tolerance``, ``program_name``, ``support_contact``, ``frequency``,
-        ``language``, ``templates`` ({"en": {"help": "..."}}).
+        ``language``, ``templates`` ({"en": {"help": "..."}}), ``scope_question``
+        ({"enabled": True, "categories": [{"code": "1", "purpose": "transactional",
+        "label": "order updates"}]}: docs/scope-question.md).
         """
         directory = self._reload()
         account = directory.account(slug)
@@ -556,6 +560,19 @@ class Consentline:
         owner = self.directory().account(account)
         with self.units(write=False) as uow:
             return history.of_address(uow, owner, address, channel)
+
+    def scope_questions(
+        self, address: str, *, account: str, channel: str | None = None
+    ) -> list[AskedQuestion]:
+        """The scope questions asked of ``address`` in the tenant of ``account`` with
+        opt-out confirmations, and their answers, oldest first (C17, C28)."""
+        directory = self.directory()
+        owner = directory.account(account)
+        lines = {ln.id: ln.number for ln in directory.lines() if ln.tenant_id == owner.tenant_id}
+        with self.units(write=False) as uow:
+            return scope_questions.of_address(
+                uow, owner, lines, address, channel, now=self._clock()
+            )
 
     def events_after(
         self,

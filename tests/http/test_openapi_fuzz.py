@@ -239,6 +239,11 @@ def test_real_answers_of_every_operation_match_the_document(api: Api) -> None:
     for slug in ("acme", "shop", "globex"):  # own, inherited, none
         walk("GET", f"/v1/accounts/{slug}/providers/twilio", providers)
 
+    question = "/v1/accounts/{slug}/scope-question"
+    category = {"code": "1", "purpose": "transactional", "label": "order updates"}
+    walk("PUT", "/v1/accounts/acme/scope-question", question, json={"categories": [category]})
+    walk("GET", "/v1/accounts/shop/scope-question", question)
+
     hook = {"account": "acme", "url": "https://hooks.example.com/consent", "events": ["opt_out"]}
     subscription = walk("POST", "/v1/webhooks", json=hook, status=201)
     walk("GET", "/v1/webhooks")

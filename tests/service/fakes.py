@@ -188,6 +188,10 @@ class FakeUnitOfWork:
     def nonces(self) -> ports.NonceRepository:
         return cast(ports.NonceRepository, _Absent("nonces"))
 
+    @property
+    def questions(self) -> ports.ScopeQuestionRepository:
+        return cast(ports.ScopeQuestionRepository, _Absent("questions"))
+
     def __enter__(self) -> Self:
         self._snapshot = {k: _copy(v) for k, v in vars(self.ledger).items()}
         return self

@@ -12,6 +12,7 @@ import typer
 
 from consentline.cli._common import JsonFlag, console, emit, session, text
 from consentline.domain.errors import InvalidInput
+from consentline.domain.scope_question import ScopeQuestion
 from consentline.domain.settings import AccountSettings
 
 
@@ -35,6 +36,50 @@ def _templates(values: list[str]) -> dict[str, dict[str, str]]:
             )
         templates.setdefault(language.strip(), {})[kind.strip()] = body
     return templates
+
+
+def _category(value: str) -> dict[str, str]:
+    """``CODE=purpose:NAME:LABEL`` or ``CODE=topic:NAME:LABEL`` as a scope category."""
+    code, sep, rest = value.partition("=")
+    kind, _, rest = rest.partition(":")
+    name, _, label = rest.partition(":")
+    if not sep or kind.strip() not in ("purpose", "topic") or not name.strip():
+        raise InvalidInput(
+            f"--scope-category {value!r} is not of the form CODE=purpose:NAME:LABEL"
+            " (or CODE=topic:NAME:LABEL)",
+            field="scope-category",
+        )
+    return {"code": code.strip(), kind.strip(): name.strip(), "label": label.strip()}
+
+
+def _scope_question(
+    current: ScopeQuestion | None,
+    enabled: bool | None,
+    categories: list[str] | None,
+    window: int | None,
+    wording: list[str] | None,
+) -> dict[str, Any] | None:
+    """The account's own scope question with the options given applied (None: none given)."""
+    if enabled is None and categories is None and window is None and wording is None:
+        return None
+    setting = current.to_json() if current is not None else {}
+    if enabled is not None:
+        setting["enabled"] = enabled
+    if categories is not None:
+        setting["categories"] = [_category(c) for c in categories]
+    if window is not None:
+        setting["window_hours"] = window
+    if wording is not None:
+        setting["wording"] = _pairs(wording, "--scope-wording", "LANG=TEXT")
+    return setting
+
+
+def _question_line(question: ScopeQuestion | None) -> str:
+    if question is None:
+        return "off (default)"
+    offered = ", ".join(f"{c.code} → {c.describe} ({c.label})" for c in question.categories)
+    state = "on" if question.enabled else "off"
+    return f"{state}: {offered or 'no categories'}; answers count {question.window_hours} h"
 
 
 def _words(values: list[str] | None) -> str:
@@ -71,6 +116,7 @@ def settings_lines(settings: AccountSettings) -> list[str]:
         ("support contact", _default(settings.support_contact, program.support)),
         ("frequency", _default(settings.frequency, program.frequency)),
         ("reply language", _default(settings.language, "en")),
+        ("scope question", _question_line(settings.scope_question)),
     ]
     templates = [
         f"{language}:{kind}  {body}"
@@ -142,6 +188,30 @@ def configure_account(
             help="LANG:KIND=TEXT with {program}, {support}, {frequency}; linted (C18).",
         ),
     ] = None,
+    scope_question: Annotated[
+        bool | None,
+        typer.Option(
+            "--scope-question/--no-scope-question",
+            help="Should the opt-out confirmation ask which categories to keep (C17)?",
+        ),
+    ] = None,
+    scope_category: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope-category",
+            help="CODE=purpose:NAME:LABEL or CODE=topic:NAME:LABEL the question offers; repeat.",
+        ),
+    ] = None,
+    scope_window: Annotated[
+        int | None,
+        typer.Option("--scope-window", help="Hours an answer counts (1 to 72, default 24)."),
+    ] = None,
+    scope_wording: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope-wording", help="LANG=TEXT with {choices} (and {program}); linted (C18)."
+        ),
+    ] = None,
     show: Annotated[
         bool, typer.Option("--show", help="Print the effective settings (alone: change nothing).")
     ] = False,
@@ -160,6 +230,8 @@ def configure_account(
             --support-contact help@acme.example --frequency "4 msgs/month"
         consentline account configure acme --topic-keyword VOLUNTEER=volunteer \\
             --keyword-reach STOPALL=tree --opt-out-keyword STOPALL
+        consentline account configure acme --scope-question \\
+            --scope-category "1=purpose:transactional:order updates"
         consentline account configure acme --show --json
     """
     with session(ctx, as_json) as client:
@@ -187,6 +259,15 @@ def configure_account(
         ):
             if value is not None:
                 changes[name] = value
+        question = _scope_question(
+            client.account_settings(slug, effective=False).scope_question,
+            scope_question,
+            scope_category,
+            scope_window,
+            scope_wording,
+        )
+        if question is not None:
+            changes["scope_question"] = question
         if not changes and not show:
             raise InvalidInput("nothing to configure: give a setting, or --show to see them")
         warnings = client.configure_account(slug, **changes) if changes else []

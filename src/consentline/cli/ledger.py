@@ -24,6 +24,7 @@ from consentline.cli._common import (
 from consentline.cli.checks import describe_decision
 from consentline.domain.addresses import normalise_line_id
 from consentline.domain.errors import CrossTenant, InvalidInput
+from consentline.services.scope_questions import AskedQuestion
 from consentline.services.views import decision_json, event_json
 
 Channel = Annotated[str, typer.Option("--channel", help="sms, whatsapp or email.")]
@@ -146,6 +147,34 @@ def _history_grid(events: list[Event], deciding: int | None, client: Consentline
     return grid
 
 
+def _questions_grid(questions: list[AskedQuestion]) -> Table:
+    """Each scope question as a short card: what was asked, and how it was answered (C17)."""
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    for number, question in enumerate(questions):
+        if number:
+            grid.add_row("", "")
+        head = f"[bold]{question.status}[/bold]  asked {short_iso(question.asked_at)}"
+        grid.add_row(f"?{question.id}", f"{head} on {text(question.line)}")
+        grid.add_row("asked", text(question.text))
+        offered = ", ".join(f"{o.category.code} → {o.category.describe}" for o in question.offered)
+        grid.add_row("offered", text(offered))
+        grid.add_row(
+            "follows",
+            f"#{question.revocation_event} (hash {short_hash(question.revocation_hash)});"
+            f" answers until {short_iso(question.expires_at)}",
+        )
+        if question.answer is not None:
+            restored = ", ".join(f"#{i}" for i in question.answer["events"]) or "nothing"
+            grid.add_row(
+                "answer",
+                text(f"{question.answer['text']!r} (message {question.answer['message_id']})")
+                + f" → {restored}",
+            )
+    return grid
+
+
 def _same_tenant(client: Consentline, account: str, line_id: str) -> None:
     """The check to explain must be about the tenant whose history is shown."""
     directory = client.directory()
@@ -194,6 +223,7 @@ def history(
         if (from_ is None) != (purpose is None):
             raise InvalidInput("--from and --purpose go together: give both or neither")
         events = client.history(address, account=account, channel=channel)
+        questions = client.scope_questions(address, account=account, channel=channel)
         decision = None
         if from_ is not None and purpose is not None:
             _same_tenant(client, account, from_)
@@ -210,6 +240,7 @@ def history(
             result: dict[str, Any] = {
                 "events": [{**event_json(e, client), "decides": e.id == deciding} for e in events],
                 "decision": None if decision is None else decision_json(decision, client),
+                "scope_questions": [q.as_dict() for q in questions],
             }
             emit(result)
             return
@@ -222,6 +253,10 @@ def history(
                 title += f" ({events[0].channel})"
             out.print(f"[bold]{title}[/bold]\n")
             out.print(_history_grid(events, deciding, client))
+            out.print()
+        if questions:
+            out.print("[bold]Scope questions[/bold] (asked with opt-out confirmations, C17)\n")
+            out.print(_questions_grid(questions))
             out.print()
         if decision is not None:
             out.print(describe_decision(decision, client, from_ or "", purpose or ""))

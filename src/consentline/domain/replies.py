@@ -191,6 +191,21 @@ def render(
     )
 
 
+def confirmation_problems(text: str) -> list[str]:
+    """What makes ``text`` unfit for an opt-out confirmation: promotion or a link (C17, C18).
+
+    >>> confirmation_problems("Acme: unsubscribed. 20% off your next order!")
+    ["promotional wording '% off' (C17: never promotional)"]
+    """
+    problems: list[str] = []
+    promo = _PROMOTIONAL.search(text)
+    if promo:
+        problems.append(f"promotional wording {promo.group(0)!r} (C17: never promotional)")
+    if _LINK.search(text):
+        problems.append("a link (C18: no links in an opt-out confirmation)")
+    return problems
+
+
 def lint_template(kind: str, language: str, template: str, program: Program) -> list[str]:
     """Check a template (C18); raise InvalidConfig for a breach, return warnings.
 
@@ -212,11 +227,7 @@ def lint_template(kind: str, language: str, template: str, program: Program) -> 
     )
     problems: list[str] = []
     if checked == "opt_out_confirmation":
-        promo = _PROMOTIONAL.search(text)
-        if promo:
-            problems.append(f"promotional wording {promo.group(0)!r} (C17: never promotional)")
-        if _LINK.search(text):
-            problems.append("a link (C18: no links in an opt-out confirmation)")
+        problems.extend(confirmation_problems(text))
     else:
         needs = {"program name": "program" in fields or program.name in text}
         if checked in ("welcome", "double_opt_in_request", "help"):

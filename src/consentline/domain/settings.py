@@ -18,8 +18,10 @@ from typing import Any
 
 from consentline.domain.classifier import lint_keyword
 from consentline.domain.errors import InvalidConfig
-from consentline.domain.policy import check_name
-from consentline.domain.replies import LANGUAGES, REPLY_KINDS, Program, lint_template
+from consentline.domain.policy import PurposeRule, check_name
+from consentline.domain.replies import LANGUAGES, REPLY_KINDS, Program, lint_template, render
+from consentline.domain.scope_question import ScopeQuestion
+from consentline.domain.scope_question import lint as lint_scope_question
 from consentline.domain.scopes import REACHES, Reach, check_reach
 
 _LISTS = ("opt_out_keywords", "opt_in_keywords", "help_keywords", "confirm_keywords")
@@ -43,6 +45,7 @@ class AccountSettings:
     support_contact: str | None = None
     frequency: str | None = None
     language: str | None = None  # default reply language
+    scope_question: ScopeQuestion | None = None  # C17: the confirmation may ask (off: None)
 
     @property
     def program(self) -> Program:
@@ -61,6 +64,8 @@ class AccountSettings:
                 continue
             if f.name in _MAPS:
                 value = {k: dict(v) if isinstance(v, Mapping) else v for k, v in value.items()}
+            elif isinstance(value, ScopeQuestion):
+                value = value.to_json()
             elif isinstance(value, tuple):
                 value = list(value)
             out[f.name] = value
@@ -118,10 +123,16 @@ class AccountSettings:
             if data["language"] not in LANGUAGES:
                 raise InvalidConfig(f"no templates for language {data['language']!r}")
             values["language"] = data["language"]
+        if data.get("scope_question") is not None:
+            values["scope_question"] = ScopeQuestion.from_json(data["scope_question"])
         return cls(**values)
 
 
-def lint(settings: AccountSettings, inherited: Sequence[AccountSettings] = ()) -> list[str]:
+def lint(
+    settings: AccountSettings,
+    inherited: Sequence[AccountSettings] = (),
+    purposes: Mapping[str, PurposeRule] | None = None,
+) -> list[str]:
     """Check an account's settings before they are saved; return the warnings.
 
     Raises :class:`~consentline.domain.errors.InvalidKeyword` or
@@ -130,7 +141,9 @@ def lint(settings: AccountSettings, inherited: Sequence[AccountSettings] = ()) -
     everyday words are refused, short ones warned about); every reply template
     the account overrides goes through :func:`~consentline.domain.replies.lint_template`
     (C18) with the program details the account will have once ``inherited`` (its
-    ancestors' settings, root first) are merged in.
+    ancestors' settings, root first) are merged in. A scope question the account
+    sets goes through :func:`~consentline.domain.scope_question.lint` with the
+    tenant's ``purposes`` (C17).
 
     >>> lint(AccountSettings(opt_in_keywords=("GO",)))
     ['GO is shorter than 4 characters: short keywords are often sent by accident']
@@ -144,10 +157,35 @@ def lint(settings: AccountSettings, inherited: Sequence[AccountSettings] = ()) -
         warnings.extend(lint_keyword(word, "help"))
     for word in settings.topic_keywords:
         warnings.extend(lint_keyword(word, "topic"))
-    program = merge([*inherited, settings]).program
+    effective = merge([*inherited, settings])
+    program = effective.program
     for language, kinds in settings.templates.items():
         for kind, text in kinds.items():
             warnings.extend(lint_template(kind, language, text, program))
+    question = settings.scope_question
+    if question is not None and question.enabled:
+        languages = dict.fromkeys([effective.language or "en", *question.wording])
+        confirmations = {
+            lang: render("opt_out_confirmation", lang, program, effective.templates)
+            for lang in languages
+        }
+        keywords = [
+            *effective.opt_out_keywords,
+            *effective.opt_in_keywords,
+            *effective.help_keywords,
+            *effective.confirm_keywords,
+            *effective.topic_keywords,
+        ]
+        warnings.extend(
+            lint_scope_question(
+                question,
+                purposes=purposes if purposes is not None else {},
+                confirmations=confirmations,
+                program=program.name,
+                keywords=keywords,
+                topics=set(effective.topic_keywords.values()),
+            )
+        )
     return warnings
 
 

@@ -34,6 +34,7 @@ from consentline.http import (
     routes_health,
     routes_inbound,
     routes_providers,
+    routes_scope_question,
     routes_subscriptions,
     routes_webhooks,
 )
@@ -148,6 +149,7 @@ def create_app(
     for module in (routes_health, routes_admin, routes_consents, routes_check, routes_inbound):
         app.include_router(module.router)
     app.include_router(routes_providers.router)
+    app.include_router(routes_scope_question.router)
     app.include_router(routes_webhooks.router)
     app.include_router(routes_subscriptions.router)
     app.include_router(routes_gateway.router)

@@ -140,10 +140,17 @@ def history(
     roots = [home] if home is not None else [a for a in who.directory.accounts() if a.is_root]
     visible = who.governing_scopes()
     events: list[Event] = []
+    questions: list[dict[str, Any]] = []
+    lines = {line.number for line in who.lines()}
     for root in roots:
         found = svc.client.history(address, account=root.slug, channel=channel)
         events.extend(e for e in found if visible is None or e.scope in visible)
-    return {"events": [event_json(e, who.directory) for e in events]}
+        asked = svc.client.scope_questions(address, account=root.slug, channel=channel)
+        questions.extend(q.as_dict() for q in asked if q.line in lines)  # C17, C28
+    return {
+        "events": [event_json(e, who.directory) for e in events],
+        "scope_questions": questions,
+    }
 
 
 @router.get(

@@ -153,8 +153,74 @@ class ConsentOut(Answer):
     lines: list[LineStatus]
 
 
+class ScopeCategoryOut(Answer):
+    code: str
+    label: str
+    purpose: str | None = Field(default=None, description="a purpose, or else")
+    topic: str | None = Field(default=None, description="a topic")
+
+
+class ScopeOfferOut(ScopeCategoryOut):
+    scope: str = Field(description="where an answer's opt-in for it lands")
+
+
+class ScopeQuestionSetting(Answer):
+    enabled: bool
+    categories: list[ScopeCategoryOut]
+    window_hours: int
+    wording: dict[str, str] | None = None
+
+
+class ScopeQuestionSettingOut(Answer):
+    account: str
+    scope_question: ScopeQuestionSetting | None = Field(
+        description="the effective setting (null: off, never set)"
+    )
+    inherited: bool = Field(description="the effective setting is an ancestor's")
+    warnings: list[str]
+
+
+class ScopeReplyOut(Answer):
+    id: int
+    status: str | None
+
+
+class ScopeRevocationOut(Answer):
+    event: int
+    hash: str
+
+
+class ScopeAnswerOut(Answer):
+    inbound_id: int
+    provider: str | None
+    message_id: str | None
+    text: str | None = Field(description="the answer as received: evidence")
+    events: list[int] = Field(description="the opt-ins it recorded")
+
+
+class AskedQuestionOut(Answer):
+    id: int
+    line: str
+    channel: str
+    address: str
+    asked_at: Timestamp
+    expires_at: Timestamp
+    status: Literal["open", "expired", "answered", "declined", "superseded"]
+    text: str = Field(description="the whole confirmation, as sent")
+    text_sha256: str
+    version: str
+    reply: ScopeReplyOut
+    offered: list[ScopeOfferOut]
+    revocation: ScopeRevocationOut
+    settled_at: Timestamp | None
+    answer: ScopeAnswerOut | None
+
+
 class HistoryOut(Answer):
     events: list[EventOut]
+    scope_questions: list[AskedQuestionOut] = Field(
+        description="scope questions asked with opt-out confirmations, and their answers (C17)"
+    )
 
 
 class EventPage(Answer):

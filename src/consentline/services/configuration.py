@@ -23,7 +23,8 @@ def lint(ctx: Context, account_id: int, settings: AccountSettings) -> list[str]:
         for a in reversed(ctx.directory.ancestors(account_id))
         if a.id != account_id
     ]
-    return account_settings.lint(settings, inherited)
+    tenant = ctx.directory.account_by_id(account_id).tenant_id
+    return account_settings.lint(settings, inherited, ctx.policies[tenant].purposes)
 
 
 def load(uow: UnitOfWork) -> dict[int, AccountSettings]:

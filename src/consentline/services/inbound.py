@@ -2,7 +2,8 @@
 
 Every inbound message becomes, in ONE transaction: a stored message (the raw body
 kept as evidence), at most one consent change (two only when START
-both resumes and, by the account's choice, re-subscribes), at most one reply in
+both resumes and, by the account's choice, re-subscribes; one per category an
+answer to a scope question restores, ``services.scope_questions``), at most one reply in
 the outbox, or an item in the review queue. A provider retry with the same
 message id returns the first result and writes nothing (C27: no second reply).
 
@@ -66,6 +67,7 @@ from consentline.services.inbound_rows import (
 )
 from consentline.services.ports import UnitOfWork
 from consentline.services.recording import RecordRequest
+from consentline.services.scope_questions import Questions
 
 __all__ = ["MAX_BODY", "InboundMessage", "InboundResult", "Reply", "handle"]
 
@@ -95,6 +97,7 @@ def handle(
                 first[plan.message_id] = plan.index
     stored = stored_results(uow, seen)
     fresh = [p for p in plans if p.index not in stored and p.duplicate_of is None]
+    questions = Questions(uow, ctx, fresh)  # C17: the optional scope question
 
     # Decide in order, on an in-memory copy of each address's projection entries.
     keys = [(p.line.tenant_id, p.channel, p.address) for p in fresh]
@@ -107,6 +110,7 @@ def handle(
     for plan in fresh:
         entries = sim[(plan.line.tenant_id, plan.channel, plan.address)]
         _decide(ctx, plan, entries)
+        questions.consider(plan, entries)
         for request in plan.requests:
             insert_entry(
                 entries,
@@ -140,6 +144,10 @@ def handle(
         p.index: reply_from_row(row, rid)
         for p, row, rid in zip(replies, reply_rows, reply_ids, strict=True)
     }
+    written_replies = {
+        p.index: (row, rid) for p, row, rid in zip(replies, reply_rows, reply_ids, strict=True)
+    }
+    questions.write(uow, fresh, ids, written_replies, per_plan, now_us)
     reviews = [p for p in fresh if p.review]
     review_ids = uow.inbox.insert_review(
         [

@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from consentline.domain.classifier import Classification
 from consentline.domain.ledger import Event
+from consentline.domain.scope_question import Ask
 from consentline.domain.scopes import Account, Line
 from consentline.services.recording import RecordRequest
 
@@ -100,3 +101,4 @@ class Plan:
     review: bool = False
     decided_by: str = "classifier"
     duplicate_of: int | None = None  # index of an earlier message in the batch
+    question: Ask | None = None  # C17: the scope question its confirmation carries

@@ -58,6 +58,8 @@ def outbox_row(
     assert plan.reply_kind is not None
     settings = ctx.effective(plan.account.id)
     body = render(plan.reply_kind, plan.language, settings.program, settings.templates)
+    if plan.question is not None:  # C17: still one message
+        body = f"{body} {plan.question.text}"
     not_after = None
     status = "pending"
     if plan.reply_kind == "opt_out_confirmation":

@@ -140,6 +140,38 @@ class SubscriptionRecord:
     last_success_us: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class ScopeQuestionRecord:
+    """A scope question asked with an opt-out confirmation (``scope_questions``, C17),
+    then what it is read with: its reply's status, and the answer's message."""
+
+    id: int
+    tenant_id: int
+    account_id: int
+    line_id: int
+    channel: str
+    address: str
+    revocation_event_id: int
+    revocation_hash: str
+    inbound_id: int
+    outbox_id: int
+    body: str
+    body_sha256: str
+    version: str
+    offered: str  # JSON list of offers
+    asked_us: int
+    expires_us: int
+    status: str
+    answer_inbound_id: int | None
+    settled_us: int | None
+    event_ids: str  # "12" or "12;13"
+    reply_status: str | None  # the confirmation's outbox status
+    answer_provider: str | None
+    answer_message_id: str | None
+    answer_body: str | None
+    answer_classification: str | None  # JSON
+
+
 # -- repositories ----------------------------------------------------------------------
 class LedgerRepository(Protocol):
     """Accounts, lines, tenants' policies, the ledger and its projection."""
@@ -206,6 +238,19 @@ class InboxRepository(Protocol):
     ) -> list[ReviewRecord]: ...
     def review_item(self, item_id: int, *, lock: bool = False) -> ReviewRecord | None: ...
     def decide_review(self, item_id: int, **values: Any) -> None: ...
+
+
+class ScopeQuestionRepository(Protocol):
+    """Scope questions of opt-out confirmations (C17)."""
+
+    def open_questions(
+        self, tenant_id: int, channel: str, addresses: Collection[str], *, lock: bool
+    ) -> list[ScopeQuestionRecord]: ...
+    def insert_questions(self, rows: Sequence[Mapping[str, Any]]) -> list[int]: ...
+    def settle(self, rows: Sequence[Mapping[str, Any]]) -> None: ...
+    def of_address(
+        self, tenant_id: int, address: str, channel: str | None = None
+    ) -> list[ScopeQuestionRecord]: ...
 
 
 class ApiRepository(Protocol):
@@ -291,6 +336,8 @@ class UnitOfWork(Protocol):
     def hooks(self) -> HookRepository: ...
     @property
     def nonces(self) -> NonceRepository: ...
+    @property
+    def questions(self) -> ScopeQuestionRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -254,3 +254,35 @@ webhook_nonces = Table(
     Column("request_sha256", String(64), nullable=False),
     Column("seen_us", BigInteger, nullable=False, index=True),
 )
+
+# -- scope questions of opt-out confirmations (migration 0007) ---------------------------
+# C17, FCC 47 CFR 64.1200(a)(12): a confirmation may ask which categories a revocation
+# covers. One row per question asked: what it offered (JSON: code, label, purpose or
+# topic, and the scope an answer's opt-in lands at), the message as sent and its hash,
+# the revocation it follows, and how it was settled (answered, declined, superseded).
+# "Open" rows are looked up by the handset's address when a reply arrives.
+scope_questions = Table(
+    "scope_questions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("account_id", BigInteger, nullable=False),  # the line's account
+    Column("line_id", BigInteger, nullable=False),  # answers count only to this line
+    Column("channel", String(16), nullable=False),
+    Column("address", String(320), nullable=False),
+    Column("revocation_event_id", BigInteger, nullable=False),
+    Column("revocation_hash", String(64), nullable=False),
+    Column("inbound_id", BigInteger, nullable=False),  # the STOP
+    Column("outbox_id", BigInteger, nullable=False),  # the confirmation that carries it
+    Column("body", Text, nullable=False),  # the whole confirmation, as sent
+    Column("body_sha256", String(64), nullable=False),
+    Column("version", String(16), nullable=False),  # of the account's setting
+    Column("offered", Text, nullable=False),  # JSON list
+    Column("asked_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # open, answered, declined, superseded
+    Column("answer_inbound_id", BigInteger, nullable=True),
+    Column("settled_us", BigInteger, nullable=True),
+    Column("event_ids", String(255), nullable=False, default=""),  # the answer's opt-ins
+    Index("ix_scope_questions_open", "tenant_id", "address", "status"),
+)

@@ -21,6 +21,7 @@ from consentline.storage.hookstore import HookStore
 from consentline.storage.inbox import InboxStore
 from consentline.storage.nonces import NonceStore
 from consentline.storage.repository import SqlStore
+from consentline.storage.scope_questions import ScopeQuestionStore
 
 
 class UnitOfWork:
@@ -31,6 +32,7 @@ class UnitOfWork:
     api: ApiStore
     hooks: HookStore
     nonces: NonceStore
+    questions: ScopeQuestionStore
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -50,6 +52,7 @@ class UnitOfWork:
         self.api = ApiStore(conn)
         self.hooks = HookStore(conn)
         self.nonces = NonceStore(conn)
+        self.questions = ScopeQuestionStore(conn)
         return self
 
     def commit(self) -> None:
