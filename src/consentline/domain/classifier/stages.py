@@ -173,8 +173,9 @@ def keyword_led(tokens: list[str], config: ClassifierConfig, packs: Packs) -> Ve
     if weak is not None:
         if found or topics or scopes or has_object or scope_all:
             return None
-        language = language_of(weak, config)
-        return Verdict("ambiguous", "C8.ordinary_word_led", weak.keyword, language)
+        # C4: not a keyword here; the grammar may still read it as plain language
+        # ("alto por favor"), and otherwise the C8 guard sends it to review.
+        return None
     if not found:
         if len(topics) == 1:  # "VOLUNTEER please"
             topic = topics[0]
