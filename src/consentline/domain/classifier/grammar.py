@@ -205,12 +205,12 @@ def anchor_words(tree: Node, classes: _Classes, frequent: Sequence[str]) -> froz
     mandatory parts; for alternatives (and classes), the union of each option's
     best set. "Best" means the lowest sum of word weights, an estimate of how
     many messages contain one of the words: an everyday word (``frequent``, most
-    frequent first: "i", "you", "to"...) weighs 1000 / (rank + 1), as word
+    frequent first: "i", "you", "to"...) weighs 10000 / (rank + 1), as word
     frequencies fall off (Zipf), any other word 1. A rule is tried only on messages containing
     one of its anchor words, so rarer anchors make the classifier faster
     without changing what it finds.
     """
-    weights = {word: 1 + 1000 / (rank + 1) for rank, word in enumerate(frequent)}
+    weights = {word: 1 + 10000 / (rank + 1) for rank, word in enumerate(frequent)}
     words = _anchors(tree, classes, weights)
     if not words:
         raise GrammarError("the form has no mandatory word to anchor on")
@@ -226,7 +226,7 @@ def required_words(
     message missing any of them cannot match: the classifier checks them all
     (cheap set tests) before running the rule's regex.
     """
-    weights = {word: 1 + 1000 / (rank + 1) for rank, word in enumerate(frequent)}
+    weights = {word: 1 + 10000 / (rank + 1) for rank, word in enumerate(frequent)}
     parts = _children(tree) if tree[0] == "seq" else (tree,)
     found = (_anchors(part, classes, weights) for part in parts)
     return tuple(sorted((words for words in found if words), key=lambda w: _cost(w, weights)))

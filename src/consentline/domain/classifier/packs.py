@@ -258,20 +258,19 @@ def candidates(
 ) -> list[Pattern]:
     """Grammar rules that could match: anchored on one of ``hits``, with a word of
     every mandatory part among ``tokens``, in an enabled language, in file order."""
-    found: dict[int, Pattern] = {}
-    for word in hits:
-        for pattern in packs.patterns[word]:
-            found[pattern.order] = pattern
-    if not found:
-        return []
+    words = list(hits)
+    if len(words) == 1:  # the common case: one anchor word, its rules already in order
+        ordered: Iterable[Pattern] = packs.patterns[words[0]]
+    else:
+        found = {pattern.order: pattern for word in words for pattern in packs.patterns[word]}
+        ordered = [found[order] for order in sorted(found)]
     present = frozenset(tokens)
     chosen: list[Pattern] = []
-    for order in sorted(found):
-        pattern = found[order]
+    for pattern in ordered:
         if pattern.language != "en" and pattern.language not in config.languages:
             continue
-        for words in pattern.required:
-            if words.isdisjoint(present):
+        for required in pattern.required:
+            if required.isdisjoint(present):
                 break
         else:
             chosen.append(pattern)
