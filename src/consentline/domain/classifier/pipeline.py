@@ -111,12 +111,20 @@ def classify(text: str, config: ClassifierConfig = DEFAULT_CONFIG) -> Classifica
             whole_message(key, config, packs)
             or keyword_led(tokens, config, packs)
             or keyword_trailer(text, tokens, config, packs)
-            or plain_phrase(text, clauses, rules, config)
-            or keyword_sentence(text, tokens, config, packs)
-            or typo(tokens, config, packs)
-            or guard(text, key, tokens, rules, config, packs, clauses)
-            or Verdict("none", "none")
         )
+        if verdict is None:
+            # A grammar match decides at once when it is an opt-out; a doubtful one
+            # (negated, questioned) waits until the sentence and typo stages have
+            # had their say: "I didn't sign up for this, stop" ends on a request.
+            phrase = plain_phrase(text, clauses, rules, config)
+            verdict = (
+                (phrase if phrase is not None and phrase.intent == "opt_out" else None)
+                or keyword_sentence(text, tokens, config, packs)
+                or typo(tokens, config, packs)
+                or phrase
+                or guard(text, key, tokens, rules, config, packs, clauses)
+                or Verdict("none", "none")
+            )
     return Classification(
         intent=verdict.intent,
         rule=verdict.rule,
