@@ -130,14 +130,14 @@ def test_each_part_has_revocations_and_non_revocations_in_every_language(
 
 
 def test_the_split_is_stratified_by_language_and_intent(entries: list[Entry]) -> None:
-    # A third of the entries are held out (the second held-out part; the first one
-    # was folded into dev after it had been measured, see README.md).
+    # A quarter of the entries are held out (the third held-out part; the first two
+    # were folded into dev after they had been measured, see README.md).
     total = Counter((e.language, e.intent) for e in entries)
     held = Counter((e.language, e.intent) for e in entries if e.part == "heldout")
-    assert 0.28 <= sum(held.values()) / len(entries) <= 0.40
+    assert 0.20 <= sum(held.values()) / len(entries) <= 0.35
     for cell, n in total.items():
         if n >= 20:  # help and opt_in cells are a handful of keywords: too small to split evenly
-            assert 0.25 <= held[cell] / n <= 0.42, (cell, held[cell], n)
+            assert 0.18 <= held[cell] / n <= 0.40, (cell, held[cell], n)
 
 
 def test_revocations_are_a_little_over_half_of_each_language(entries: list[Entry]) -> None:
