@@ -7,7 +7,7 @@ sentences are the raw text cut at sentence ends, brackets, new lines and spaced
 dashes; a comma does not end a sentence ("stop, attends, je regarde" is French
 for "wait"), except before the last words: "not interested, stop" ends on its
 request. Only the unambiguous per-se words count here: STOP, STOPALL,
-UNSUBSCRIBE, UNSUB, OPT OUT, REVOKE. Words with everyday senses (QUIT, END,
+UNSUBSCRIBE, UNSUB, OPT OUT, REVOKE, and REMOVE as a sentence of its own. Words with everyday senses (QUIT, END,
 CANCEL) do not: "Boooo you always work. Just quit." is not a request to the
 sender, and stays with the C8 guard.
 """
@@ -25,7 +25,7 @@ __all__ = ["keyword_sentence"]
 
 # C2: per-se words with no everyday sense in a reply to a business.
 _STRONG = frozenset({"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "UNSUB", "OPT OUT", "OPTOUT",
-                     "REVOKE"})  # fmt: skip
+                     "REVOKE", "REMOVE"})  # fmt: skip
 _STRONG_KEYS = frozenset(word.lower() for word in _STRONG) | {"opt", "stop"}
 _SENTENCE_END = re.compile(r"[.!?\n\r()\[\]{}]+|\s[-\u2013\u2014~|]+\s|--+")
 
