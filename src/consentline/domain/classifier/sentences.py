@@ -7,9 +7,9 @@ sentences are the raw text cut at sentence ends, brackets, new lines and spaced
 dashes; a comma does not end a sentence ("stop, attends, je regarde" is French
 for "wait"), except before the last words: "not interested, stop" ends on its
 request. Only the unambiguous per-se words count here: STOP, STOPALL,
-UNSUBSCRIBE, UNSUB, OPT OUT, REVOKE, and REMOVE as a sentence of its own. Words with everyday senses (QUIT, END,
-CANCEL) do not: "Boooo you always work. Just quit." is not a request to the
-sender, and stays with the C8 guard.
+UNSUBSCRIBE, UNSUB, OPT OUT, REVOKE, and REMOVE as a sentence of its own. Words
+with everyday senses (QUIT, END, CANCEL) do not: "Boooo you always work. Just
+quit." is not a request to the sender, and stays with the C8 guard.
 """
 
 from __future__ import annotations
