@@ -376,7 +376,7 @@ def test_the_account_language_decides_words_two_packs_share(cl: Consentline) -> 
 
 def test_a_reviewed_opt_out_is_confirmed_in_the_language_of_the_message(cl: Consentline) -> None:
     worked_setup(cl)
-    r = inbound(cl, "alto por favor", message_id="es1")
+    r = inbound(cl, "SALIR MARKETING", message_id="es1")
     assert r.classification.intent == "ambiguous" and r.classification.language == "es"
     cl.review_decide(r.review_id or 0, "opt_out", reviewer="ana")
     (reply,) = cl.outbox(status="pending")
