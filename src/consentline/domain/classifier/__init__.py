@@ -8,10 +8,14 @@ would have done. The modules, by concept:
 - :mod:`.types`: the values (:class:`Classification`, :class:`ClassifierConfig`,
   :class:`KeywordScope`);
 - :mod:`.normalise`: the C1 normal form matched against;
-- :mod:`.packs`: the language packs and phrase patterns, data files in ``data/``
-  each keyword with its source and confidence;
-- :mod:`.stages` (whole message, keyword-led, phrase), :mod:`.typos` (C7) and
-  :mod:`.guard` (C8): the classification stages, first decisive one wins;
+- :mod:`.packs`: the language packs and the revocation grammars, data files in
+  ``data/`` (each keyword with its source and confidence, each grammar rule with
+  its id and examples); :mod:`.grammar` compiles the grammars' forms;
+- the classification stages, first decisive one wins: :mod:`.stages` (whole
+  message, keyword-led, grammar), :mod:`.trailers` (a keyword with a reference
+  or a name after it), :mod:`.sentences` (one sentence that is a keyword
+  request), :mod:`.typos` (C7), :mod:`.guard` (C8) with :mod:`.everyday` (C9);
+  :mod:`.stretch` recovers keywords hidden by stretched letters (C1);
 - :mod:`.pipeline`: :func:`classify` runs them; :func:`warm` builds the tables;
 - :mod:`.lint`: :func:`lint_keyword` checks an account keyword before it is saved.
 

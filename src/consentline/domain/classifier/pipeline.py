@@ -9,10 +9,13 @@ The stages, first decisive one wins:
    several keywords are resolved by C10 precedence (opt_out > help > opt_in);
    then (C2, trailers.py) an opt-out keyword followed by a pronoun, a reference,
    a name or a signature as well ("STOP it", "CANCEL #55123", "Stop John");
-3. plain-language revocation (C6) in any clause ("take me off your list");
-4. typo of an opt-out keyword (C7) when the whole message is one word;
-5. ambiguity guard (C8): bare NO, soft declines, an opt-out word inside an
-   ordinary sentence, an opt-out emoji alone -> ``ambiguous`` (human review);
+3. plain-language revocation (C6) in any clause, read by the grammars
+   ("take me off your list", "I'd rather not get any more of these"); then
+   (sentences.py) one sentence of a longer reply that is a keyword request;
+4. typo of an opt-out keyword (C7): one word, or leading what stage 2 accepts;
+5. ambiguity guard (C8): a doubtful grammar match (negated, questioned, a
+   'review' rule), bare NO, soft declines, an opt-out word inside an ordinary
+   sentence, an opt-out emoji alone -> ``ambiguous`` (human review);
    but an opt-out word only in an everyday sense ("bus stop", "the end of the
    month", everyday.py) -> ``none`` (C9.everyday_sense);
 6. otherwise ``none``. Words match whole tokens only (C9).
