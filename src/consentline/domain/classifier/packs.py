@@ -90,6 +90,8 @@ class Packs:
     typo_targets: tuple[Entry, ...]
     patterns: dict[str, tuple[Pattern, ...]]  # required word -> patterns needing it
     pattern_words: frozenset[str]
+    # anchor word -> (pattern, its required word sets that do not hold that word)
+    checks: dict[str, tuple[tuple[Pattern, tuple[frozenset[str], ...]], ...]]
 
 
 _PACK_FILES = ("en", "fr", "es", "pt", "no_sv", "nl")
@@ -199,6 +201,10 @@ def load_packs() -> Packs:
         typo_targets=tuple(e for e in entries.values() if e.typos),
         patterns=patterns,
         pattern_words=frozenset(patterns),
+        checks={
+            word: tuple((p, tuple(r for r in p.required if word not in r)) for p in listed)
+            for word, listed in patterns.items()
+        },
     )
 
 
@@ -260,18 +266,23 @@ def candidates(
     every mandatory part among ``tokens``, in an enabled language, in file order."""
     words = list(hits)
     if len(words) == 1:  # the common case: one anchor word, its rules already in order
-        ordered: Iterable[Pattern] = packs.patterns[words[0]]
+        ordered = packs.checks[words[0]]
     else:
-        found = {pattern.order: pattern for word in words for pattern in packs.patterns[word]}
-        ordered = [found[order] for order in sorted(found)]
-    present = frozenset(tokens)
+        found = {p.order: (p, rest) for word in words for p, rest in packs.checks[word]}
+        ordered = tuple(found[order] for order in sorted(found))
+    present: frozenset[str] | None = None
     chosen: list[Pattern] = []
-    for pattern in ordered:
+    for pattern, rest in ordered:
         if pattern.language != "en" and pattern.language not in config.languages:
             continue
-        for required in pattern.required:
-            if required.isdisjoint(present):
-                break
+        if rest:
+            if present is None:
+                present = frozenset(tokens)
+            for required in rest:  # a loop, not any(): this runs for most messages
+                if required.isdisjoint(present):
+                    break
+            else:
+                chosen.append(pattern)
         else:
             chosen.append(pattern)
     return chosen
