@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from consentline.domain.classifier import ClassifierConfig, classify
+from consentline.domain.classifier import ClassifierConfig, KeywordScope, classify
 from consentline.domain.classifier.grammar import (
     GrammarError,
     anchor_words,
@@ -233,3 +233,25 @@ def test_grammar_files_hold_only_keys_the_compiler_reads(name: str) -> None:
     for spec in data["rules"]:
         assert set(spec) <= RULE_KEYS, (spec["id"], set(spec) - RULE_KEYS)
         assert {"id", "at", "form", "examples"} <= set(spec), spec["id"]
+
+
+@pytest.mark.parametrize(
+    ("text", "scope"),
+    [
+        ("no more promos thanks", KeywordScope("purpose", "marketing")),
+        ("I dont want your marketing messages", KeywordScope("purpose", "marketing")),
+        ("I dont want your texts or promos", KeywordScope("default")),  # a general noun
+        ("I dont want your texts", KeywordScope("default")),
+    ],
+)
+def test_a_grammar_revocation_naming_one_purpose_is_scoped_to_it_C16(
+    text: str, scope: KeywordScope
+) -> None:
+    result = classify(text)
+    assert result.rule.startswith("C6.en.")
+    assert result.scope == scope
+
+
+def test_a_purpose_the_account_lacks_leaves_the_default_reach_C16() -> None:
+    config = ClassifierConfig(purposes=frozenset({"transactional"}))
+    assert classify("no more promos thanks", config).scope == KeywordScope("default")
