@@ -114,3 +114,20 @@ def test_a_stretched_keyword_is_found_even_when_the_grammar_knows_the_short_form
     # but a stretched "arrrrrete" is still the keyword ARRETE.
     assert classify("arrrrrete").keyword == "ARRETE"
     assert classify("STOPPPP").keyword == "STOP"
+
+
+@pytest.mark.parametrize(
+    ("text", "scope"),
+    [
+        ("STOP MARKETING", "purpose"),
+        ("STOP MARKETING TEXTS", "purpose"),  # the purpose word qualifies the noun
+        ("stop sending me promos", "purpose"),
+        ("stop these promos", "purpose"),
+        ("stop sending me texts and promos", "default"),  # texts on their own: everything
+        ("stop texts", "default"),
+        ("stop all texts", "all"),
+    ],
+)
+def test_a_keyword_led_scope_is_never_narrower_than_the_words_C5_C16(text: str, scope: str) -> None:
+    result = classify(text)
+    assert (result.intent, result.scope.kind) == ("opt_out", scope), result

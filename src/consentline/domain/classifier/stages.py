@@ -197,14 +197,38 @@ def keyword_led(tokens: list[str], config: ClassifierConfig, packs: Packs) -> Ve
         rule = "C12.topic"
     else:
         rule = winner[1]
-    if len(scopes) == 1:
+    if len(scopes) == 1 and not (intent == "opt_out" and _names_every_message(tokens, packs)):
         scope = next(iter(scopes))
-    elif not scopes and scope_all:
+    elif scope_all and len(scopes) <= 1:
         scope = ALL_SCOPE
     else:
-        scope = DEFAULT_SCOPE  # none named, or several: the account's whole reach is safest
+        # None named, several, or every message named beside a purpose ("stop sending
+        # me texts and promos"): the account's whole reach is safest (C16).
+        scope = DEFAULT_SCOPE
     topic = scope.name if scope.kind == "topic" and intent == "opt_in" else None
     return Verdict(intent, rule, winner[2], winner[3], scope, topic)
+
+
+# C16: nouns that name every message, unless a purpose word qualifies them
+# ("marketing texts" is marketing; "texts and promos" is everything).
+_GENERAL_NOUNS = frozenset(
+    {"texts", "text", "txts", "txt", "messages", "message", "msgs", "msg", "sms", "smss",
+     "alerts", "notifications", "updates", "reminders", "everything"}
+)  # fmt: skip
+
+
+def _names_every_message(tokens: list[str], packs: Packs) -> bool:
+    """Does a general noun stand on its own, not qualified by a purpose word before it?"""
+    for i, token in enumerate(tokens):
+        if token in _GENERAL_NOUNS and not (i and _is_purpose_word(tokens[i - 1], packs)):
+            return True
+    return False
+
+
+def _is_purpose_word(token: str, packs: Packs) -> bool:
+    return any(
+        kind == "purpose" and len(words) == 1 for words, kind, _ in packs.vocab.get(token, ())
+    )
 
 
 def plain_phrase(
