@@ -55,7 +55,7 @@ def guard(
         and _led_like_a_keyword(text, tokens, config, packs)
     ):
         # C4/C8: ALTO, SALIR, PARE count only as the whole message, but one that
-        # leads what would be a keyword request ("SALIR MARKETING", "Pare - Ana")
+        # leads what would be a keyword request ("SALIR MARKETING", "ALTO 3390")
         # is worth a person's look; "pare the apples" is not.
         return Verdict("ambiguous", "C8.ordinary_word_led", lead.keyword, language_of(lead, config))
     guarded = not packs.guard_keys.isdisjoint(tokens)
