@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from consentline.domain.classifier import Classification
@@ -132,13 +132,5 @@ def stored_results(uow: UnitOfWork, rows: Mapping[int, InboundRecord]) -> dict[i
 
 
 def as_duplicate(original: InboundResult) -> InboundResult:
-    return InboundResult(
-        id=original.id,
-        classification=original.classification,
-        event=original.event,
-        reply=original.reply,
-        review_id=original.review_id,
-        duplicate=True,
-        decided_by=original.decided_by,
-        events=original.events,
-    )
+    """The stored result of a message delivered again, marked as a duplicate."""
+    return replace(original, duplicate=True)

@@ -137,13 +137,10 @@ class _Classes:
 
     forms: Mapping[str, tuple[Node, ...]]
     regex: dict[str, str]
-    first: dict[str, frozenset[str] | None]
 
     @classmethod
     def of(cls, classes: Mapping[str, Sequence[str]]) -> _Classes:
-        return cls(
-            {name: tuple(parse(f) for f in forms) for name, forms in classes.items()}, {}, {}
-        )
+        return cls({name: tuple(parse(f) for f in forms) for name, forms in classes.items()}, {})
 
 
 _QUANTIFIERS: dict[tuple[object, object], str] = {(0, 1): "?", (0, None): "*", (1, None): "+"}
@@ -206,12 +203,11 @@ def anchor_words(tree: Node, classes: _Classes, frequent: Sequence[str]) -> froz
     best set. "Best" means the lowest sum of word weights, an estimate of how
     many messages contain one of the words: an everyday word (``frequent``, most
     frequent first: "i", "you", "to"...) weighs 10000 / (rank + 1), as word
-    frequencies fall off (Zipf), any other word 1. A rule is tried only on messages containing
-    one of its anchor words, so rarer anchors make the classifier faster
-    without changing what it finds.
+    frequencies fall off (Zipf), any other word 1. A rule is tried only on
+    messages containing one of its anchor words, so rarer anchors make the
+    classifier faster without changing what it finds.
     """
-    weights = {word: 1 + 10000 / (rank + 1) for rank, word in enumerate(frequent)}
-    words = _anchors(tree, classes, weights)
+    words = _anchors(tree, classes, _weights(frequent))
     if not words:
         raise GrammarError("the form has no mandatory word to anchor on")
     return words
@@ -226,10 +222,15 @@ def required_words(
     message missing any of them cannot match: the classifier checks them all
     (cheap set tests) before running the rule's regex.
     """
-    weights = {word: 1 + 10000 / (rank + 1) for rank, word in enumerate(frequent)}
+    weights = _weights(frequent)
     parts = _children(tree) if tree[0] == "seq" else (tree,)
     found = (_anchors(part, classes, weights) for part in parts)
     return tuple(sorted((words for words in found if words), key=lambda w: _cost(w, weights)))
+
+
+def _weights(frequent: Sequence[str]) -> dict[str, float]:
+    """How many messages an everyday word is in, roughly: 10000 / (rank + 1), plus 1."""
+    return {word: 1 + 10000 / (rank + 1) for rank, word in enumerate(frequent)}
 
 
 def _cost(words: frozenset[str], weights: Mapping[str, float]) -> float:

@@ -108,14 +108,14 @@ def classify(text: str, config: ClassifierConfig = DEFAULT_CONFIG) -> Classifica
         )
     else:
         packs = load_packs()
-        hits = packs.pattern_words.intersection(tokens)
-        rules = candidates(hits, tokens, config, packs) if hits else []
         verdict = (
             whole_message(key, config, packs)
             or keyword_led(tokens, config, packs)
             or keyword_trailer(text, tokens, config, packs)
         )
         if verdict is None:
+            hits = packs.pattern_words.intersection(tokens)
+            rules = candidates(hits, tokens, config, packs) if hits else []
             # A grammar match decides at once when it is an opt-out; a doubtful one
             # (negated, questioned) waits until the sentence and typo stages have
             # had their say: "I didn't sign up for this, stop" ends on a request.
