@@ -15,6 +15,7 @@ from consentline.cli import (
     configure,
     inbound,
     ledger,
+    lifecycle,
     outbox,
     review,
     serve,
@@ -163,6 +164,8 @@ app.command("classify")(classify.classify)
 app.command("inbound")(inbound.inbound)
 app.add_typer(review.review_app, name="review")
 app.add_typer(outbox.outbox_app, name="outbox")
+app.command("change-number")(lifecycle.change_number)
+app.command("import-deactivations")(lifecycle.import_deactivations)
 app.command("verify")(verify)
 app.command("serve")(serve.serve)
 # `account configure` lives with the inbound settings; accounts.py owns the group.
