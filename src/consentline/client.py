@@ -251,8 +251,14 @@ class Consentline:
         return rule
 
     def set_policy(self, account: str, **settings: Any) -> TenantPolicy:
-        """Tenant-wide ``consent_ttl`` (None = never expires) and ``pending_ttl``."""
-        unknown = set(settings) - {"consent_ttl", "pending_ttl"}
+        """Tenant-wide ``consent_ttl`` (None = never expires), ``pending_ttl`` and
+        ``revoke_all_from`` (C16: the day from which a scoped revocation covers every
+        purpose and topic at its scope; default 2027-01-31; None = off).
+
+        >>> cl.set_policy("acme", revoke_all_from="2026-06-01").revoke_all_from  # doctest: +SKIP
+        datetime.date(2026, 6, 1)
+        """
+        unknown = set(settings) - {"consent_ttl", "pending_ttl", "revoke_all_from"}
         if unknown:
             raise InvalidInput(f"unknown settings {', '.join(sorted(unknown))}")
         with self._write() as uow:
@@ -695,6 +701,9 @@ class Consentline:
         purpose: str,
         topic: str,
         at_us: int,
+        revoke_all_us: int | None = None,
     ) -> tuple[str, int, Row | None]:
         with self.units(write=False) as uow:
-            return history.fold_at(uow, tenant_id, channel, address, scopes, purpose, topic, at_us)
+            return history.fold_at(
+                uow, tenant_id, channel, address, scopes, purpose, topic, at_us, revoke_all_us
+            )

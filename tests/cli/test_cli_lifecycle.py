@@ -28,7 +28,7 @@ def test_change_number_lapses_and_says_what(acme: Run) -> None:
     _opt_in(acme, ALICE)
     result = acme("change-number", ALICE, NEW, "--account", "acme")
     assert result.exit_code == 0, result.output
-    assert f"Lapsed 1 consent(s) of {ALICE} (changed to {NEW}):" in result.stdout
+    assert f"Lapsed 1 consent of {ALICE} (changed to {NEW}):" in result.stdout
     assert "lapse at account acme: purpose marketing (ends event #1)" in result.stdout
     again = acme("change-number", ALICE, NEW, "--account", "acme")
     assert "no consent lapsed" in again.stdout
@@ -60,7 +60,7 @@ def test_import_deactivations_reports_and_writes_the_bad_rows(acme: Run, tmp_pat
     bad = tmp_path / "bad.csv"
     result = acme("import-deactivations", str(listed), "--account", "acme", "--errors", str(bad))
     assert result.exit_code == 0, result.output
-    assert "4 rows: 1 lapsed (1 consents), 1 unchanged, 2 errors" in result.stdout
+    assert "4 rows: 1 lapsed (1 consent), 1 unchanged, 2 errors" in result.stdout
     assert "row 3 number: invalid_address" in result.stdout
     with bad.open() as handle:
         rows = list(csv.DictReader(handle))
@@ -79,3 +79,30 @@ def test_import_deactivations_refuses_a_file_without_the_columns(acme: Run, tmp_
     assert json.loads(result.stdout)["error"]["code"] == "invalid_input"
     missing = acme("import-deactivations", str(tmp_path / "none.csv"), "--account", "acme")
     assert missing.exit_code == 2 and "Traceback" not in missing.output
+
+
+def test_policy_shows_and_sets_the_revoke_all_date(acme: Run) -> None:
+    shown = acme("policy", "--account", "acme")
+    assert shown.exit_code == 0, shown.output
+    assert "revoke-all: from 2027-01-31" in shown.stdout
+    body = ok_json(acme("policy", "--account", "acme", "--revoke-all-from", "2026-02-01", "--json"))
+    assert body["revoke_all_from"] == "2026-02-01"
+    off = acme("policy", "--account", "acme", "--revoke-all-off")
+    assert "revoke-all: off" in off.stdout
+    assert ok_json(acme("policy", "--account", "acme", "--json"))["revoke_all_from"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--revoke-all-from", "tomorrow"], "tomorrow"),
+        (["--revoke-all-from", "2026-02-30"], "2026-02-30"),
+        (["--revoke-all-from", "2026-02-01", "--revoke-all-off"], "not both"),
+    ],
+)
+def test_policy_refuses_bad_dates_cleanly(acme: Run, args: list[str], fragment: str) -> None:
+    assert_clean_error(acme("policy", "--account", "acme", *args), fragment)
+
+
+def test_policy_of_an_unknown_account_is_a_clean_error(acme: Run) -> None:
+    assert_clean_error(acme("policy", "--account", "nope"), "nope")

@@ -16,6 +16,10 @@ Account = Annotated[str, typer.Option("--account", help="The account whose subtr
 Channel = Annotated[str, typer.Option("--channel", help="sms or whatsapp.")]
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def change_number(
     ctx: typer.Context,
     old: Annotated[str, typer.Argument(help="The number that changed hands or was given up.")],
@@ -43,7 +47,7 @@ def change_number(
             out.print(f"Nothing held by {text(result.old)}: no consent lapsed.")
             return
         out.print(
-            f"Lapsed {len(result.lapsed)} consent(s) of {text(result.old)}"
+            f"Lapsed {_count(len(result.lapsed), 'consent')} of {text(result.old)}"
             f" (changed to {text(result.new)}):"
         )
         directory = client.directory()
@@ -119,8 +123,9 @@ def import_deactivations(
             return
         out = console()
         out.print(
-            f"{report.rows} rows: {report.lapsed} lapsed ({report.events} consents),"
-            f" {report.unchanged} unchanged, {report.errors} errors"
+            f"{_count(report.rows, 'row')}: {report.lapsed} lapsed"
+            f" ({_count(report.events, 'consent')}), {report.unchanged} unchanged,"
+            f" {_count(report.errors, 'error')}"
         )
         for error in report.first_errors:
             out.print(
