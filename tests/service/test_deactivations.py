@@ -194,3 +194,41 @@ def test_memory_stays_flat_for_a_long_file(cl: Consentline) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 20_000_000
+
+
+def test_a_binary_file_object_is_read_as_utf8(cl: Consentline) -> None:
+    w = worked_setup(cl)
+    cl.record(w.x, "opt_in", account="a", purpose="marketing", occurred_at=BEFORE)
+    data = io.BytesIO(f"\ufeffmsisdn,deactivated_on\n{w.x},{DATE}\n".encode())
+    assert cl.import_deactivations(data, account="t").lapsed == 1
+
+
+def test_a_crash_part_way_keeps_whole_chunks_and_a_re_run_finishes(
+    cl: Consentline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worked_setup(cl)
+    monkeypatch.setattr(deactivations, "CHUNK", 2)
+    numbers = [f"+1415555030{n}" for n in range(6)]
+    for number in numbers:
+        cl.record(number, "opt_in", account="a", purpose="marketing", occurred_at=BEFORE)
+    rows = [{"number": n, "date": DATE} for n in numbers]
+    real = deactivations._apply
+    calls: list[int] = []
+
+    def crashing(*args: object, **kwargs: object) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the process died")
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(deactivations, "_apply", crashing)
+    with pytest.raises(RuntimeError):
+        cl.import_deactivations(rows, account="t")
+    monkeypatch.setattr(deactivations, "_apply", real)
+    lapsed = [
+        n for n in numbers if not cl.check(n, from_="+18005550101", purpose="marketing").allowed
+    ]
+    assert lapsed == numbers[:2]  # the first chunk, whole
+    again = cl.import_deactivations(rows, account="t")
+    assert (again.lapsed, again.unchanged) == (4, 2)
+    assert cl.verify().ok
