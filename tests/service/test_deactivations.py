@@ -232,3 +232,10 @@ def test_a_crash_part_way_keeps_whole_chunks_and_a_re_run_finishes(
     again = cl.import_deactivations(rows, account="t")
     assert (again.lapsed, again.unchanged) == (4, 2)
     assert cl.verify().ok
+
+
+def test_a_number_in_the_date_column_is_never_shown_in_full(cl: Consentline) -> None:
+    w = worked_setup(cl)
+    report = cl.import_deactivations(_csv(f"{w.x},+14155550177"), account="t")
+    (error,) = report.first_errors
+    assert error.code == "bad_date" and "+14155550177" not in error.message

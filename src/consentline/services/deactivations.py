@@ -175,7 +175,9 @@ def parse_when(raw: str, zone: ZoneInfo | None) -> tuple[datetime, str]:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidTime(f"{value[:40]!r} is not a date or an ISO date and time") from None
+        # A shifted column could put a phone number here: never shown in full (C23).
+        shown = mask(value) if sum(c.isdigit() for c in value) > 8 else value[:40]
+        raise InvalidTime(f"{shown!r} is not a date or an ISO date and time") from None
     if moment.tzinfo is None:
         if zone is None:
             raise InvalidTime("a date and time without an offset needs --timezone")
