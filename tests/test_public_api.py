@@ -54,6 +54,9 @@ EXPECTED = {
     "ReviewItem",
     "UnknownReviewItem",
     "classify",
+    # number changes and deactivation lists (docs/lifecycle.md)
+    "DeactivationReport",
+    "NumberChange",
     # the whole exception tree (tests/test_errors.py checks it against the drawing)
     "BlockedDestination",
     "BudgetExceeded",
@@ -108,6 +111,8 @@ def test_the_documented_client_methods_exist_with_docstrings() -> None:
         "set_purpose",
         "set_policy",
         "update_account",
+        "change_number",
+        "import_deactivations",
     ):
         method = getattr(consentline.Consentline, name)
         assert inspect.getdoc(method), name

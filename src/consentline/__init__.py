@@ -59,7 +59,9 @@ from consentline.domain.ledger import Event, EventRef
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Line
 from consentline.domain.settings import AccountSettings
+from consentline.services.deactivations import DeactivationReport
 from consentline.services.inbound import InboundMessage, InboundResult, Reply
+from consentline.services.number_changes import NumberChange
 from consentline.services.outbox import OutboxMessage
 from consentline.services.recording import RecordRequest, RecordResult
 from consentline.services.review import ReviewItem
@@ -81,6 +83,7 @@ __all__ = [
     "Consentline",
     "ConsentlineError",
     "CrossTenant",
+    "DeactivationReport",
     "Decision",
     "DuplicateExternalId",
     "Event",
@@ -106,6 +109,7 @@ __all__ = [
     "Line",
     "LineExists",
     "NotFound",
+    "NumberChange",
     "OutboxMessage",
     "Problem",
     "PurposeRule",

@@ -14,6 +14,7 @@ for, and at the latest every ``cache_seconds`` for changes made elsewhere.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -40,8 +41,14 @@ from consentline.services import (
 from consentline.services.api_keys import ApiKeys
 from consentline.services.context import Context
 from consentline.services.credentials import ProviderCredentials
+from consentline.services.deactivations import (
+    DeactivationReport,
+    RowError,
+    import_deactivations,
+)
 from consentline.services.gate import Gate
 from consentline.services.inbound import InboundMessage, InboundResult
+from consentline.services.number_changes import NumberChange, change_number
 from consentline.services.outbox import OutboxMessage
 from consentline.services.ports import UnitOfWork, UnitOfWorkFactory
 from consentline.services.recording import RecordRequest, RecordResult
@@ -244,8 +251,14 @@ class Consentline:
         return rule
 
     def set_policy(self, account: str, **settings: Any) -> TenantPolicy:
-        """Tenant-wide ``consent_ttl`` (None = never expires) and ``pending_ttl``."""
-        unknown = set(settings) - {"consent_ttl", "pending_ttl"}
+        """Tenant-wide ``consent_ttl`` (None = never expires), ``pending_ttl`` and
+        ``revoke_all_from`` (C16: the day from which a scoped revocation covers every
+        purpose and topic at its scope; default 2027-01-31; None = off).
+
+        >>> cl.set_policy("acme", revoke_all_from="2026-06-01").revoke_all_from  # doctest: +SKIP
+        datetime.date(2026, 6, 1)
+        """
+        unknown = set(settings) - {"consent_ttl", "pending_ttl", "revoke_all_from"}
         if unknown:
             raise InvalidInput(f"unknown settings {', '.join(sorted(unknown))}")
         with self._write() as uow:
@@ -561,6 +574,66 @@ class Consentline:
         with self.units(write=False) as uow:
             return history.of_address(uow, owner, address, channel)
 
+    def change_number(
+        self, old: str, new: str, *, account: str, channel: str = "sms"
+    ) -> NumberChange:
+        """The consents ``old`` holds in ``account``'s subtree lapse (source
+        ``number_change``); its opt-outs stay; nothing carries over to ``new``.
+
+        Idempotent: running the same change again appends nothing.
+
+        >>> cl.change_number("+14155550101", "+14155550199", account="acme")  # doctest: +SKIP
+        NumberChange(old=..., new=..., lapsed=(Event(action="lapse", ...),), replayed=0)
+        """
+        directory, policies = self.directory(), self._tenant_policies()
+        with self._write() as uow:
+            return change_number(
+                uow,
+                directory,
+                policies,
+                old=old,
+                new=new,
+                account=account,
+                channel=channel,
+                now=self._clock(),
+            )
+
+    def import_deactivations(
+        self,
+        source: Any,
+        *,
+        account: str,
+        list_name: str | None = None,
+        channel: str = "sms",
+        timezone: str | None = None,
+        on_error: Callable[[RowError], None] | None = None,
+    ) -> DeactivationReport:
+        """Lapse the consents each listed number was given before its deactivation
+        date (a carrier or reassigned-numbers list: CSV with a number and a date).
+
+        ``source`` is a path, a file object or an iterable of dicts; it is streamed.
+        A bare date is the start of that day in ``timezone`` (default UTC).
+        ``on_error`` is called with each bad row (the report keeps the first ones).
+
+        >>> cl.import_deactivations("disconnects.csv", account="acme").lapsed  # doctest: +SKIP
+        12
+        """
+        if list_name is None:
+            name = getattr(source, "name", source) if not isinstance(source, list) else None
+            list_name = os.path.basename(str(name)) if isinstance(name, str | os.PathLike) else ""
+        return import_deactivations(
+            self.units,
+            self.directory(),
+            self._tenant_policies(),
+            source,
+            account=account,
+            list_name=list_name or "deactivations",
+            channel=channel,
+            timezone=timezone,
+            on_error=on_error,
+            now=self._clock(),
+        )
+
     def scope_questions(
         self, address: str, *, account: str, channel: str | None = None
     ) -> list[AskedQuestion]:
@@ -628,6 +701,9 @@ class Consentline:
         purpose: str,
         topic: str,
         at_us: int,
+        revoke_all_us: int | None = None,
     ) -> tuple[str, int, Row | None]:
         with self.units(write=False) as uow:
-            return history.fold_at(uow, tenant_id, channel, address, scopes, purpose, topic, at_us)
+            return history.fold_at(
+                uow, tenant_id, channel, address, scopes, purpose, topic, at_us, revoke_all_us
+            )

@@ -222,6 +222,10 @@ def test_real_answers_of_every_operation_match_the_document(api: Api) -> None:
             f"/v1/addresses/{{address}}/{segment}",
         )
     walk("GET", "/v1/events", params={"after": 0, "limit": 2})
+    change = "/v1/addresses/{old}/change-number"
+    walk(
+        "POST", f"/v1/addresses/{address}/change-number", change, json={"new": Y, "account": "acme"}
+    )
     for to, status in ((X, 200), (Y, 200), ("not a number", 422)):
         query = {"to": to, "from": ACME_LINE, "purpose": "marketing"}
         walk("GET", "/v1/check", params=query, status=status)

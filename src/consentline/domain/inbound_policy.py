@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from consentline.domain.classifier import Classification, KeywordScope
-from consentline.domain.ledger import OUT, PENDING, Entry, fold
+from consentline.domain.ledger import OUT, PENDING, Entry, fold, widened_entries
 from consentline.domain.policy import TenantPolicy
 from consentline.domain.replies import LANGUAGES
 from consentline.domain.scopes import Account, Directory, Line
@@ -129,7 +129,14 @@ def decide(
             purpose = None
         topic = scope.name if scope.kind == "topic" else None
         reach = "tree" if scope.kind == "all" else settings.keyword_reach.get(cls.keyword or "")
-        repeated = opted_out(directory, facts.line, entries, purpose or "", topic or "")
+        repeated = opted_out(
+            directory,
+            facts.line,
+            entries,
+            purpose or "",
+            topic or "",
+            _revoke_all(policy, purpose),
+        )
         stop = Change("opt_out", via=line_number, purpose=purpose, topic=topic, reach=reach)
         if repeated or provider_replied:  # C17 / C27
             return plan(stop)
@@ -181,19 +188,35 @@ def _items(entries: Sequence[Entry]) -> list[tuple[str, str, str, str]]:
     return [(e.code, e.scope, e.purpose, e.topic) for e in entries]
 
 
+def _revoke_all(policy: TenantPolicy, purpose: str | None) -> int | None:
+    """The revoke-all instant (C16) for sends of ``purpose`` (None: off or disabled)."""
+    rule = policy.purposes.get(purpose) if purpose else None
+    return policy.revoke_all_us if rule is None else policy.revoke_all_for(rule)
+
+
 def opted_out(
-    directory: Directory, line: Line, entries: Sequence[Entry], purpose: str, topic: str
+    directory: Directory,
+    line: Line,
+    entries: Sequence[Entry],
+    purpose: str,
+    topic: str,
+    revoke_all_us: int | None = None,
 ) -> bool:
-    """Whether sends of ``purpose`` / ``topic`` from ``line`` are opted out."""
+    """Whether sends of ``purpose`` / ``topic`` from ``line`` are opted out; scoped
+    opt-outs on or after ``revoke_all_us`` cover every purpose and topic (C16)."""
     scopes = directory.covering_scopes(line)
-    return fold(_items(entries), scopes, purpose, topic)[0] == OUT
+    widened = widened_entries(entries, revoke_all_us)
+    return fold(_items(entries), scopes, purpose, topic, widened)[0] == OUT
 
 
 def opted_out_anywhere(
     directory: Directory, policy: TenantPolicy, line: Line, entries: Sequence[Entry]
 ) -> bool:
     """Whether any purpose (or all of them) is opted out for sends from ``line``."""
-    return any(opted_out(directory, line, entries, p, "") for p in ["", *policy.purposes])
+    return any(
+        opted_out(directory, line, entries, p, "", _revoke_all(policy, p))
+        for p in ["", *policy.purposes]
+    )
 
 
 def pending(
@@ -220,7 +243,8 @@ def pending(
         if facts.received_us - entry.occurred_us >= ttl_us:
             return None
         purpose = entry.purpose or next(iter(policy.purposes), "")
-        state, decided = fold(items, scopes, purpose, entry.topic)
+        widened = widened_entries(entries, _revoke_all(policy, purpose))  # C16
+        state, decided = fold(items, scopes, purpose, entry.topic, widened)
         if state == PENDING and decided == index:
             return entry
     return None

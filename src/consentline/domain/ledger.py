@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, NamedTuple
@@ -491,15 +491,24 @@ def insert_entry(entries: list[Entry], entry: Entry) -> None:
     entries.insert(position, entry)
 
 
-def _dominates(later: Entry, earlier: Entry) -> bool:
+def _dominates(later: Entry, earlier: Entry, revoke_all_us: int | None = None) -> bool:
     """True when ``later`` makes ``earlier`` irrelevant to every possible fold.
 
     Only an opt-in resets the fold whatever came before, so ``earlier`` can go
     when every send it covers is also covered by ``later``: the same scope, a
     purpose at least as wide, and the same topic (an untopical opt-out covers
-    topic sends that an untopical opt-in does not, so it stays).
+    topic sends that an untopical opt-in does not, so it stays). A scoped opt-out
+    from the revoke-all date on (C16) covers every purpose and topic, which no
+    single opt-in does: it always stays.
     """
     if later.code != "i" or later.scope != earlier.scope:
+        return False
+    if (
+        revoke_all_us is not None
+        and earlier.code == "o"
+        and earlier.occurred_us >= revoke_all_us
+        and (earlier.purpose or earlier.topic)
+    ):
         return False
     if later.purpose and later.purpose != earlier.purpose:
         return False
@@ -508,12 +517,16 @@ def _dominates(later: Entry, earlier: Entry) -> bool:
     return bool(earlier.topic) and earlier.topic == later.topic
 
 
-def compact(entries: Sequence[Entry]) -> list[Entry]:
-    """Drop the entries no future fold can depend on (they stay in the ledger)."""
+def compact(entries: Sequence[Entry], revoke_all_us: int | None = None) -> list[Entry]:
+    """Drop the entries no future fold can depend on (they stay in the ledger).
+
+    ``revoke_all_us`` is the tenant's revoke-all instant (C16; None: off), which
+    decides which scoped opt-outs cover everything and so must stay.
+    """
     kept: list[Entry] = []
     opt_ins: list[Entry] = []
     for entry in reversed(entries):
-        if any(_dominates(later, entry) for later in opt_ins):
+        if any(_dominates(later, entry, revoke_all_us) for later in opt_ins):
             continue
         kept.append(entry)
         if entry.code == "i":
@@ -523,8 +536,43 @@ def compact(entries: Sequence[Entry]) -> list[Entry]:
 
 
 # -- fold ------------------------------------------------------------------------
+def scoped_opt_outs(items: Iterable[Sequence[str]]) -> tuple[int, ...]:
+    """Indexes of the opt-outs that name a purpose or a topic ("STOP MARKETING")."""
+    return tuple(i for i, item in enumerate(items) if item[0] == "o" and (item[2] or item[3]))
+
+
+def revoking_all(
+    scoped: Iterable[int], times: Sequence[int], from_us: int | None
+) -> frozenset[int]:
+    """Of the ``scoped`` opt-out indexes, those that revoke everything at their scope.
+
+    The revoke-all rule (C16): from ``from_us`` on (the tenant's ``revoke_all_from``;
+    None: the rule is off), a revocation that names a purpose or a topic covers every
+    purpose and topic at its scope. ``times`` are the entries' ``occurred_us``, so an
+    event keeps the scope it had when it happened: one before the date stays scoped.
+    """
+    if from_us is None:
+        return frozenset()
+    return frozenset(i for i in scoped if times[i] >= from_us)
+
+
+def widened_entries(entries: Sequence[Entry], from_us: int | None) -> frozenset[int]:
+    """:func:`revoking_all` for a list of entries."""
+    if from_us is None:
+        return frozenset()
+    return frozenset(
+        i
+        for i, e in enumerate(entries)
+        if e.code == "o" and (e.purpose or e.topic) and e.occurred_us >= from_us
+    )
+
+
 def fold(
-    items: Iterable[Sequence[str]], scopes: frozenset[str], purpose: str, topic: str
+    items: Iterable[Sequence[str]],
+    scopes: frozenset[str],
+    purpose: str,
+    topic: str,
+    widened: Container[int] = (),
 ) -> tuple[str, int]:
     """Fold the covering entries; returns (state, index of the deciding entry or -1).
 
@@ -532,14 +580,23 @@ def fold(
     and ``topic`` describe the send ("" for no topic). Covering (docs/model.md, "The decision" 2):
     scope in ``scopes``; purpose empty or equal; for opt-outs, resumes and lapses
     topic empty or equal; for opt-ins and pending requests topic equal.
+
+    ``widened`` holds the indexes of opt-outs that revoke every purpose and topic at
+    their scope (C16's revoke-all rule, see :func:`revoking_all`): they cover the
+    send whatever purpose and topic they name. The caller leaves it empty for a
+    purpose whose model is ``disabled`` (the rule never reaches those).
     """
     state, index = NONE, -1
     prior_state, prior_index = NONE, -1
     for i, item in enumerate(items):
         code, scope, item_purpose, item_topic = item[0], item[1], item[2], item[3]
-        if scope not in scopes or (item_purpose and item_purpose != purpose):
+        if scope not in scopes:
             continue
-        if code == "i" or code == "p":
+        if widened and code == "o" and i in widened:
+            pass  # C16: from the revoke-all date a scoped revocation covers everything
+        elif item_purpose and item_purpose != purpose:
+            continue
+        elif code == "i" or code == "p":
             if item_topic != topic:
                 continue
         elif item_topic and item_topic != topic:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, Literal, cast, get_args
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,10 @@ Reason = Literal[
 REASONS: Final = get_args(Reason)
 
 DEFAULT_PENDING_TTL: Final = timedelta(hours=48)
+# C16: the FCC's revoke-all rule, 47 CFR 64.1200(a)(10), whose effective date was
+# postponed to 2027-01-31. From that day a revocation naming one purpose or topic
+# revokes every purpose and topic at its scope. A tenant may move it or turn it off.
+DEFAULT_REVOKE_ALL_FROM: Final = date(2027, 1, 31)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,62}")
 
 
@@ -108,6 +112,50 @@ class TenantPolicy:
     pending_ttl: timedelta = DEFAULT_PENDING_TTL  # C24
     purposes: Mapping[str, PurposeRule] = field(
         default_factory=lambda: {p.name: p for p in DEFAULT_PURPOSES}
+    )
+    # C16: from this day (00:00 UTC) a scoped revocation covers every purpose and
+    # topic at its scope; None turns the rule off.
+    revoke_all_from: date | None = DEFAULT_REVOKE_ALL_FROM
+
+    @property
+    def revoke_all_us(self) -> int | None:
+        """The revoke-all instant in UTC microseconds (None: the rule is off)."""
+        return revoke_all_instant(self.revoke_all_from)
+
+    def revoke_all_for(self, rule: PurposeRule) -> int | None:
+        """The revoke-all instant for sends of ``rule``: None for a ``disabled``
+        purpose, which the rule never reaches (C16)."""
+        return None if rule.model == "disabled" else self.revoke_all_us
+
+
+def revoke_all_instant(day: date | None) -> int | None:
+    """00:00 UTC of ``day`` in microseconds since the epoch (None stays None).
+
+    UTC midnight comes before midnight anywhere in the Americas, so a US tenant's
+    rule starts no later than its own local date.
+    """
+    if day is None:
+        return None
+    moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return _us(moment - datetime(1970, 1, 1, tzinfo=UTC))
+
+
+def check_revoke_all_from(value: object) -> date | None:
+    """A ``revoke_all_from`` setting: a date, an ISO date string, or None (off)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        raise InvalidConfig("revoke_all_from is a date (YYYY-MM-DD), not a time")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise InvalidConfig(
+        f"revoke_all_from {str(value)[:32]!r} is not a date like 2027-01-31 (or None: off)",
+        revoke_all_from=str(value)[:32],
     )
 
 

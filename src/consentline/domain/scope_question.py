@@ -45,7 +45,7 @@ from typing import Any, Final, Literal, NamedTuple
 
 from consentline.domain.classifier import DEFAULT_CONFIG, classify
 from consentline.domain.errors import InvalidConfig
-from consentline.domain.ledger import IN, OUT, Entry, fold
+from consentline.domain.ledger import IN, OUT, Entry, fold, widened_entries
 from consentline.domain.policy import PurposeRule, TenantPolicy, check_name, decide_state
 from consentline.domain.replies import (
     LANGUAGES,
@@ -316,10 +316,22 @@ def _items(entries: Sequence[Entry]) -> list[tuple[str, str, str, str]]:
     return [(e.code, e.scope, e.purpose, e.topic) for e in entries]
 
 
-def _fold(entries: Sequence[Entry], scopes: frozenset[str], category: Category) -> tuple[str, int]:
+def _fold(
+    entries: Sequence[Entry],
+    scopes: frozenset[str],
+    category: Category,
+    revoke_all_us: int | None = None,
+) -> tuple[str, int]:
     # A purpose is an untopical send of that purpose; a topic, a send of that topic
-    # (of no particular purpose: topic opt-ins are recorded without one).
-    return fold(_items(entries), scopes, category.purpose or "", category.topic or "")
+    # (of no particular purpose: topic opt-ins are recorded without one). Scoped
+    # opt-outs on or after ``revoke_all_us`` cover every category (C16).
+    widened = widened_entries(entries, revoke_all_us)
+    return fold(_items(entries), scopes, category.purpose or "", category.topic or "", widened)
+
+
+def _revoke_all(policy: TenantPolicy, category: Category) -> int | None:
+    rule = policy.purposes.get(category.purpose) if category.purpose else None
+    return policy.revoke_all_us if rule is None else policy.revoke_all_for(rule)
 
 
 def _was_allowed(
@@ -408,9 +420,10 @@ def offers(
     at_us = revocation.occurred_us
     found: list[Offer] = []
     for category in question.categories:
-        if _fold(after, scopes, category)[0] != OUT:
+        revoke_all_us = _revoke_all(policy, category)
+        if _fold(after, scopes, category, revoke_all_us)[0] != OUT:
             continue
-        state, index = _fold(before, scopes, category)
+        state, index = _fold(before, scopes, category, revoke_all_us)
         decided = before[index] if index >= 0 else None
         if state == OUT or not _was_allowed(category, state, decided, policy, at_us):
             continue
@@ -484,11 +497,13 @@ def restorable(
     directory: Directory,
     line: Line,
     revocation_id: int,
+    revoke_all_us: int | None = None,
 ) -> tuple[Offer, ...]:
     """The chosen offers still opted out by the revocation itself, seen from ``line``.
 
     If anything decided a category since (a later STOP, a START, an opt-in), the
-    answer leaves it alone: the newer word of the handset or the business wins.
+    answer leaves it alone: the newer word of the handset or the business wins
+    (a later scoped STOP too, once it revokes everything: ``revoke_all_us``, C16).
     """
     scopes = directory.covering_scopes(line)
     chosen = set(codes)
@@ -496,7 +511,7 @@ def restorable(
     for offer in offered:
         if offer.category.code not in chosen:
             continue
-        state, index = _fold(entries, scopes, offer.category)
+        state, index = _fold(entries, scopes, offer.category, revoke_all_us)
         if state == OUT and index >= 0 and entries[index].id == revocation_id:
             found.append(offer)
     return tuple(found)

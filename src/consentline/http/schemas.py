@@ -325,3 +325,13 @@ WEBHOOK_ANSWER: dict[str, Any] = {
     },
     "model": WebhookReceipt,
 }
+
+
+class NumberChangeOut(Answer):
+    """What a number change lapsed (``lapsed`` is empty when it was already applied)."""
+
+    old: str
+    new: str
+    channel: Channel
+    lapsed: list[EventOut]
+    replayed: int

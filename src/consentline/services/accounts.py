@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from consentline.domain.addresses import (
@@ -26,12 +26,14 @@ from consentline.domain.policy import (
     TenantPolicy,
     check_model,
     check_name,
+    check_revoke_all_from,
 )
 from consentline.domain.scopes import (
     Directory,
     check_reach,
     check_slug,
 )
+from consentline.services import recording
 from consentline.services.ports import UnitOfWork
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
@@ -176,9 +178,22 @@ def set_tenant_policy(
     account: str,
     consent_ttl: timedelta | None = _UNSET,
     pending_ttl: timedelta = _UNSET,
+    revoke_all_from: date | str | None = _UNSET,
 ) -> None:
+    """Change the tenant-wide settings that are given; commit once.
+
+    ``revoke_all_from`` (C16) is the day from which a scoped revocation covers every
+    purpose and topic (None: never). Changing it changes which stored opt-outs the
+    projection must keep, so the tenant's projection is rebuilt in the same
+    transaction (a pass over the tenant's ledger).
+    """
     tenant = directory.account_by_id(directory.account(account).tenant_id)
     values: dict[str, Any] = {}
+    rebuild = False
+    if revoke_all_from is not _UNSET:
+        day = check_revoke_all_from(revoke_all_from)
+        values["revoke_all_from"] = None if day is None else day.isoformat()
+        rebuild = uow.store.load_policies()[tenant.id].revoke_all_from != day
     if consent_ttl is not _UNSET:
         if consent_ttl is not None and consent_ttl <= timedelta(0):
             raise InvalidTime("consent_ttl must be positive")
@@ -189,4 +204,6 @@ def set_tenant_policy(
         values["pending_ttl_s"] = int(pending_ttl.total_seconds())
     if values:
         uow.store.update_tenant(tenant.id, values)
+        if rebuild:
+            recording.rebuild_state(uow, tenant.id)
         uow.commit()

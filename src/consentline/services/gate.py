@@ -31,7 +31,15 @@ from consentline.domain.addresses import (
     time_zones,
 )
 from consentline.domain.errors import UnknownPurpose
-from consentline.domain.ledger import IN, NONE, PENDING, fold, parse_shape, to_us
+from consentline.domain.ledger import (
+    IN,
+    NONE,
+    PENDING,
+    fold,
+    parse_shape,
+    scoped_opt_outs,
+    to_us,
+)
 from consentline.domain.policy import (
     Decision,
     PurposeRule,
@@ -49,11 +57,16 @@ SCAN_MIN: Final = 100_000  # below this many recipients, point lookups win
 _MEMO_LIMIT: Final = 200_000  # shapes memoised per context
 _CONTEXT_LIMIT: Final = 4096  # (line, purpose, topic, channel) questions cached
 
-HistoryFold = Callable[[int, str, str, frozenset[str], str, str, int], tuple[str, int, Row | None]]
-# Per shape: state, index of the deciding entry (or -1), allowed, reason, and whether
+HistoryFold = Callable[
+    [int, str, str, frozenset[str], str, str, int, int | None], tuple[str, int, Row | None]
+]
+# Per shape: state, index of the deciding entry (or -1), allowed, reason, whether
 # the decision depends on the time (TTL or pending window): then allowed/reason are
-# placeholders and the decision is made per row.
-ShapeDecision = tuple[str, int, bool, Reason, bool]
+# placeholders and the decision is made per row; and the indexes of the scoped
+# opt-outs when the revoke-all rule is on (C16): a row with one dated on or after
+# the tenant's date is folded again with its times (see _Context.dated).
+ShapeDecision = tuple[str, int, bool, Reason, bool, tuple[int, ...]]
+Folded = tuple[str, int, bool, Reason, bool]
 
 
 class _Context:
@@ -72,9 +85,11 @@ class _Context:
         "purpose",
         "quiet",
         "region",
+        "revoke_all",
         "rule",
         "scopes",
         "shapes",
+        "shapes_dated",
         "tenant_id",
         "topic",
         "ttl_in",
@@ -107,23 +122,48 @@ class _Context:
         self.ttl_in = (rule.consent_ttl or policy.consent_ttl) is not None
         # "none" never depends on the time (see decide_state).
         self.none_allowed, self.none_reason = decide_state(NONE, None, rule, policy, 0)
+        self.revoke_all = policy.revoke_all_for(rule)  # C16: None = off (or disabled)
         self.shapes: dict[str, ShapeDecision] = {}
+        self.shapes_dated: dict[tuple[str, frozenset[int]], Folded] = {}
+
+    def _decide(self, state: str, index: int) -> Folded:
+        timed = state == PENDING or (state == IN and self.ttl_in)
+        allowed: bool = False
+        reason: Reason = "no_consent"
+        if not timed:  # decided_us and at_us are not read for these states
+            allowed, reason = decide_state(state, None, self.rule, self.policy, 0)
+        return state, index, allowed, reason, timed
 
     def shape(self, shape: str) -> ShapeDecision:
         """Fold and (when it cannot depend on the time) decide a row shape, memoised."""
         found = self.shapes.get(shape)
         if found is None:
-            state, index = fold(parse_shape(shape), self.scopes, self.purpose, self.topic)
-            timed = state == PENDING or (state == IN and self.ttl_in)
-            allowed: bool = False
-            reason: Reason = "no_consent"
-            if not timed:  # decided_us and at_us are not read for these states
-                allowed, reason = decide_state(state, None, self.rule, self.policy, 0)
+            items = parse_shape(shape)
+            state, index = fold(items, self.scopes, self.purpose, self.topic)
+            scoped = scoped_opt_outs(items) if self.revoke_all is not None else ()
             if len(self.shapes) >= _MEMO_LIMIT:
                 self.shapes.clear()
-            found = (state, index, allowed, reason, timed)
+            found = (*self._decide(state, index), scoped)
             self.shapes[shape] = found
         return found
+
+    def dated(self, found: ShapeDecision, shape: str, times: str) -> Folded:
+        """The decision of a row whose shape has scoped opt-outs (C16): those dated on
+        or after the revoke-all instant cover every purpose and topic at their scope."""
+        split = times.split(";")
+        start = self.revoke_all
+        assert start is not None  # scoped is only filled when the rule is on
+        widened = frozenset(i for i in found[5] if int(split[i]) >= start)
+        if not widened:
+            return found[0], found[1], found[2], found[3], found[4]
+        key = (shape, widened)
+        decided = self.shapes_dated.get(key)
+        if decided is None:
+            state, index = fold(parse_shape(shape), self.scopes, self.purpose, self.topic, widened)
+            if len(self.shapes_dated) >= _MEMO_LIMIT:
+                self.shapes_dated.clear()
+            decided = self.shapes_dated[key] = self._decide(state, index)
+        return decided
 
 
 class Gate:
@@ -190,6 +230,7 @@ class Gate:
             context.purpose,
             context.topic,
             at_us,
+            context.revoke_all,
         )
         source = (older[0], older[1], older[2], index) if older is not None and index >= 0 else None
         decided_us = int(source[2].split(";")[index]) if source is not None else None
@@ -235,7 +276,10 @@ class Gate:
             allowed, reason, source = self._older(context, address, at_us)
         else:
             shape = row[0]
-            state, index, allowed, reason, timed = context.shape(shape)
+            found = context.shape(shape)
+            state, index, allowed, reason, timed, scoped = found
+            if scoped:  # C16: a scoped opt-out may revoke everything (by its date)
+                state, index, allowed, reason, timed = context.dated(found, shape, row[2])
             if index >= 0:
                 source = (shape, row[1], row[2], index)
             if timed:
@@ -342,7 +386,9 @@ class Gate:
                     found = shapes.get(shape)
                     if found is None:
                         found = decide_shape(shape)
-                    state, index, allowed, reason, timed = found
+                    state, index, allowed, reason, timed, scoped = found
+                    if scoped:  # C16: a scoped opt-out may revoke everything (by its date)
+                        state, index, allowed, reason, timed = context.dated(found, shape, row[3])
                     if index >= 0:
                         source = (shape, row[2], row[3], index)
                     if timed:

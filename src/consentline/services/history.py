@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from consentline.domain.addresses import check_channel, normalise_address
-from consentline.domain.ledger import Event, encode, fold, parse_shape, to_us
+from consentline.domain.ledger import Event, encode, fold, parse_shape, to_us, widened_entries
 from consentline.domain.scopes import Account
 from consentline.services.ports import Row, UnitOfWork
 
@@ -49,11 +49,18 @@ def fold_at(
     purpose: str,
     topic: str,
     at_us: int,
+    revoke_all_us: int | None = None,
 ) -> tuple[str, int, Row | None]:
     """The gate's slow path: the state the ledger gave ``address`` at ``at_us``,
-    folded from its history (the projection only holds the present)."""
+    folded from its history (the projection only holds the present).
+
+    ``revoke_all_us`` is the tenant's revoke-all instant for this purpose (C16):
+    scoped opt-outs dated on or after it cover every purpose and topic, those
+    before it keep their scope, so a moment on either side shows its own rule.
+    """
     events = uow.store.history(tenant_id, address, channel)
     entries = [e.entry() for e in events if to_us(e.occurred_at) <= at_us]
     projection = encode(entries)
-    state, index = fold(parse_shape(projection.shape), scopes, purpose, topic)
+    widened = widened_entries(entries, revoke_all_us)
+    state, index = fold(parse_shape(projection.shape), scopes, purpose, topic, widened)
     return state, index, (projection.shape, projection.ids, projection.times, at_us)

@@ -359,7 +359,11 @@ def append_results(
                 if prepared[i].idempotency_key is not None
             ]
         )
-        _project(uow, [(rows[n], ids[n]) for n in range(len(rows))])
+        _project(
+            uow,
+            [(rows[n], ids[n]) for n in range(len(rows))],
+            policies[tenant_id].revoke_all_us,
+        )
         for n, i in enumerate(fresh):
             results[i] = rows[n].event(ids[n])
 
@@ -375,8 +379,13 @@ def append_results(
     ]
 
 
-def _project(uow: UnitOfWork, written: Sequence[tuple[StoredEvent, int]]) -> None:
-    """Fold new events into the projection rows of their addresses (same transaction)."""
+def _project(
+    uow: UnitOfWork, written: Sequence[tuple[StoredEvent, int]], revoke_all_us: int | None
+) -> None:
+    """Fold new events into the projection rows of their addresses (same transaction).
+
+    ``written`` are of one tenant, whose revoke-all instant (C16) says which scoped
+    opt-outs compaction must keep."""
     keys = [(r.tenant_id, r.channel, r.address) for r, _ in written]
     current = uow.store.load_state(keys)
     entries: dict[tuple[int, str, str], list[Entry]] = {}
@@ -397,18 +406,27 @@ def _project(uow: UnitOfWork, written: Sequence[tuple[StoredEvent, int]]) -> Non
             ),
         )
     updated: dict[tuple[int, str, str], Projection] = {
-        key: encode(compact(items)) for key, items in entries.items()
+        key: encode(compact(items, revoke_all_us)) for key, items in entries.items()
     }
     uow.store.save_state(updated)
 
 
 def rebuild_projection(uow: UnitOfWork, tenant_id: int) -> int:
     """Recompute a tenant's projection from the ledger (after a restore, say)."""
+    count = rebuild_state(uow, tenant_id)
+    uow.commit()
+    return count
+
+
+def rebuild_state(uow: UnitOfWork, tenant_id: int) -> int:
+    """:func:`rebuild_projection` inside the caller's transaction (no commit)."""
+    revoke_all_us = uow.store.load_policies()[tenant_id].revoke_all_us  # C16
     uow.store.delete_state(tenant_id)
     entries: dict[tuple[int, str, str], list[Entry]] = {}
     for row in uow.store.chain_rows(tenant_id):
         key = (tenant_id, row.channel, row.address)
         insert_entry(entries.setdefault(key, []), row.entry())
-    uow.store.save_state({key: encode(compact(items)) for key, items in entries.items()})
-    uow.commit()
+    uow.store.save_state(
+        {key: encode(compact(items, revoke_all_us)) for key, items in entries.items()}
+    )
     return len(entries)

@@ -135,6 +135,7 @@ class Questions:
             directory=self._ctx.directory,
             line=plan.line,
             revocation_id=record.revocation_event_id,
+            revoke_all_us=self._ctx.policies[plan.line.tenant_id].revoke_all_us,  # C16
         )
         chosen = tuple(o for o in chosen if self._within(plan, o))
         self._settled[record.id] = (plan.index, "answered")

@@ -62,6 +62,7 @@ class VerifyReport:
 def verify(uow: UnitOfWork) -> VerifyReport:
     problems: list[Problem] = []
     heads = uow.store.tenant_heads()
+    policies = uow.store.load_policies()
     total = 0
     for tenant_id, chain_seq, chain_head in heads:
         # Prefixes of every stored hash, to tell a reordered link from a forged one.
@@ -120,14 +121,20 @@ def verify(uow: UnitOfWork) -> VerifyReport:
                     f"chain ends at seq {expected - 1}; the tenant's head says {chain_seq}",
                 )
             )
-        problems.extend(_check_projection(uow, tenant_id, entries))
+        policy = policies.get(tenant_id)
+        revoke_all_us = None if policy is None else policy.revoke_all_us
+        problems.extend(_check_projection(uow, tenant_id, entries, revoke_all_us))
     return VerifyReport(not problems, len(heads), total, tuple(problems))
 
 
 def _check_projection(
-    uow: UnitOfWork, tenant_id: int, entries: dict[tuple[str, str], list[Entry]]
+    uow: UnitOfWork,
+    tenant_id: int,
+    entries: dict[tuple[str, str], list[Entry]],
+    revoke_all_us: int | None,
 ) -> Iterator[Problem]:
-    expected = {key: encode(compact(items)) for key, items in entries.items()}
+    # Compacted as the writes compact: by the tenant's revoke-all instant (C16).
+    expected = {key: encode(compact(items, revoke_all_us)) for key, items in entries.items()}
     seen: set[tuple[str, str]] = set()
     for channel, address, stored in uow.store.state_rows(tenant_id):
         key = (channel, address)

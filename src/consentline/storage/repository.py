@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Select, select, update
@@ -54,6 +54,10 @@ def stored_event(row: Sequence[Any]) -> StoredEvent:
 
 def _seconds(delta: timedelta | None) -> int | None:
     return None if delta is None else int(delta.total_seconds())
+
+
+def _day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 class SqlStore:
@@ -126,6 +130,7 @@ class SqlStore:
                 "consent_ttl_s": _seconds(policy.consent_ttl),
                 "pending_ttl_s": _seconds(policy.pending_ttl),
                 "created_us": now_us,
+                "revoke_all_from": _day(policy.revoke_all_from),
             },
         )
         for rule in policy.purposes.values():
@@ -166,6 +171,9 @@ class SqlStore:
                 ),
                 pending_ttl=timedelta(seconds=r.pending_ttl_s),
                 purposes=rules.get(r.id, {}),
+                revoke_all_from=(
+                    date.fromisoformat(r.revoke_all_from) if r.revoke_all_from else None
+                ),
             )
             for r in self.conn.execute(select(t.tenants))
         }

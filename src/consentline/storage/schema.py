@@ -61,6 +61,8 @@ tenants = Table(
     Column("consent_ttl_s", BigInteger, nullable=True),
     Column("pending_ttl_s", BigInteger, nullable=False),
     Column("created_us", BigInteger, nullable=False),
+    # C16: ISO date from which a scoped revocation covers everything; NULL = off.
+    Column("revoke_all_from", String(10), nullable=True),
 )
 
 purposes = Table(
