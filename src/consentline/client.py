@@ -29,6 +29,7 @@ from consentline.domain.settings import AccountSettings
 from consentline.services import (
     accounts,
     configuration,
+    contact_refs,
     history,
     inbound,
     outbox,
@@ -273,13 +274,15 @@ class Consentline:
         occurred_at: datetime | None = None,
         idempotency_key: str | None = None,
         within: str | None = None,
+        contact_ref: str | Sequence[str] | None = None,
     ) -> Event:
         """Append one consent event and return it (with its chain hash).
 
         The scope is ``account=`` or ``line=``; ``via=`` names the line a keyword
         arrived on, so that an opt-out follows the account's reach. ``within=``
         bounds the write to an account's subtree, as for an API key of that
-        account (see :class:`RecordRequest`).
+        account (see :class:`RecordRequest`). ``contact_ref`` attaches external
+        record ids to the address (``"salesforce:003xx..."``, or a list of them).
         """
         request = RecordRequest(
             address=address,
@@ -295,6 +298,7 @@ class Consentline:
             occurred_at=occurred_at,
             idempotency_key=idempotency_key,
             within=within,
+            contact_ref=contact_ref,
         )
         return self.record_many([request])[0]
 
@@ -586,6 +590,20 @@ class Consentline:
         only of ``tenant_ids`` and with a scope in ``scopes`` when given."""
         with self.units(write=False) as uow:
             return history.feed(uow, after, limit, tenant_ids=tenant_ids, scopes=scopes)
+
+    def contact_refs(self, events: Sequence[Event]) -> dict[int, list[dict[str, str]]]:
+        """Each event id -> its address's contact references (one query per page)."""
+        if not events:
+            return {}
+        with self.units(write=False) as uow:
+            return contact_refs.events_refs(uow, events)
+
+    def find_contact_ref(self, ref: str, *, account: str) -> list[tuple[str, str]]:
+        """The ``(channel, address)`` pairs a contact reference points at in the tenant
+        of ``account`` (``system:ref``, or a bare ref: any system)."""
+        tenant_id = self.directory().account(account).tenant_id
+        with self.units(write=False) as uow:
+            return contact_refs.addresses_of(uow, tenant_id, [ref])[ref]
 
     def ping(self) -> None:
         """One round trip to the database; :class:`StorageError` if it does not answer."""

@@ -20,6 +20,7 @@ from consentline.domain.addresses import (
     normalise_address,
     normalise_line_id,
 )
+from consentline.domain.contact_refs import ContactRef, parse_contact_refs
 from consentline.domain.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -93,6 +94,9 @@ class RecordRequest:
     idempotency_key: str | None = None
     reach: str | None = None  # per-keyword reach override (e.g. STOPALL -> tree)
     within: str | None = None  # the writer's account: bounds what the write may allow
+    # The external record ids (a CRM's Contact Id) that point at the address:
+    # "system:ref" or a bare ref; stored with the address, not in the event.
+    contact_ref: str | Sequence[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,7 @@ class _Prepared:
     proof_text: str
     idempotency_key: str | None
     fingerprint: str
+    refs: tuple[ContactRef, ...] = ()
 
 
 # Writes after which a send may be allowed: an API key may make them only inside
@@ -182,6 +187,7 @@ def prepare(
                 "occurred_at is in the future", occurred_at=request.occurred_at.isoformat()
             )
     proof_text = canonical_proof(request.proof)
+    refs = parse_contact_refs(request.contact_ref)
     key = request.idempotency_key
     if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255):
         raise InvalidInput("idempotency_key must be 1 to 255 characters", field="idempotency_key")
@@ -215,6 +221,7 @@ def prepare(
         proof_text,
         key,
         fingerprint,
+        refs,
     )
 
 
@@ -283,6 +290,7 @@ def append_results(
 
     results: list[Event | None] = [None] * len(prepared)
     replayed: dict[int, int] = {}  # request index -> existing event id
+    add_refs(uow, prepared, now_us)
     for tenant_id in sorted(by_tenant):  # a fixed lock order: no deadlock between batches
         indexes = by_tenant[tenant_id]
         seq, head = uow.store.lock_chain(tenant_id)
@@ -373,6 +381,24 @@ def append_results(
     return [
         RecordResult(event, i in replayed) for i, event in enumerate(results) if event is not None
     ]
+
+
+def add_refs(uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int) -> None:
+    """Store the contact references the requests carry (those already known are kept)."""
+    rows = [
+        {
+            "tenant_id": item.tenant_id,
+            "channel": item.channel,
+            "address": item.address,
+            "system": ref.system,
+            "ref": ref.ref,
+            "created_us": now_us,
+        }
+        for item in prepared
+        for ref in item.refs
+    ]
+    if rows:
+        uow.refs.add(rows)
 
 
 def _project(uow: UnitOfWork, written: Sequence[tuple[StoredEvent, int]]) -> None:
