@@ -284,6 +284,21 @@ def append_results(
     """Like :func:`append`, saying of each request whether it was a replay."""
     now_us = to_us(now)
     prepared = [prepare(r, directory, policies, now_us) for r in requests]
+    return append_prepared(uow, prepared, now_us)
+
+
+Prepared = _Prepared  # what :func:`prepare` returns (for the bulk paths, e.g. imports)
+
+
+def append_prepared(
+    uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int
+) -> list[RecordResult]:
+    """Append requests already validated by :func:`prepare` (the one sealing path:
+    chain lock, idempotency, hash chain, projection), in the caller's transaction.
+
+    Per tenant: one chain lock, one idempotency lookup, one insert of the events,
+    one of their keys, and one load and save of the projection, whatever the size.
+    """
     by_tenant: dict[int, list[int]] = {}
     for index, item in enumerate(prepared):
         by_tenant.setdefault(item.tenant_id, []).append(index)
