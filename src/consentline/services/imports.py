@@ -151,7 +151,8 @@ def _binary(source: str | Path | IO[bytes]) -> tuple[IO[bytes], str, str, list[C
     else:
         handle, name = source, str(getattr(source, "name", "") or "").lower()
         if not (hasattr(handle, "seekable") and handle.seekable()):
-            spool = tempfile.TemporaryFile()  # a stream: keep it on disk, never in memory
+            # A stream: kept on disk (never in memory) to be hashed, then read again.
+            spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the import)
             shutil.copyfileobj(handle, spool, _READ)
             spool.seek(0)
             closers.append(spool.close)
@@ -443,9 +444,9 @@ class Importer:
                     report.by_action[p.action] = report.by_action.get(p.action, 0) + 1
                 report.written += len(to_write)
                 return
-            results = recording.append_prepared(uow, to_write, now_us) if to_write else []
-            for p, result in zip(to_write, results, strict=True):
-                if result.replayed:  # the same row twice in the batch
+            replays = recording.append_counted(uow, to_write, now_us) if to_write else []
+            for p, replay in zip(to_write, replays, strict=True):
+                if replay:  # the same row twice in the batch
                     report.unchanged += 1
                 else:
                     report.written += 1

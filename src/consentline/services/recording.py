@@ -299,11 +299,39 @@ def append_prepared(
     Per tenant: one chain lock, one idempotency lookup, one insert of the events,
     one of their keys, and one load and save of the projection, whatever the size.
     """
+    written, replayed = _seal(uow, prepared, now_us)
+    results: list[Event | None] = [None] * len(prepared)
+    for i, (row, event_id) in written.items():
+        results[i] = row.event(event_id)
+    for i, ref in replayed.items():
+        if ref < 0:
+            results[i] = results[-1 - ref]
+    existing = uow.store.events_by_id(v for v in replayed.values() if v >= 0)
+    for i, ref in replayed.items():
+        if ref >= 0:
+            results[i] = existing[ref]
+    return [
+        RecordResult(event, i in replayed) for i, event in enumerate(results) if event is not None
+    ]
+
+
+def append_counted(uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int) -> list[bool]:
+    """Like :func:`append_prepared` for bulk writers that need no events back (an
+    import): whether each request was a replay, nothing else is read back."""
+    _, replayed = _seal(uow, prepared, now_us)
+    return [i in replayed for i in range(len(prepared))]
+
+
+def _seal(
+    uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int
+) -> tuple[dict[int, tuple[StoredEvent, int]], dict[int, int]]:
+    """Append and seal: each fresh request's stored row and id, and each replay's
+    original event id (or ``-1 - index`` of an earlier request of the batch)."""
     by_tenant: dict[int, list[int]] = {}
     for index, item in enumerate(prepared):
         by_tenant.setdefault(item.tenant_id, []).append(index)
 
-    results: list[Event | None] = [None] * len(prepared)
+    written: dict[int, tuple[StoredEvent, int]] = {}
     replayed: dict[int, int] = {}  # request index -> existing event id
     add_refs(uow, prepared, now_us)
     for tenant_id in sorted(by_tenant):  # a fixed lock order: no deadlock between batches
@@ -384,18 +412,8 @@ def append_prepared(
         )
         _project(uow, [(rows[n], ids[n]) for n in range(len(rows))])
         for n, i in enumerate(fresh):
-            results[i] = rows[n].event(ids[n])
-
-    for i, ref in replayed.items():
-        if ref < 0:
-            results[i] = results[-1 - ref]
-    existing = uow.store.events_by_id(v for v in replayed.values() if v >= 0)
-    for i, ref in replayed.items():
-        if ref >= 0:
-            results[i] = existing[ref]
-    return [
-        RecordResult(event, i in replayed) for i, event in enumerate(results) if event is not None
-    ]
+            written[i] = (rows[n], ids[n])
+    return written, replayed
 
 
 def add_refs(uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int) -> None:

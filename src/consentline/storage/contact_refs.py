@@ -12,19 +12,22 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from consentline.storage import schema as t
+from consentline.storage.repository import driver_sql
 
 _c = t.contact_refs.c
 _IN_CHUNK = 500
 
 
 @functools.cache
-def _insert_or_ignore(dialect: str) -> Any:
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t.contact_refs)
-    return insert.on_conflict_do_nothing(
-        index_elements=["tenant_id", "channel", "address", "system", "ref"]
+def _insert_or_ignore(dialect: str) -> str:
+    """The insert, for the driver's ``executemany`` (no per-row SQLAlchemy work)."""
+    return driver_sql(
+        dialect,
+        "INSERT INTO contact_refs (tenant_id, channel, address, system, ref, created_us)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, channel, address, system, ref)"
+        " DO NOTHING",
     )
 
 
@@ -40,9 +43,11 @@ class ContactRefStore:
         those already stored are left as they are."""
         if rows:
             unique = {
-                (r["tenant_id"], r["channel"], r["address"], r["system"], r["ref"]): r for r in rows
+                (r["tenant_id"], r["channel"], r["address"], r["system"], r["ref"]): r["created_us"]
+                for r in rows
             }
-            self.conn.execute(_insert_or_ignore(self.dialect), list(unique.values()))
+            params = [(*key, created) for key, created in unique.items()]
+            self.conn.exec_driver_sql(_insert_or_ignore(self.dialect), params)
 
     def of_addresses(
         self, tenant_id: int, channel: str, addresses: Collection[str]
