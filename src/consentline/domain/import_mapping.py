@@ -47,6 +47,7 @@ FIELDS: Final = (
     "contact_ref",
 )
 PROOF_PREFIX: Final = "proof."
+REF_PREFIX: Final = "contact_ref."  # contact_ref.salesforce=Id: refs of that system
 PRESETS: Final = ("legacy-opt-out", "optout-status")
 DEFAULT_SOURCE: Final = "import"
 
@@ -92,6 +93,7 @@ class ImportMapping:
     timezone: tzinfo | None
     timezone_name: str | None
     proof_columns: tuple[tuple[str, str], ...] = field(default=())  # (proof key, column)
+    ref_columns: tuple[tuple[str, str], ...] = field(default=())  # (system, column)
 
     @property
     def action_column(self) -> str | None:
@@ -130,8 +132,11 @@ def _check_field(name: str) -> str:
         return name
     if name.startswith(PROOF_PREFIX) and len(name) > len(PROOF_PREFIX):
         return name
+    if name.startswith(REF_PREFIX) and len(name) > len(REF_PREFIX):
+        return name
     raise InvalidImport(
-        f"cannot map to {name!r}: fields are {', '.join(FIELDS)} and proof.<name>",
+        f"cannot map to {name!r}: fields are {', '.join(FIELDS)}, proof.<name> and "
+        "contact_ref.<system>",
         field=name,
     )
 
@@ -210,7 +215,13 @@ def build_mapping(
         for name, column in cols.items()
         if name.startswith(PROOF_PREFIX)
     )
+    ref_columns = tuple(
+        (name[len(REF_PREFIX) :], column)
+        for name, column in cols.items()
+        if name.startswith(REF_PREFIX)
+    )
     return ImportMapping(
+        ref_columns=ref_columns,
         columns=cols,
         fixed=fix,
         values=folded,
@@ -344,7 +355,11 @@ def plan_row(row: Mapping[str, Any], mapping: ImportMapping, number: int) -> Pla
     if occurred is None:
         proof["time_source"] = "import"  # no time in the file: the import's own
     refs_text, _ = _value(row, mapping, "contact_ref")
-    refs = tuple(r for r in (p.strip() for p in refs_text.split(";")) if r) if refs_text else ()
+    refs = [r for r in (p.strip() for p in refs_text.split(";")) if r] if refs_text else []
+    for system, ref_column in mapping.ref_columns:
+        refs.extend(
+            f"{system}:{r}" for r in (p.strip() for p in _cell(row, ref_column).split(";")) if r
+        )
     source_text, source_column = _value(row, mapping, "source")
     source = source_text or DEFAULT_SOURCE
     # A legacy checkbox is no proof of consent; consent text, a form or a capture
@@ -363,7 +378,7 @@ def plan_row(row: Mapping[str, Any], mapping: ImportMapping, number: int) -> Pla
         source=source,
         proof=proof,
         occurred_at=occurred,
-        contact_refs=refs,
+        contact_refs=tuple(refs),
         proof_of_consent=evidence,
     )
 
