@@ -32,6 +32,7 @@ from consentline.http import (
     routes_consents,
     routes_gateway,
     routes_health,
+    routes_imports,
     routes_inbound,
     routes_providers,
     routes_scope_question,
@@ -153,9 +154,12 @@ def create_app(
     app.include_router(routes_webhooks.router)
     app.include_router(routes_subscriptions.router)
     app.include_router(routes_gateway.router)
+    app.include_router(routes_imports.router)
     app.include_router(docs.router)
     app.add_middleware(
-        BodyLimit, default=settings.max_body, per_path={"/v1/check": settings.max_bulk_body}
+        BodyLimit,
+        default=settings.max_body,
+        per_path={"/v1/check": settings.max_bulk_body, "/v1/imports": settings.max_bulk_body},
     )
     _lean_routes(app)
     return app

@@ -130,15 +130,8 @@ class Opened:
             close()
 
 
-def _digest_file(handle: IO[bytes]) -> str:
-    sha = hashlib.sha256()
-    while chunk := handle.read(_READ):
-        sha.update(chunk)
-    return sha.hexdigest()
-
-
-def _binary(source: str | Path | IO[bytes]) -> tuple[IO[bytes], str, str, list[Callable[[], None]]]:
-    """A seekable binary handle on the source's bytes, their digest, and its name."""
+def _binary(source: str | Path | IO[bytes]) -> tuple[IO[bytes], str, list[Callable[[], None]]]:
+    """A seekable binary handle on the source's bytes, and its name."""
     closers: list[Callable[[], None]] = []
     if isinstance(source, str | Path):
         path = Path(source)
@@ -147,31 +140,45 @@ def _binary(source: str | Path | IO[bytes]) -> tuple[IO[bytes], str, str, list[C
         except OSError as exc:
             raise InvalidImport(f"cannot read {path.name}: {exc.strerror}", field="file") from None
         closers.append(handle.close)
-        name = path.name.lower()
-    else:
-        handle, name = source, str(getattr(source, "name", "") or "").lower()
-        if not (hasattr(handle, "seekable") and handle.seekable()):
-            # A stream: kept on disk (never in memory) to be hashed, then read again.
-            spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the import)
-            shutil.copyfileobj(handle, spool, _READ)
-            spool.seek(0)
-            closers.append(spool.close)
-            handle = spool
-    start = handle.tell()
-    digest = _digest_file(handle)
-    handle.seek(start)
-    return handle, digest, name, closers
+        return handle, path.name.lower(), closers
+    handle, name = source, str(getattr(source, "name", "") or "").lower()
+    if not (hasattr(handle, "seekable") and handle.seekable()):
+        # A stream: kept on disk (never in memory) to be hashed, then read again.
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the import)
+        closers.append(spool.close)
+        shutil.copyfileobj(handle, spool, _READ)
+        spool.seek(0)
+        handle = spool
+    return handle, name, closers
 
 
-def _decompressed(handle: IO[bytes], name: str, closers: list[Callable[[], None]]) -> IO[bytes]:
+def _is_gzip(handle: IO[bytes], name: str) -> bool:
     start = handle.tell()
     magic = handle.read(2)
     handle.seek(start)
-    if magic == b"\x1f\x8b" or name.endswith(".gz"):
-        unzipped: IO[bytes] = gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[assignment]
-        closers.append(unzipped.close)
-        return unzipped
-    return handle
+    return magic == b"\x1f\x8b" or name.endswith(".gz")
+
+
+def _content(handle: IO[bytes], gzipped: bool, closers: list[Callable[[], None]]) -> IO[bytes]:
+    if not gzipped:
+        return handle
+    unzipped: IO[bytes] = gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[assignment]
+    closers.append(unzipped.close)
+    return unzipped
+
+
+def _digest(handle: IO[bytes], gzipped: bool) -> str:
+    """The SHA-256 of the content (decompressed: a file and its gzip are one batch)."""
+    start = handle.tell()
+    sha = hashlib.sha256()
+    data: IO[bytes] = gzip.GzipFile(fileobj=handle, mode="rb") if gzipped else handle  # type: ignore[assignment]
+    try:
+        while chunk := data.read(_READ):
+            sha.update(chunk)
+    except (OSError, EOFError):
+        raise InvalidImport("the file is not valid gzip", field="file") from None
+    handle.seek(start)
+    return sha.hexdigest()
 
 
 def _is_jsonl(name: str, head: bytes) -> bool:
@@ -183,8 +190,15 @@ def _is_jsonl(name: str, head: bytes) -> bool:
     return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
 
 
-def _csv_rows(data: IO[bytes], delimiter: str | None) -> tuple[tuple[str, ...], Iterator[RawRow]]:
+def _csv_rows(
+    data: IO[bytes], delimiter: str | None, closers: list[Callable[[], None]]
+) -> tuple[tuple[str, ...], Iterator[RawRow]]:
     text = io.TextIOWrapper(data, encoding="utf-8-sig", newline="", errors="strict")
+
+    def detach() -> None:  # the bytes below are closed (or left open) by their owner
+        text.detach()
+
+    closers.append(detach)
     try:
         sample = text.read(65_536)
         sample += text.readline()
@@ -264,16 +278,18 @@ def open_source(
 ) -> Opened:
     """Ready a path, a binary file object or an iterable of dicts to stream."""
     if isinstance(source, str | Path) or hasattr(source, "read"):
-        handle, digest, name, closers = _binary(source)  # type: ignore[arg-type]
+        handle, name, closers = _binary(source)  # type: ignore[arg-type]
         try:
-            data = _decompressed(handle, name, closers)
+            gzipped = _is_gzip(handle, name)
+            digest = _digest(handle, gzipped)
+            data = _content(handle, gzipped, closers)
             head = data.peek(64) if hasattr(data, "peek") else b""
             kind = format or ("jsonl" if _is_jsonl(name, head) else "csv")
             if kind not in ("csv", "jsonl"):
                 raise InvalidImport("the format is csv or jsonl", field="format")
             if kind == "jsonl":
                 return Opened(_jsonl_rows(data), digest, None, closers)
-            header, rows = _csv_rows(data, delimiter)
+            header, rows = _csv_rows(data, delimiter, closers)
             return Opened(rows, digest, header, closers)
         except BaseException:
             for close in reversed(closers):
