@@ -127,7 +127,7 @@ def test_only_the_callers_subtree(api: Api) -> None:
             CSV,
             422,
             "invalid_import",
-        ),  # noqa: E501
+        ),
         ({}, "", 422, "invalid_import"),
         ({}, b"\xff\xfe\x00garbage\n\x00", 422, "invalid_import"),
     ],
