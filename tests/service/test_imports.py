@@ -238,7 +238,7 @@ def test_naive_times_are_read_in_the_zone_given(cl: Consentline, tmp_path: Path)
             mapping={"address": "phone"},
             fixed={"action": "opt_out"},
             timezone="Mars/Base",
-        )  # noqa: E501
+        )
 
 
 def test_a_dry_run_validates_everything_and_writes_nothing(cl: Consentline, tmp_path: Path) -> None:
@@ -273,8 +273,13 @@ def test_a_crash_half_way_then_a_re_run_appends_exactly_the_rest(
 
     with pytest.raises(RuntimeError):
         cl.import_records(
-            path, account="acme", mapping=mapping, fixed={"action": "opt_out"}, chunk_size=3, on_chunk=crash
-        )  # fmt: skip
+            path,
+            account="acme",
+            mapping=mapping,
+            fixed={"action": "opt_out"},
+            chunk_size=3,
+            on_chunk=crash,
+        )
     assert len(events(cl)) == 6  # two chunks committed, the rest never started
     again = cl.import_records(
         path, account="acme", mapping=mapping, fixed={"action": "opt_out"}, chunk_size=3
@@ -312,7 +317,7 @@ def test_never_re_subscribe(cl: Consentline, tmp_path: Path, clock: Clock) -> No
         (3, "kept_opt_out"),
         (4, "kept_opt_out"),
         (5, "kept_opt_out"),
-    ]  # noqa: E501
+    ]
     assert cl.check(X, from_=LINE, purpose="marketing").allowed
     for held in (Y, Z):
         assert cl.check(held, from_=LINE, purpose="marketing").reason == "opted_out"
@@ -320,7 +325,7 @@ def test_never_re_subscribe(cl: Consentline, tmp_path: Path, clock: Clock) -> No
     legacy = write(tmp_path, "l.csv", f"phone,opted out\n{Y},false\n")
     kept = cl.import_records(
         legacy, account="acme", mapping={"address": "phone"}, preset="legacy-opt-out:opted out"
-    )  # noqa: E501
+    )
     assert kept.kept_opt_out == 1 and kept.written == 0
 
 
@@ -351,5 +356,5 @@ def test_file_level_problems_raise_before_anything_is_written(
             account="acme",
             mapping={"address": "phone"},
             fixed={"action": "opt_out"},
-        )  # noqa: E501
+        )
     assert events(cl) == []
