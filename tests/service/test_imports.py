@@ -358,3 +358,17 @@ def test_file_level_problems_raise_before_anything_is_written(
             fixed={"action": "opt_out"},
         )
     assert events(cl) == []
+
+
+def test_a_row_that_is_not_utf8_is_a_row_error(cl: Consentline, tmp_path: Path) -> None:
+    path = write(tmp_path, "l1.csv", f"phone,name\n{X},Jos\xe9\n{Y},Ana\n".encode("latin-1"))
+    report = cl.import_records(
+        path, account="acme", mapping={"address": "phone"}, fixed={"action": "opt_out"}
+    )
+    assert (report.written, report.errors) == (1, 1)
+    assert report.first_errors[0].as_dict() == {
+        "row": 2,
+        "column": None,
+        "code": "invalid_row",
+        "message": "not UTF-8 text",
+    }

@@ -193,7 +193,9 @@ def _is_jsonl(name: str, head: bytes) -> bool:
 def _csv_rows(
     data: IO[bytes], delimiter: str | None, closers: list[Callable[[], None]]
 ) -> tuple[tuple[str, ...], Iterator[RawRow]]:
-    text = io.TextIOWrapper(data, encoding="utf-8-sig", newline="", errors="strict")
+    # Bytes that are not UTF-8 survive as surrogates, so the row holding them is a
+    # row error and the rest of the file still goes in.
+    text = io.TextIOWrapper(data, encoding="utf-8-sig", newline="", errors="surrogateescape")
 
     def detach() -> None:  # the bytes below are closed (or left open) by their owner
         text.detach()
@@ -215,6 +217,9 @@ def _csv_rows(
     reader = csv.reader(lines, delimiter=delimiter)
     try:
         header = tuple(h.strip() for h in next(reader))
+        "".join(header).encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidImport("the file is not UTF-8 text", field="file") from None
     except StopIteration:
         raise InvalidImport("the file is empty", field="file") from None
     except (csv.Error, UnicodeDecodeError):
@@ -237,7 +242,13 @@ def _csv_rows(
                 continue
             if not values or (len(values) == 1 and not values[0].strip()):
                 continue  # a blank line
-            raw = sep.join(values).encode("utf-8", "surrogatepass")
+            joined = sep.join(values)
+            try:
+                raw = joined.encode("utf-8")
+            except UnicodeEncodeError:
+                raw = joined.encode("utf-8", "surrogateescape")
+                yield number, raw, {"\x00error": "not UTF-8 text"}
+                continue
             if len(values) != width:
                 yield number, raw, {"\x00error": f"{len(values)} fields, the header has {width}"}
                 continue
