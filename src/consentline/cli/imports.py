@@ -248,8 +248,9 @@ def _print_report(report: ImportReport, errors: Path | None) -> None:
     out.print(
         f"{'Dry run: ' if report.dry_run else ''}{report.rows} rows: {report.written} {verb} "
         f"({actions}), {report.unchanged} unchanged, {report.kept_opt_out} kept opted out "
-        f"(C25), {report.errors} errors  [batch {report.batch_id}]"
+        f"(C25), {report.errors} errors"
     )
+    out.print(f"batch {report.batch_id}", style="dim")
     if report.first_errors:
         table = Table(title="rows left out (first ones)", title_justify="left")
         for name in ("row", "column", "code", "message"):

@@ -403,6 +403,7 @@ class Importer:
     chunk: int = CHUNK
     on_problem: Callable[[RowProblem], None] | None = None
     on_chunk: Callable[[ImportReport], None] | None = None
+    _pending: list[RowProblem] = field(default_factory=list)
 
     def tenant_id(self) -> int:
         if self.line is not None:
@@ -436,6 +437,7 @@ class Importer:
             if not chunk:
                 break
             self._chunk(tenant_id, batch, chunk, report)
+            self._flush(report)
             if self.on_chunk is not None:
                 self.on_chunk(report)
         return report
@@ -445,10 +447,16 @@ class Importer:
             report.kept_opt_out += 1
         else:
             report.errors += 1
-        if len(report.first_errors) < FIRST_ERRORS:
-            report.first_errors.append(problem)
-        if self.on_problem is not None:
-            self.on_problem(problem)
+        self._pending.append(problem)
+
+    def _flush(self, report: ImportReport) -> None:
+        """Hand out the chunk's problems in row order (C25 ones are found last)."""
+        for problem in sorted(self._pending, key=lambda p: p.row):
+            if len(report.first_errors) < FIRST_ERRORS:
+                report.first_errors.append(problem)
+            if self.on_problem is not None:
+                self.on_problem(problem)
+        self._pending.clear()
 
     def _chunk(self, tenant_id: int, batch: str, chunk: list[RawRow], report: ImportReport) -> None:
         report.rows += len(chunk)
