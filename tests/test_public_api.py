@@ -46,6 +46,7 @@ EXPECTED = {
     "AccountSettings",
     "Classification",
     "ClassifierConfig",
+    "ImportReport",
     "InboundMessage",
     "InboundResult",
     "InvalidKeyword",

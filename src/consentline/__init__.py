@@ -61,6 +61,7 @@ from consentline.domain.ledger import Event, EventRef
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Line
 from consentline.domain.settings import AccountSettings
+from consentline.services.imports import ImportReport
 from consentline.services.inbound import InboundMessage, InboundResult, Reply
 from consentline.services.outbox import OutboxMessage
 from consentline.services.recording import RecordRequest, RecordResult
@@ -90,6 +91,7 @@ __all__ = [
     "Forbidden",
     "GatewayError",
     "IdempotencyConflict",
+    "ImportReport",
     "InboundMessage",
     "InboundResult",
     "InvalidAction",

@@ -56,7 +56,7 @@ from consentline.domain.ledger import decode, to_us
 from consentline.domain.policy import TenantPolicy
 from consentline.domain.scopes import Directory, parse_scope
 from consentline.services import recording
-from consentline.services.ports import UnitOfWorkFactory
+from consentline.services.ports import UnitOfWork, UnitOfWorkFactory
 from consentline.services.recording import Prepared, RecordRequest
 
 CHUNK: Final = 5_000
@@ -404,6 +404,7 @@ class Importer:
     on_problem: Callable[[RowProblem], None] | None = None
     on_chunk: Callable[[ImportReport], None] | None = None
     _pending: list[RowProblem] = field(default_factory=list)
+    _tenant: int = 0
 
     def tenant_id(self) -> int:
         if self.line is not None:
@@ -413,7 +414,7 @@ class Importer:
         return self.directory.account(self.account).tenant_id
 
     def run(self, opened: Opened, batch_id: str | None) -> ImportReport:
-        tenant_id = self.tenant_id()
+        tenant_id = self._tenant = self.tenant_id()
         if self.within is not None and self.account is not None:
             owner = self.directory.account(self.account)
             home = self.directory.account(self.within)
@@ -528,7 +529,7 @@ class Importer:
             column = _column_for(exc, self.mapping)
             self._problem(report, RowProblem(number, column, exc.code, str(exc)))
             return None
-        if prepared.tenant_id != self.tenant_id():
+        if prepared.tenant_id != self._tenant:
             problem = RowProblem(number, None, "unknown_account", "outside the import's tenant")
             self._problem(report, problem)
             return None
@@ -536,7 +537,7 @@ class Importer:
 
     def _never_resubscribe(
         self,
-        uow: Any,
+        uow: UnitOfWork,
         tenant_id: int,
         planned: list[tuple[int, str, PlannedRow, Prepared]],
         report: ImportReport,
@@ -627,11 +628,3 @@ def run_import(
         return importer.run(opened, batch_id)
     finally:
         opened.close()
-
-
-def problems_csv(problems: Iterable[RowProblem], out: IO[str]) -> None:
-    """Write row problems as CSV (row, column, code, message)."""
-    writer = csv.writer(out)
-    writer.writerow(["row", "column", "code", "message"])
-    for p in problems:
-        writer.writerow([p.row, p.column or "", p.code, p.message])
