@@ -3,6 +3,8 @@ by address and by reference, erasure deletes an address's references."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from consentline import Consentline
 
 X, Y = "+14155550101", "+14155550102"
@@ -56,3 +58,28 @@ def test_record_stores_refs_and_the_feed_carries_them(cl: Consentline) -> None:
     assert refs[page[-1].id] == []
     assert cl.find_contact_ref("sf:003A", account="acme") == [("sms", X)]
     assert cl.find_contact_ref("42", account="acme") == [("sms", X)]
+
+
+def test_an_import_and_its_re_run_on_each_database(cl: Consentline, tmp_path: Path) -> None:
+    cl.create_account("acme", default_region="US")
+    cl.add_line("+18005550100", account="acme")
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "Id,Phone,Opted Out\n"
+        + "".join(
+            f"00{n},+1415555{n:04d},{'true' if n % 3 else 'false'}\n" for n in range(200, 230)
+        )
+    )
+    mapping = {"address": "Phone", "contact_ref.salesforce": "Id"}
+    first = cl.import_records(
+        path, account="acme", mapping=mapping, preset="legacy-opt-out:Opted Out", chunk_size=7
+    )
+    assert (first.written, first.errors) == (30, 0)
+    again = cl.import_records(
+        path, account="acme", mapping=mapping, preset="legacy-opt-out:Opted Out", chunk_size=7
+    )
+    assert (again.written, again.unchanged) == (0, 30)
+    page = cl.events_after(0, 100)
+    assert [e.seq for e in page] == list(range(1, 31))
+    assert cl.contact_refs(page)[page[0].id] == [{"system": "salesforce", "ref": "00200"}]
+    assert cl.verify().ok
