@@ -70,3 +70,13 @@ def test_a_bad_mapping_is_an_error_exit(acme: Callable[..., Result], tmp_path: P
     result = acme("import", str(source), "--account", "acme", "--map", "phone")
     assert result.exit_code == 2
     assert "FIELD=COLUMN" in result.stderr
+
+
+def test_record_takes_contact_refs(acme: Callable[..., Result]) -> None:
+    result = acme(
+        "record", X, "opt_out", "--account", "acme", "--source", "crm",
+        "--contact-ref", "salesforce:003A", "--contact-ref", "42", "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    bad = acme("record", X, "opt_out", "--account", "acme", "--contact-ref", "+14155550123")
+    assert bad.exit_code == 2 and "contact reference" in bad.stderr
