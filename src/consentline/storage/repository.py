@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Select, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from consentline.domain.ledger import EVENT_FIELDS, Event, Projection, StoredEvent
 from consentline.domain.policy import PurposeRule, QuietHours, TenantPolicy, check_model
@@ -24,22 +23,6 @@ _IN_CHUNK = 500
 # The events table's columns in StoredEvent's field order: a row maps positionally.
 EVENT_COLUMNS = tuple(t.events.c[name] for name in EVENT_FIELDS)
 _INSERTED = tuple(name for name in EVENT_FIELDS if name != "id")
-
-
-@functools.cache
-def _upsert_state(dialect: str) -> Any:
-    """The projection upsert, built once per dialect: building it (and its
-    ``excluded`` columns) cost more than executing it on a small group commit."""
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t.consent_state)
-    return insert.on_conflict_do_update(
-        index_elements=["tenant_id", "channel", "address"],
-        set_={
-            "shape": insert.excluded.shape,
-            "ids": insert.excluded.ids,
-            "times": insert.excluded.times,
-            "max_us": insert.excluded.max_us,
-        },
-    )
 
 
 def driver_sql(dialect: str, sql: str) -> str:
