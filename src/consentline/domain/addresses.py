@@ -194,9 +194,10 @@ class _Region:
             None if metadata.leading_digits is None else re.compile(metadata.leading_digits)
         )
         self.general = _desc(metadata.general_desc)
-        kinds = list(_TYPE_ORDER)
+        # Validity asks whether ANY type matches, so the common ones go first.
+        kinds = ["fixed_line", *(k for k in _TYPE_ORDER if k != "fixed_line")]
         if not metadata.same_mobile_and_fixed_line_pattern:
-            kinds.append("mobile")
+            kinds.insert(1, "mobile")
         self.types = tuple(_desc(getattr(metadata, kind, None)) for kind in kinds)
 
     def typed(self, nsn: str) -> bool:
