@@ -18,6 +18,7 @@ the document: the declared models are true to what the routes return.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -222,6 +223,14 @@ def test_real_answers_of_every_operation_match_the_document(api: Api) -> None:
             f"/v1/addresses/{{address}}/{segment}",
         )
     walk("GET", "/v1/events", params={"after": 0, "limit": 2})
+    mapping = {"columns": {"address": "phone"}, "preset": "legacy-opt-out:out"}
+    walk(
+        "POST",
+        "/v1/imports",
+        params={"account": "acme", "mapping": json.dumps(mapping)},
+        content=f"phone,out\n{X},true\nnope,false\n".encode(),
+        headers={**api.key("admin"), "Content-Type": "text/csv"},
+    )
     for to, status in ((X, 200), (Y, 200), ("not a number", 422)):
         query = {"to": to, "from": ACME_LINE, "purpose": "marketing"}
         walk("GET", "/v1/check", params=query, status=status)

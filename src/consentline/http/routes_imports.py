@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from consentline.domain.errors import InvalidImport
 from consentline.domain.import_mapping import build_mapping
+from consentline.http import schemas
 from consentline.http.auth import CallerDep, ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["imports"])
@@ -128,6 +129,7 @@ def _split_multipart(spool: IO[bytes], boundary: bytes) -> tuple[str | None, IO[
 @router.post(
     "/imports",
     summary="Import a CSV or JSONL consent list",
+    response_model=schemas.ImportReportOut,
     openapi_extra={
         "requestBody": {
             "content": {

@@ -333,3 +333,24 @@ WEBHOOK_ANSWER: dict[str, Any] = {
     },
     "model": WebhookReceipt,
 }
+
+
+class RowProblemOut(Answer):
+    row: int = Field(description="the row in the file (a CSV's header is row 1)")
+    column: str | None
+    code: str
+    message: str = Field(description="what is wrong; numbers masked")
+
+
+class ImportReportOut(Answer):
+    """What an import did (docs/imports.md)."""
+
+    batch_id: str
+    dry_run: bool
+    rows: int
+    written: int
+    unchanged: int
+    kept_opt_out: int = Field(description="opt-ins left out: an opt-out holds (C25)")
+    errors: int
+    by_action: dict[str, int]
+    first_errors: list[RowProblemOut]
