@@ -248,7 +248,7 @@ def _print_report(report: ImportReport, errors: Path | None) -> None:
     out.print(
         f"{'Dry run: ' if report.dry_run else ''}{report.rows} rows: {report.written} {verb} "
         f"({actions}), {report.unchanged} unchanged, {report.kept_opt_out} kept opted out "
-        f"(C25), {report.errors} errors"
+        f"(C25), {report.errors} error{'' if report.errors == 1 else 's'}"
     )
     out.print(f"batch {report.batch_id}", style="dim")
     if report.first_errors:
