@@ -30,6 +30,8 @@ from consentline.domain.errors import (
     InvalidAddress,
     InvalidChannel,
     InvalidConfig,
+    InvalidContactRef,
+    InvalidImport,
     InvalidInput,
     InvalidKeyword,
     InvalidPayload,
@@ -60,6 +62,7 @@ from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantP
 from consentline.domain.scopes import Account, Line
 from consentline.domain.settings import AccountSettings
 from consentline.services.deactivations import DeactivationReport
+from consentline.services.imports import ImportReport
 from consentline.services.inbound import InboundMessage, InboundResult, Reply
 from consentline.services.number_changes import NumberChange
 from consentline.services.outbox import OutboxMessage
@@ -91,12 +94,15 @@ __all__ = [
     "Forbidden",
     "GatewayError",
     "IdempotencyConflict",
+    "ImportReport",
     "InboundMessage",
     "InboundResult",
     "InvalidAction",
     "InvalidAddress",
     "InvalidChannel",
     "InvalidConfig",
+    "InvalidContactRef",
+    "InvalidImport",
     "InvalidInput",
     "InvalidKeyword",
     "InvalidPayload",

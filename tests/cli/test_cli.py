@@ -121,6 +121,7 @@ def test_the_walk_finds_every_command() -> None:
         ("check",),
         ("check-many",),
         ("history",),
+        ("import",),
         ("verify",),
         ("classify",),
         ("inbound",),
@@ -134,7 +135,7 @@ def test_the_walk_finds_every_command() -> None:
         ("policy",),
     }
     assert expected <= set(COMMAND_PATHS)
-    assert len(LEAF_PATHS) == 22  # a new command must be added to `expected` above
+    assert len(LEAF_PATHS) == 23  # a new command must be added to `expected` above
 
 
 @pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(p) or "consentline")

@@ -18,6 +18,7 @@ the document: the declared models are true to what the routes return.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -225,6 +226,14 @@ def test_real_answers_of_every_operation_match_the_document(api: Api) -> None:
     change = "/v1/addresses/{old}/change-number"
     walk(
         "POST", f"/v1/addresses/{address}/change-number", change, json={"new": Y, "account": "acme"}
+    )
+    mapping = {"columns": {"address": "phone"}, "preset": "legacy-opt-out:out"}
+    walk(
+        "POST",
+        "/v1/imports",
+        params={"account": "acme", "mapping": json.dumps(mapping)},
+        content=f"phone,out\n{X},true\nnope,false\n".encode(),
+        headers={**api.key("admin"), "Content-Type": "text/csv"},
     )
     for to, status in ((X, 200), (Y, 200), ("not a number", 422)):
         query = {"to": to, "from": ACME_LINE, "purpose": "marketing"}

@@ -13,6 +13,7 @@ from consentline.cli import (
     checks,
     classify,
     configure,
+    imports,
     inbound,
     ledger,
     lifecycle,
@@ -161,6 +162,7 @@ app.command("record")(ledger.record)
 app.command("check")(checks.check)
 app.command("check-many")(checks.check_many)
 app.command("history")(ledger.history)
+app.command("import")(imports.import_file)
 app.command("classify")(classify.classify)
 app.command("inbound")(inbound.inbound)
 app.add_typer(review.review_app, name="review")

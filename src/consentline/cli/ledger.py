@@ -67,6 +67,10 @@ def record(
         str | None,
         typer.Option("--idempotency-key", help="Repeating a request with this key appends once."),
     ] = None,
+    contact_ref: Annotated[
+        list[str] | None,
+        typer.Option("--contact-ref", help="A CRM record id for the number (system:ref). Repeat."),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Append one consent event to the ledger, with its proof.
@@ -97,6 +101,7 @@ def record(
             proof=parse_proof(proof, proof_json),
             occurred_at=parse_time(occurred_at, "--occurred-at"),
             idempotency_key=idempotency_key,
+            contact_ref=contact_ref or None,
         )
         if as_json:
             emit(event_json(event, client))

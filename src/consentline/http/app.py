@@ -32,6 +32,7 @@ from consentline.http import (
     routes_consents,
     routes_gateway,
     routes_health,
+    routes_imports,
     routes_inbound,
     routes_lifecycle,
     routes_providers,
@@ -155,9 +156,12 @@ def create_app(
     app.include_router(routes_subscriptions.router)
     app.include_router(routes_gateway.router)
     app.include_router(routes_lifecycle.router)
+    app.include_router(routes_imports.router)
     app.include_router(docs.router)
     app.add_middleware(
-        BodyLimit, default=settings.max_body, per_path={"/v1/check": settings.max_bulk_body}
+        BodyLimit,
+        default=settings.max_body,
+        per_path={"/v1/check": settings.max_bulk_body, "/v1/imports": settings.max_bulk_body},
     )
     _lean_routes(app)
     return app

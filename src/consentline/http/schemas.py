@@ -77,6 +77,11 @@ class NewKeyOut(KeyOut):
     key: str = Field(description="the key itself: shown this once, only its hash is stored")
 
 
+class ContactRefOut(Answer):
+    system: str
+    ref: str
+
+
 class EventOut(Answer):
     """A stored event, complete: proof and hash-chain links included."""
 
@@ -96,6 +101,9 @@ class EventOut(Answer):
     idempotency_key: str | None
     prev_hash: str
     hash: str
+    contact_refs: list[ContactRefOut] | None = Field(
+        default=None, description="the address's external record ids (in the change feed)"
+    )
 
 
 class EventRefOut(Answer):
@@ -335,3 +343,24 @@ class NumberChangeOut(Answer):
     channel: Channel
     lapsed: list[EventOut]
     replayed: int
+
+
+class RowProblemOut(Answer):
+    row: int = Field(description="the row in the file (a CSV's header is row 1)")
+    column: str | None
+    code: str
+    message: str = Field(description="what is wrong; numbers masked")
+
+
+class ImportReportOut(Answer):
+    """What an import did (docs/imports.md)."""
+
+    batch_id: str
+    dry_run: bool
+    rows: int
+    written: int
+    unchanged: int
+    kept_opt_out: int = Field(description="opt-ins left out: an opt-out holds (C25)")
+    errors: int
+    by_action: dict[str, int]
+    first_errors: list[RowProblemOut]

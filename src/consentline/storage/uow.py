@@ -16,6 +16,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from consentline.storage.apistore import ApiStore
+from consentline.storage.contact_refs import ContactRefStore
 from consentline.storage.engine import storage_errors
 from consentline.storage.hookstore import HookStore
 from consentline.storage.inbox import InboxStore
@@ -33,6 +34,7 @@ class UnitOfWork:
     hooks: HookStore
     nonces: NonceStore
     questions: ScopeQuestionStore
+    refs: ContactRefStore
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -53,6 +55,7 @@ class UnitOfWork:
         self.hooks = HookStore(conn)
         self.nonces = NonceStore(conn)
         self.questions = ScopeQuestionStore(conn)
+        self.refs = ContactRefStore(conn)
         return self
 
     def commit(self) -> None:
