@@ -192,6 +192,10 @@ class FakeUnitOfWork:
     def questions(self) -> ports.ScopeQuestionRepository:
         return cast(ports.ScopeQuestionRepository, _Absent("questions"))
 
+    @property
+    def exports(self) -> ports.ExportRepository:
+        return cast(ports.ExportRepository, _Absent("exports"))
+
     def __enter__(self) -> Self:
         self._snapshot = {k: _copy(v) for k, v in vars(self.ledger).items()}
         return self

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from consentline.storage.apistore import ApiStore
 from consentline.storage.engine import storage_errors
+from consentline.storage.exports import ExportStore
 from consentline.storage.hookstore import HookStore
 from consentline.storage.inbox import InboxStore
 from consentline.storage.nonces import NonceStore
@@ -33,6 +34,7 @@ class UnitOfWork:
     hooks: HookStore
     nonces: NonceStore
     questions: ScopeQuestionStore
+    exports: ExportStore
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -53,6 +55,7 @@ class UnitOfWork:
         self.hooks = HookStore(conn)
         self.nonces = NonceStore(conn)
         self.questions = ScopeQuestionStore(conn)
+        self.exports = ExportStore(conn)
         return self
 
     def commit(self) -> None:
