@@ -30,6 +30,7 @@ from consentline.http import (
     routes_admin,
     routes_check,
     routes_consents,
+    routes_exports,
     routes_gateway,
     routes_health,
     routes_inbound,
@@ -153,6 +154,7 @@ def create_app(
     app.include_router(routes_webhooks.router)
     app.include_router(routes_subscriptions.router)
     app.include_router(routes_gateway.router)
+    app.include_router(routes_exports.router)
     app.include_router(docs.router)
     app.add_middleware(
         BodyLimit, default=settings.max_body, per_path={"/v1/check": settings.max_bulk_body}
