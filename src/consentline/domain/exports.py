@@ -352,7 +352,8 @@ def check_export(lines: Iterable[str], fmt: Literal["jsonl", "csv"] = "jsonl") -
             seq_gaps.take(seq)
         previous, previous_line = event, number
     for first, last, line in n_gaps.ranges:
-        problems.append(ExportProblem("missing", line, None, _missing("events n=", first, last)))
+        detail = _missing("events n=", first, last) + " before this line"
+        problems.append(ExportProblem("missing", line, None, detail))
     for first, last, line in seq_gaps.ranges:
         problems.append(ExportProblem("missing", line, first, _missing("seq ", first, last)))
     if header is None:
