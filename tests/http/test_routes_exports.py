@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.http.conftest import ACME_LINE, SHOP_LINE, X, Api
+from tests.http.conftest import ACME_LINE, SHOP_LINE, Api, X
 
 
 def _seed(api: Api) -> None:
