@@ -21,6 +21,8 @@ EXPECTED = {
     "InvalidAddress",
     "InvalidChannel",
     "InvalidConfig",
+    "InvalidContactRef",
+    "InvalidImport",
     "InvalidInput",
     "InvalidReach",
     "InvalidSlug",

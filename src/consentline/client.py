@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from consentline.domain.errors import InvalidInput, UnknownAccount, UnknownLine, UnknownPurpose
+from consentline.domain.import_mapping import ImportMapping, build_mapping
 from consentline.domain.ledger import Event
 from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
@@ -29,8 +30,10 @@ from consentline.domain.settings import AccountSettings
 from consentline.services import (
     accounts,
     configuration,
+    contact_refs,
     exports,
     history,
+    imports,
     inbound,
     outbox,
     recording,
@@ -42,6 +45,7 @@ from consentline.services.api_keys import ApiKeys
 from consentline.services.context import Context
 from consentline.services.credentials import ProviderCredentials
 from consentline.services.gate import Gate
+from consentline.services.imports import ImportReport, RowProblem
 from consentline.services.inbound import InboundMessage, InboundResult
 from consentline.services.outbox import OutboxMessage
 from consentline.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -274,13 +278,15 @@ class Consentline:
         occurred_at: datetime | None = None,
         idempotency_key: str | None = None,
         within: str | None = None,
+        contact_ref: str | Sequence[str] | None = None,
     ) -> Event:
         """Append one consent event and return it (with its chain hash).
 
         The scope is ``account=`` or ``line=``; ``via=`` names the line a keyword
         arrived on, so that an opt-out follows the account's reach. ``within=``
         bounds the write to an account's subtree, as for an API key of that
-        account (see :class:`RecordRequest`).
+        account (see :class:`RecordRequest`). ``contact_ref`` attaches external
+        record ids to the address (``"salesforce:003xx..."``, or a list of them).
         """
         request = RecordRequest(
             address=address,
@@ -296,6 +302,7 @@ class Consentline:
             occurred_at=occurred_at,
             idempotency_key=idempotency_key,
             within=within,
+            contact_ref=contact_ref,
         )
         return self.record_many([request])[0]
 
@@ -333,6 +340,76 @@ class Consentline:
             outbox.queue_confirmation_requests(uow, ctx, fresh, now=now)  # C24
             uow.commit()
         return results
+
+    def import_records(
+        self,
+        source: imports.Source,
+        *,
+        account: str | None = None,
+        line: str | None = None,
+        mapping: ImportMapping | Mapping[str, str],
+        fixed: Mapping[str, str] | None = None,
+        values: Mapping[str, Mapping[str, str]] | None = None,
+        preset: str | None = None,
+        time_format: str | None = None,
+        timezone: str | None = None,
+        dry_run: bool = False,
+        batch_id: str | None = None,
+        format: str | None = None,
+        delimiter: str | None = None,
+        within: str | None = None,
+        on_problem: Callable[[RowProblem], None] | None = None,
+        on_chunk: Callable[[ImportReport], None] | None = None,
+        chunk_size: int = imports.CHUNK,
+    ) -> ImportReport:
+        """Import a consent list (CSV or JSONL: a path, a binary file, or dicts).
+
+        ``mapping`` maps fields to columns (``{"address": "Phone", "proof.form_url":
+        "Form"}``) or is a built :class:`ImportMapping`; ``fixed`` gives values
+        instead of columns (``{"purpose": "marketing"}``), ``values`` maps a
+        column's words to actions (``{"Status": {"Gone": "opt_out"}}``), ``preset``
+        is ``legacy-opt-out:COLUMN`` or ``optout-status:COLUMN``. Each chunk is one
+        transaction; a re-run appends nothing (rows are ``unchanged``); bad rows are
+        reported, never fatal; ``on_problem`` receives every row left out. See
+        docs/imports.md.
+
+        >>> cl.import_records("crm.csv", account="acme",            # doctest: +SKIP
+        ...     mapping={"address": "Phone"}, preset="legacy-opt-out:SMS Opt Out").written
+        1200
+        """
+        built = (
+            mapping
+            if isinstance(mapping, ImportMapping)
+            else build_mapping(
+                mapping,
+                fixed=fixed,
+                values=values,
+                preset=preset,
+                time_format=time_format,
+                timezone=timezone,
+            )
+        )
+        self._reload()  # the accounts, lines and purposes as they are now
+        ctx = self._context()
+        report = imports.run_import(
+            self.units,
+            ctx.directory,
+            ctx.policies,
+            source,
+            built,
+            account=account,
+            line=line,
+            within=within,
+            now=self._clock(),
+            dry_run=dry_run,
+            batch_id=batch_id,
+            format=format,
+            delimiter=delimiter,
+            chunk=chunk_size,
+            on_problem=on_problem,
+            on_chunk=on_chunk,
+        )
+        return report
 
     def check(
         self,
@@ -664,6 +741,20 @@ class Consentline:
             return exports.subject_export(
                 uow, directory, account=account, address=address, channel=channel, now=self._clock()
             )
+
+    def contact_refs(self, events: Sequence[Event]) -> dict[int, list[dict[str, str]]]:
+        """Each event id -> its address's contact references (one query per page)."""
+        if not events:
+            return {}
+        with self.units(write=False) as uow:
+            return contact_refs.events_refs(uow, events)
+
+    def find_contact_ref(self, ref: str, *, account: str) -> list[tuple[str, str]]:
+        """The ``(channel, address)`` pairs a contact reference points at in the tenant
+        of ``account`` (``system:ref``, or a bare ref: any system)."""
+        tenant_id = self.directory().account(account).tenant_id
+        with self.units(write=False) as uow:
+            return contact_refs.addresses_of(uow, tenant_id, [ref])[ref]
 
     def ping(self) -> None:
         """One round trip to the database; :class:`StorageError` if it does not answer."""

@@ -124,7 +124,7 @@ def test_the_largest_allowed_proof_reads_back_through_history_and_the_feed(api: 
     assert history.json()["events"][0]["proof"] == proof
     feed = api.http.get("/v1/events", headers=api.key("acme_read"))
     assert feed.status_code == 200
-    assert feed.json()["events"][0] == written.json()
+    assert feed.json()["events"][0] == {**written.json(), "contact_refs": []}
 
 
 def test_a_proof_too_deep_to_read_back_is_refused_on_write(api: Api) -> None:
@@ -222,3 +222,15 @@ def test_concurrent_replays_of_one_key_answer_201_exactly_once(api: Api) -> None
     assert sorted(statuses) == [200] * (writers - 1) + [201]
     assert all(body == bodies[0] for body in bodies)
     assert api.cl.verify().events == 1
+
+
+def test_contact_refs_are_recorded_and_the_feed_carries_them(api: Api) -> None:
+    assert api.consent("acme_write", contact_ref=["salesforce:003A", "77"]).status_code == 201
+    assert api.consent("acme_write", address=Y, contact_ref="salesforce:003B").status_code == 201
+    bad = api.consent("acme_write", contact_ref="+14155550123")
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_contact_ref")
+    feed = api.http.get("/v1/events", headers=api.key("acme_read")).json()
+    assert [e["contact_refs"] for e in feed["events"]] == [
+        [{"system": "default", "ref": "77"}, {"system": "salesforce", "ref": "003A"}],
+        [{"system": "salesforce", "ref": "003B"}],
+    ]

@@ -7,7 +7,7 @@ test on the fake cannot pass by silently doing nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
@@ -30,6 +30,7 @@ class FakeLedger:
         self.events: dict[int, StoredEvent] = {}
         self.idempotency: dict[tuple[int, str], tuple[str, int]] = {}
         self.state: dict[tuple[int, str, str], Projection] = {}
+        self.contact_refs: dict[tuple[int, str, str, str, str], int] = {}
         self.writes = 0
 
     def load_directory(self) -> Directory:
@@ -150,6 +151,42 @@ class FakeLedger:
         return iter([(k[1], k[2], p) for k, p in self.state.items() if k[0] == tenant_id])
 
 
+class FakeContactRefs:
+    """ContactRefRepository over the ledger's ``contact_refs`` (rolled back with it)."""
+
+    def __init__(self, ledger: FakeLedger) -> None:
+        self.ledger = ledger
+
+    def add(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        for r in rows:
+            key = (r["tenant_id"], r["channel"], r["address"], r["system"], r["ref"])
+            self.ledger.contact_refs.setdefault(key, r["created_us"])
+
+    def of_addresses(
+        self, tenant_id: int, channel: str, addresses: Collection[str]
+    ) -> dict[str, list[tuple[str, str]]]:
+        found: dict[str, list[tuple[str, str]]] = {}
+        for t, c, a, system, ref in sorted(self.ledger.contact_refs):
+            if t == tenant_id and c == channel and a in addresses:
+                found.setdefault(a, []).append((system, ref))
+        return found
+
+    def find(self, tenant_id: int, ref: str, system: str | None = None) -> list[tuple[str, str]]:
+        return sorted(
+            {
+                (c, a)
+                for t, c, a, s, r in self.ledger.contact_refs
+                if t == tenant_id and r == ref and system in (None, s)
+            }
+        )
+
+    def delete_address(self, tenant_id: int, channel: str, address: str) -> int:
+        gone = [k for k in self.ledger.contact_refs if k[:3] == (tenant_id, channel, address)]
+        for key in gone:
+            del self.ledger.contact_refs[key]
+        return len(gone)
+
+
 class _Absent:
     """A repository the service under test must not touch."""
 
@@ -195,6 +232,10 @@ class FakeUnitOfWork:
     @property
     def exports(self) -> ports.ExportRepository:
         return cast(ports.ExportRepository, _Absent("exports"))
+
+    @property
+    def refs(self) -> ports.ContactRefRepository:
+        return FakeContactRefs(self.ledger)
 
     def __enter__(self) -> Self:
         self._snapshot = {k: _copy(v) for k, v in vars(self.ledger).items()}

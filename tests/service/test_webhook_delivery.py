@@ -389,3 +389,18 @@ def test_a_slow_round_stops_inside_its_lease_and_the_next_one_carries_on(
         assert delivery.run_once(wait=True) > 0
     ids = [r.json()["id"] for r in receiver.requests]
     assert ids == sorted(ids) and len(set(ids)) == 3  # in order, none twice
+
+
+def test_a_delivery_carries_the_addresses_contact_refs(
+    setup: WorkedSetup, receiver: StandIn, delivery: WebhookDelivery
+) -> None:
+    cl = setup.cl
+    cl.subscribe("t", receiver.url + "/hooks", ["opt_out"], allow=LOOPBACK)
+    cl.record(X, "opt_out", account="a", source="crm", contact_ref=["salesforce:003A"])
+    cl.record(Y, "opt_out", account="a", source="crm")
+
+    assert delivery.run_once(wait=True) == 2
+
+    first, second = (r.json()["event"] for r in receiver.requests)
+    assert first["contact_refs"] == [{"system": "salesforce", "ref": "003A"}]
+    assert second["contact_refs"] == []

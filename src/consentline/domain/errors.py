@@ -18,6 +18,8 @@ output) so that no edge has to parse messages::
     │   │   └── SettingsError        a CONSENTLINE_* variable is missing or wrong (start-up)
     │   ├── InvalidProof             proof not a bounded JSON object of valid Unicode
     │   ├── InvalidPayload           a provider webhook body that cannot be parsed
+    │   ├── InvalidContactRef        a contact reference that is not system:ref text
+    │   ├── InvalidImport            an import's mapping or file cannot be read at all
     │   ├── BlockedDestination       a URL that points at a non-public address
     │   └── CannotSend               no send request can be built (provider, credentials)
     ├── Unauthorized                 no or unknown API key (401)
@@ -180,6 +182,21 @@ class InvalidProof(InvalidInput):
 
 class InvalidPayload(InvalidInput):
     code = "invalid_payload"
+
+
+class InvalidContactRef(InvalidInput):
+    """A contact reference (a CRM's record id) that is not ``system:ref`` or a bare ref."""
+
+    code = "invalid_contact_ref"
+
+
+class InvalidImport(InvalidInput):
+    """An import that cannot start: a bad mapping, preset, value map or unreadable file.
+
+    A bad *row* is never raised: it is reported in the import's report.
+    """
+
+    code = "invalid_import"
 
 
 class SettingsError(InvalidConfig):

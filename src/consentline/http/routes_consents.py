@@ -33,6 +33,9 @@ class NewConsent(BaseModel):
     proof: dict[str, Any] | None = None
     occurred_at: AwareDatetime | None = None
     idempotency_key: str | None = Field(default=None, max_length=255)
+    contact_ref: str | list[str] | None = Field(
+        default=None, description="external record ids: system:ref or a bare ref"
+    )
 
 
 @router.post(
@@ -67,6 +70,7 @@ def record(body: NewConsent, who: CallerDep, svc: ServicesDep) -> Any:
         occurred_at=body.occurred_at,
         idempotency_key=body.idempotency_key,
         within=None if who.home is None else who.home.slug,  # a key writes in its subtree
+        contact_ref=body.contact_ref,
     )
     # Replay or not is decided by the write itself, under the tenant's chain lock:
     # of concurrent requests with one key exactly one answers 201.
@@ -168,7 +172,8 @@ def events(
         after, limit, tenant_ids=who.tenant_ids(), scopes=who.subtree_scopes()
     )
     directory = svc.client.directory()
+    refs = svc.client.contact_refs(found)  # one query per page
     return {
-        "events": [event_json(e, directory) for e in found],
+        "events": [{**event_json(e, directory), "contact_refs": refs[e.id]} for e in found],
         "next": found[-1].id if found else after,
     }

@@ -77,6 +77,11 @@ class NewKeyOut(KeyOut):
     key: str = Field(description="the key itself: shown this once, only its hash is stored")
 
 
+class ContactRefOut(Answer):
+    system: str
+    ref: str
+
+
 class EventOut(Answer):
     """A stored event, complete: proof and hash-chain links included."""
 
@@ -96,6 +101,9 @@ class EventOut(Answer):
     idempotency_key: str | None
     prev_hash: str
     hash: str
+    contact_refs: list[ContactRefOut] | None = Field(
+        default=None, description="the address's external record ids (in the change feed)"
+    )
 
 
 class EventRefOut(Answer):

@@ -33,7 +33,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,6 +47,7 @@ from consentline.domain.retry import WEBHOOK_RETRY
 from consentline.domain.scopes import Directory
 from consentline.domain.signing import sign
 from consentline.providers.transport import BlockedConnection, guarded_client
+from consentline.services.contact_refs import events_refs
 from consentline.services.ports import SubscriptionRecord, UnitOfWorkFactory
 from consentline.services.subscriptions import covers, wanted
 
@@ -58,13 +59,20 @@ LEASE_S: Final = 120
 BLOCKED: Final = "destination not allowed"
 
 
-def payload(event: Event, *, subscription_id: int, where: str) -> bytes:
-    """The JSON body of one delivery."""
+def payload(
+    event: Event,
+    *,
+    subscription_id: int,
+    where: str,
+    contact_refs: Sequence[Mapping[str, str]] = (),
+) -> bytes:
+    """The JSON body of one delivery; the event carries its address's contact
+    references, so a CRM can update the record they name."""
     body: dict[str, Any] = {
         "id": event.id,
         "type": f"consent.{event.action}",
         "subscription": subscription_id,
-        "event": event.as_dict(where=where),
+        "event": {**event.as_dict(where=where), "contact_refs": [dict(r) for r in contact_refs]},
     }
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -159,6 +167,7 @@ class WebhookDelivery:
         events_wanted = tuple(str(row.events).split(","))
         with self._units(write=False) as uow:
             events = uow.hooks.events_after(int(row.tenant_id), int(row.cursor_seq), BATCH)
+            refs = events_refs(uow, events)  # one query for the batch
         directory = self._directory()
         cursor, delivered = int(row.cursor_seq), 0
         failure: Attempt | None = None
@@ -170,7 +179,10 @@ class WebhookDelivery:
                 break
             if wanted(events_wanted, event) and covers(directory, account_id, event):
                 body = payload(
-                    event, subscription_id=sub_id, where=directory.describe_scope(event.scope)
+                    event,
+                    subscription_id=sub_id,
+                    where=directory.describe_scope(event.scope),
+                    contact_refs=refs.get(event.id, ()),
                 )
                 attempt = self._post(row.url, row.secret, event.id, sub_id, body)
                 if not attempt.ok:

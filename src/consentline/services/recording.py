@@ -20,6 +20,7 @@ from consentline.domain.addresses import (
     normalise_address,
     normalise_line_id,
 )
+from consentline.domain.contact_refs import ContactRef, parse_contact_refs
 from consentline.domain.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -93,6 +94,9 @@ class RecordRequest:
     idempotency_key: str | None = None
     reach: str | None = None  # per-keyword reach override (e.g. STOPALL -> tree)
     within: str | None = None  # the writer's account: bounds what the write may allow
+    # The external record ids (a CRM's Contact Id) that point at the address:
+    # "system:ref" or a bare ref; stored with the address, not in the event.
+    contact_ref: str | Sequence[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,7 @@ class _Prepared:
     proof_text: str
     idempotency_key: str | None
     fingerprint: str
+    refs: tuple[ContactRef, ...] = ()
 
 
 # Writes after which a send may be allowed: an API key may make them only inside
@@ -182,6 +187,7 @@ def prepare(
                 "occurred_at is in the future", occurred_at=request.occurred_at.isoformat()
             )
     proof_text = canonical_proof(request.proof)
+    refs = parse_contact_refs(request.contact_ref)
     key = request.idempotency_key
     if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255):
         raise InvalidInput("idempotency_key must be 1 to 255 characters", field="idempotency_key")
@@ -215,6 +221,7 @@ def prepare(
         proof_text,
         key,
         fingerprint,
+        refs,
     )
 
 
@@ -277,12 +284,56 @@ def append_results(
     """Like :func:`append`, saying of each request whether it was a replay."""
     now_us = to_us(now)
     prepared = [prepare(r, directory, policies, now_us) for r in requests]
+    return append_prepared(uow, prepared, now_us)
+
+
+Prepared = _Prepared  # what :func:`prepare` returns (for the bulk paths, e.g. imports)
+
+
+def append_prepared(
+    uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int
+) -> list[RecordResult]:
+    """Append requests already validated by :func:`prepare` (the one sealing path:
+    chain lock, idempotency, hash chain, projection), in the caller's transaction.
+
+    Per tenant: one chain lock, one idempotency lookup, one insert of the events,
+    one of their keys, and one load and save of the projection, whatever the size.
+    """
+    written, replayed = _seal(uow, prepared, now_us)
+    results: list[Event | None] = [None] * len(prepared)
+    for i, (row, event_id) in written.items():
+        results[i] = row.event(event_id)
+    for i, ref in replayed.items():
+        if ref < 0:
+            results[i] = results[-1 - ref]
+    existing = uow.store.events_by_id(v for v in replayed.values() if v >= 0)
+    for i, ref in replayed.items():
+        if ref >= 0:
+            results[i] = existing[ref]
+    return [
+        RecordResult(event, i in replayed) for i, event in enumerate(results) if event is not None
+    ]
+
+
+def append_counted(uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int) -> list[bool]:
+    """Like :func:`append_prepared` for bulk writers that need no events back (an
+    import): whether each request was a replay, nothing else is read back."""
+    _, replayed = _seal(uow, prepared, now_us)
+    return [i in replayed for i in range(len(prepared))]
+
+
+def _seal(
+    uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int
+) -> tuple[dict[int, tuple[StoredEvent, int]], dict[int, int]]:
+    """Append and seal: each fresh request's stored row and id, and each replay's
+    original event id (or ``-1 - index`` of an earlier request of the batch)."""
     by_tenant: dict[int, list[int]] = {}
     for index, item in enumerate(prepared):
         by_tenant.setdefault(item.tenant_id, []).append(index)
 
-    results: list[Event | None] = [None] * len(prepared)
+    written: dict[int, tuple[StoredEvent, int]] = {}
     replayed: dict[int, int] = {}  # request index -> existing event id
+    add_refs(uow, prepared, now_us)
     for tenant_id in sorted(by_tenant):  # a fixed lock order: no deadlock between batches
         indexes = by_tenant[tenant_id]
         seq, head = uow.store.lock_chain(tenant_id)
@@ -361,18 +412,26 @@ def append_results(
         )
         _project(uow, [(rows[n], ids[n]) for n in range(len(rows))])
         for n, i in enumerate(fresh):
-            results[i] = rows[n].event(ids[n])
+            written[i] = (rows[n], ids[n])
+    return written, replayed
 
-    for i, ref in replayed.items():
-        if ref < 0:
-            results[i] = results[-1 - ref]
-    existing = uow.store.events_by_id(v for v in replayed.values() if v >= 0)
-    for i, ref in replayed.items():
-        if ref >= 0:
-            results[i] = existing[ref]
-    return [
-        RecordResult(event, i in replayed) for i, event in enumerate(results) if event is not None
+
+def add_refs(uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int) -> None:
+    """Store the contact references the requests carry (those already known are kept)."""
+    rows = [
+        {
+            "tenant_id": item.tenant_id,
+            "channel": item.channel,
+            "address": item.address,
+            "system": ref.system,
+            "ref": ref.ref,
+            "created_us": now_us,
+        }
+        for item in prepared
+        for ref in item.refs
     ]
+    if rows:
+        uow.refs.add(rows)
 
 
 def _project(uow: UnitOfWork, written: Sequence[tuple[StoredEvent, int]]) -> None:

@@ -42,6 +42,34 @@ def _upsert_state(dialect: str) -> Any:
     )
 
 
+def driver_sql(dialect: str, sql: str) -> str:
+    """``sql`` written with ``?`` placeholders, in the driver's own paramstyle."""
+    return sql if dialect == "sqlite" else sql.replace("?", "%s")
+
+
+@functools.cache
+def _bulk_sql(dialect: str) -> dict[str, str]:
+    """Statements for bulk writes, run with the driver's ``executemany`` directly:
+    SQLAlchemy's per-row parameter processing cost more than the insert itself."""
+    names = ", ".join(_INSERTED)
+    marks = ", ".join("?" for _ in _INSERTED)
+    return {
+        "events": driver_sql(dialect, f"INSERT INTO events ({names}) VALUES ({marks})"),
+        "idempotency": driver_sql(
+            dialect,
+            "INSERT INTO idempotency (tenant_id, key, fingerprint, event_id, created_us)"
+            " VALUES (?, ?, ?, ?, ?)",
+        ),
+        "state": driver_sql(
+            dialect,
+            "INSERT INTO consent_state (tenant_id, channel, address, shape, ids, times, max_us)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, channel, address) DO UPDATE"
+            " SET shape = excluded.shape, ids = excluded.ids, times = excluded.times,"
+            " max_us = excluded.max_us",
+        ),
+    }
+
+
 def select_events() -> Select[Any]:
     """``SELECT`` of whole events, for :func:`stored_event` (add the ``WHERE``)."""
     return select(*EVENT_COLUMNS)
@@ -202,12 +230,27 @@ class SqlStore:
         )
 
     def insert_events(self, records: Sequence[StoredEvent]) -> list[int]:
-        """Insert events (their ``id`` is ignored); the ids assigned, in order."""
-        rows = [{name: getattr(r, name) for name in _INSERTED} for r in records]
-        result = self.conn.execute(
-            t.events.insert().returning(t.events.c.id, sort_by_parameter_order=True), rows
-        )
-        return [int(r[0]) for r in result]
+        """Insert events (their ``id`` is ignored); the ids assigned, in order.
+
+        One ``executemany``, then the ids read back by ``(tenant_id, seq)``, which is
+        unique and assigned under the tenant's chain lock: one range query per tenant.
+        """
+        if not records:
+            return []
+        rows = [tuple(getattr(r, name) for name in _INSERTED) for r in records]
+        self.conn.exec_driver_sql(_bulk_sql(self.dialect)["events"], rows)
+        seqs: dict[int, list[int]] = {}
+        for r in records:
+            seqs.setdefault(r.tenant_id, []).append(r.seq)
+        ids: dict[tuple[int, int], int] = {}
+        ev = t.events.c
+        for tenant_id, numbers in seqs.items():
+            query = select(ev.id, ev.seq).where(
+                ev.tenant_id == tenant_id, ev.seq.between(min(numbers), max(numbers))
+            )
+            for found in self.conn.execute(query):
+                ids[(tenant_id, int(found.seq))] = int(found.id)
+        return [ids[(r.tenant_id, r.seq)] for r in records]
 
     def find_idempotent(self, tenant_id: int, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
         found: dict[str, tuple[str, int]] = {}
@@ -223,7 +266,11 @@ class SqlStore:
 
     def insert_idempotency(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
-            self.conn.execute(t.idempotency.insert(), rows)
+            params = [
+                (r["tenant_id"], r["key"], r["fingerprint"], r["event_id"], r["created_us"])
+                for r in rows
+            ]
+            self.conn.exec_driver_sql(_bulk_sql(self.dialect)["idempotency"], params)
 
     def load_state(
         self, keys: Iterable[tuple[int, str, str]]
@@ -256,19 +303,9 @@ class SqlStore:
         if not rows:
             return
         params = [
-            {
-                "tenant_id": key[0],
-                "channel": key[1],
-                "address": key[2],
-                "shape": p.shape,
-                "ids": p.ids,
-                "times": p.times,
-                "max_us": p.max_us,
-            }
-            for key, p in rows.items()
+            (key[0], key[1], key[2], p.shape, p.ids, p.times, p.max_us) for key, p in rows.items()
         ]
-        statement = _upsert_state(self.dialect)
-        self.conn.execute(statement, params)
+        self.conn.exec_driver_sql(_bulk_sql(self.dialect)["state"], params)
 
     def delete_state(self, tenant_id: int | None = None) -> None:
         statement = t.consent_state.delete()

@@ -288,3 +288,19 @@ scope_questions = Table(
     Column("event_ids", String(255), nullable=False, default=""),  # the answer's opt-ins
     Index("ix_scope_questions_open", "tenant_id", "address", "status"),
 )
+
+# -- contact references (migration 0008) -----------------------------------------------
+# The ids an external system (a CRM) gives the record of the person at an address:
+# several per address and per system. Looked up by address (the change feed, webhooks,
+# exports: one query per page) and by reference (an unsubscribe reported by record id).
+contact_refs = Table(
+    "contact_refs",
+    metadata,
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("address", String(320), primary_key=True),
+    Column("system", String(63), primary_key=True),
+    Column("ref", String(255), primary_key=True),
+    Column("created_us", BigInteger, nullable=False),
+    Index("ix_contact_refs_ref", "tenant_id", "system", "ref"),
+)

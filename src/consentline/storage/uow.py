@@ -16,6 +16,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from consentline.storage.apistore import ApiStore
+from consentline.storage.contact_refs import ContactRefStore
 from consentline.storage.engine import storage_errors
 from consentline.storage.exports import ExportStore
 from consentline.storage.hookstore import HookStore
@@ -35,6 +36,7 @@ class UnitOfWork:
     nonces: NonceStore
     questions: ScopeQuestionStore
     exports: ExportStore
+    refs: ContactRefStore
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
         self._engine = engine
@@ -56,6 +58,7 @@ class UnitOfWork:
         self.nonces = NonceStore(conn)
         self.questions = ScopeQuestionStore(conn)
         self.exports = ExportStore(conn)
+        self.refs = ContactRefStore(conn)
         return self
 
     def commit(self) -> None:

@@ -5,7 +5,7 @@ index already serves its events, these two serve its messages and replies, so th
 export stays a handful of index lookups in a ledger of any size.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-01
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"  # "0007" as filed; 0008 (contact refs) is merged in here
 branch_labels = None
 depends_on = None
 

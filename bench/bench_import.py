@@ -1,0 +1,251 @@
+"""Import benchmark (issue 11): a CSV with proof columns into a fresh ledger, against
+``record_many`` of the same rows in the same run.
+
+1. ``cl.import_records`` of N rows (default 1,000,000; ``--quick``: 100,000) with
+   proof columns (consent text, form URL, IP, user agent), a timestamp and a CRM
+   contact id per row, on a fresh SQLite database (WAL, ``synchronous=FULL``) and on
+   PostgreSQL (``synchronous_commit=on``): rows/s, peak RSS.
+2. The same file again: every row ``unchanged`` (rows/s).
+3. Baseline: ``record_many`` of the same rows (as RecordRequests, batches of 5,000)
+   on another fresh database (a subset of ``--baseline-rows``, default 100,000):
+   events/s, and the ratio import / record_many.
+
+Results: a Markdown table on stdout and JSON in bench/results/issue11/. Only
+127.0.0.1 is contacted. See bench/README.md ("Import").
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+import consentline
+from consentline.services.recording import RecordRequest
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "issue11"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_import"
+AREAS = (212, 415, 646, 312, 617, 202, 305, 713, 206, 303)
+_PER = len(AREAS) * 800
+HEADER = ["Id", "Phone", "Status", "ConsentedAt", "ConsentText", "FormUrl", "IP", "UserAgent"]
+MAPPING = {
+    "address": "Phone",
+    "action": "Status",
+    "occurred_at": "ConsentedAt",
+    "contact_ref": "Id",
+    "proof.consent_text": "ConsentText",
+    "proof.form_url": "FormUrl",
+    "proof.ip": "IP",
+    "proof.user_agent": "UserAgent",
+}
+VALUES = {"Status": {"Subscribed": "opt_in", "Unsubscribed": "opt_out"}}
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+TEXT = "Yes, send me Acme offers by text. Msg & data rates may apply. Reply STOP to end."
+UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15"
+
+
+def number(i: int) -> str:
+    k = i // _PER
+    line = (k * 7919 + 1234) % 10_000
+    return f"+1{AREAS[i % len(AREAS)]}{200 + (i // len(AREAS)) % 800}{line:04d}"
+
+
+def row(i: int) -> list[str]:
+    status = "Unsubscribed" if i % 10 == 7 else "Subscribed"
+    at = (T0 + timedelta(seconds=i * 7)).isoformat().replace("+00:00", "Z")
+    return [
+        f"003{i:012d}",
+        number(i),
+        status,
+        at,
+        TEXT,
+        f"https://acme.example/join?c={i % 50}",
+        f"198.51.{i % 256}.{(i // 256) % 256}",
+        UA,
+    ]
+
+
+def write_csv(path: Path, rows: int) -> None:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        for i in range(rows):
+            writer.writerow(row(i))
+
+
+def requests(start: int, stop: int) -> Iterator[RecordRequest]:
+    for i in range(start, stop):
+        r = row(i)
+        yield RecordRequest(
+            address=r[1],
+            action="opt_out" if r[2] == "Unsubscribed" else "opt_in",
+            account="bench",
+            source="import",
+            proof={"consent_text": r[4], "form_url": r[5], "ip": r[6], "user_agent": r[7]},
+            occurred_at=datetime.fromisoformat(r[3]),
+            idempotency_key=f"rm:{i}",
+            contact_ref=f"default:{r[0]}",
+        )
+
+
+def fresh(url: str) -> consentline.Consentline:
+    cl = consentline.connect(url, cache_seconds=3600)
+    cl.create_account("bench", default_region="US")
+    cl.add_line("+18005550100", account="bench")
+    return cl
+
+
+def reset_pg(url: str) -> bool:
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if parsed.host != "127.0.0.1" or not name.startswith("bench"):
+        raise SystemExit("the benchmark database must be on 127.0.0.1 and named bench*")
+    admin = parsed.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
+    )
+    try:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        print(f"PostgreSQL skipped: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench_backend(name: str, url_for: Any, path: Path, rows: int, baseline: int) -> dict[str, Any]:
+    cl = fresh(url_for("import"))
+    t = time.perf_counter()
+    report = cl.import_records(path, account="bench", mapping=MAPPING, values=VALUES)
+    first = time.perf_counter() - t
+    rss = peak_rss_mb()
+    assert report.written == rows and report.errors == 0, report.as_dict()
+    t = time.perf_counter()
+    again = cl.import_records(path, account="bench", mapping=MAPPING, values=VALUES)
+    rerun = time.perf_counter() - t
+    assert again.unchanged == rows and again.written == 0, again.as_dict()
+    ok = cl.verify().ok
+    cl.close()
+
+    base = fresh(url_for("record"))
+    n = min(rows, baseline)
+    t = time.perf_counter()
+    for start in range(0, n, 5000):
+        base.record_many(requests(start, min(n, start + 5000)))
+    record_s = time.perf_counter() - t
+    base.close()
+    result = {
+        "backend": name,
+        "rows": rows,
+        "import_s": round(first, 2),
+        "import_rows_per_s": round(rows / first),
+        "rerun_s": round(rerun, 2),
+        "rerun_rows_per_s": round(rows / rerun),
+        "peak_rss_mb": round(rss, 1),
+        "record_many_events": n,
+        "record_many_s": round(record_s, 2),
+        "record_many_events_per_s": round(n / record_s),
+        "ratio_import_over_record_many": round((rows / first) / (n / record_s), 2),
+        "verify_ok": ok,
+    }
+    print(json.dumps(result), flush=True)
+    return result
+
+
+def environment() -> dict[str, Any]:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        rev = "?"
+    return {
+        "git": rev,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "cpus": os.cpu_count(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="100,000 rows, 20,000 baseline")
+    parser.add_argument("--baseline-rows", type=int, default=100_000)
+    parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--postgres-only", action="store_true")
+    parser.add_argument(
+        "--postgres", default=os.environ.get("CONSENTLINE_BENCH_POSTGRES_URL", DEFAULT_PG)
+    )
+    args = parser.parse_args()
+    rows = 100_000 if args.quick else args.rows
+    baseline = 20_000 if args.quick else args.baseline_rows
+    results: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        work = Path(tmp)
+        path = work / "contacts.csv"
+        t = time.perf_counter()
+        write_csv(path, rows)
+        print(
+            f"wrote {rows:,} rows ({path.stat().st_size / 1e6:.0f} MB) in "
+            f"{time.perf_counter() - t:.1f} s",
+            file=sys.stderr,
+        )
+        if not args.postgres_only:
+            results.append(
+                bench_backend(
+                    "sqlite", lambda kind: f"sqlite:///{work / kind}.db", path, rows, baseline
+                )
+            )
+        if not args.sqlite_only:
+            base = make_url(args.postgres)
+            urls = {k: base.set(database=f"{base.database}_{k}") for k in ("import", "record")}
+            if all(reset_pg(u.render_as_string(hide_password=False)) for u in urls.values()):
+                results.append(
+                    bench_backend(
+                        "postgres",
+                        lambda kind: urls[kind].render_as_string(hide_password=False),
+                        path,
+                        rows,
+                        baseline,
+                    )
+                )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / ("import-quick.json" if args.quick else "import.json")
+    out.write_text(json.dumps({"env": environment(), "results": results}, indent=2) + "\n")
+    print(
+        "\n| backend | rows | import rows/s | re-run rows/s | peak RSS MB"
+        " | record_many ev/s | ratio |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['backend']} | {r['rows']:,} | {r['import_rows_per_s']:,} | "
+            f"{r['rerun_rows_per_s']:,} | {r['peak_rss_mb']} | "
+            f"{r['record_many_events_per_s']:,} | {r['ratio_import_over_record_many']}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()

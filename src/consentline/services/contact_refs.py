@@ -1,0 +1,45 @@
+"""Contact references read alongside events: the change feed, webhook deliveries and
+exports carry each event's address's references, looked up in one query per page
+(per tenant and channel present), never one per event.
+
+>>> refs = events_refs(uow, page)                         # doctest: +SKIP
+>>> refs[page[0].id]
+[{'system': 'salesforce', 'ref': '003xx00000Abc'}]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from consentline.domain.contact_refs import parse_contact_ref
+from consentline.domain.ledger import Event
+from consentline.services.ports import UnitOfWork
+
+RefList = list[dict[str, str]]
+
+
+def events_refs(uow: UnitOfWork, events: Sequence[Event]) -> dict[int, RefList]:
+    """Each event id -> the references of its address (``[]`` when it has none)."""
+    groups: dict[tuple[int, str], set[str]] = {}
+    for event in events:
+        groups.setdefault((event.tenant_id, event.channel), set()).add(event.address)
+    found: dict[tuple[int, str, str], RefList] = {}
+    for (tenant_id, channel), addresses in groups.items():
+        for address, pairs in uow.refs.of_addresses(tenant_id, channel, addresses).items():
+            found[(tenant_id, channel, address)] = [{"system": s, "ref": r} for s, r in pairs]
+    return {
+        event.id: found.get((event.tenant_id, event.channel, event.address), []) for event in events
+    }
+
+
+def addresses_of(
+    uow: UnitOfWork, tenant_id: int, refs: Iterable[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """Each reference text (``system:ref`` or bare: any system) -> the
+    ``(channel, address)`` pairs it points at."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for text in refs:
+        parsed = parse_contact_ref(text)
+        system = None if ":" not in text.strip() else parsed.system
+        out[text] = uow.refs.find(tenant_id, parsed.ref, system)
+    return out

@@ -1,0 +1,602 @@
+"""Importing consent lists: CSV or JSONL files (or rows as dicts) into the ledger.
+
+The file is streamed in chunks of :data:`CHUNK` rows, one transaction each: the
+chunk's idempotency keys are looked up first (one query; a key is computed from the
+batch id and the row's raw text alone, so a re-run skips a known row before any
+parsing), the rest are planned (:mod:`consentline.domain.import_mapping`) and
+validated by :func:`recording.prepare`, and appended through
+:func:`recording.append_prepared` — the same chain lock, hash chain, idempotency
+table and projection as ``record``. A crash loses at most the chunk in flight, and a
+re-run appends exactly what is missing.
+
+A bad row never aborts the import: it is skipped and reported (row, column, code,
+message; numbers masked). An imported ``opt_in`` never clears an opt-out the ledger
+holds for its scope (C25) unless the row's own timestamp is later than that opt-out
+and the row carries proof of consent; otherwise it is counted ``kept_opt_out`` and
+reported like an error.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import itertools
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, Final
+
+from consentline.domain.errors import (
+    ConsentlineError,
+    InvalidAddress,
+    InvalidChannel,
+    InvalidContactRef,
+    InvalidImport,
+    InvalidProof,
+    InvalidTime,
+    UnknownAccount,
+    UnknownLine,
+    UnknownPurpose,
+)
+from consentline.domain.import_mapping import (
+    ImportMapping,
+    PlannedRow,
+    RowError,
+    batch_digest,
+    plan_row,
+    row_key,
+)
+from consentline.domain.ledger import decode, to_us
+from consentline.domain.policy import TenantPolicy
+from consentline.domain.scopes import Directory, parse_scope
+from consentline.services import recording
+from consentline.services.ports import UnitOfWorkFactory
+from consentline.services.recording import Prepared, RecordRequest
+
+CHUNK: Final = 5_000
+FIRST_ERRORS: Final = 20
+_READ: Final = 1 << 20
+
+
+# -- the report ----------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """A row left out: its number in the file (the header is row 1 of a CSV), the
+    column at fault, a stable code and a message without the number."""
+
+    row: int
+    column: str | None
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did. ``written`` events were appended; ``unchanged`` rows were
+    already in the ledger (a re-run); ``kept_opt_out`` opt-ins were left out because
+    an opt-out holds (C25); ``errors`` rows could not be read. A dry run counts what
+    it would write."""
+
+    batch_id: str
+    dry_run: bool = False
+    rows: int = 0
+    written: int = 0
+    unchanged: int = 0
+    kept_opt_out: int = 0
+    errors: int = 0
+    by_action: dict[str, int] = field(default_factory=dict)
+    first_errors: list[RowProblem] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "kept_opt_out": self.kept_opt_out,
+            "errors": self.errors,
+            "by_action": dict(sorted(self.by_action.items())),
+            "first_errors": [p.as_dict() for p in self.first_errors],
+        }
+
+
+# -- reading sources -------------------------------------------------------------------
+RawRow = tuple[int, bytes, Mapping[str, Any]]  # row number, raw text (for the key), row
+Source = str | Path | IO[bytes] | Iterable[Mapping[str, Any]]
+
+
+@dataclass(slots=True)
+class Opened:
+    """A source made ready to stream: its rows, the digest of its bytes, and what
+    to close afterwards."""
+
+    rows: Iterator[RawRow]
+    digest: str
+    columns: tuple[str, ...] | None  # a CSV's header
+    closers: list[Callable[[], None]]
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+
+
+def _digest_file(handle: IO[bytes]) -> str:
+    sha = hashlib.sha256()
+    while chunk := handle.read(_READ):
+        sha.update(chunk)
+    return sha.hexdigest()
+
+
+def _binary(source: str | Path | IO[bytes]) -> tuple[IO[bytes], str, str, list[Callable[[], None]]]:
+    """A seekable binary handle on the source's bytes, their digest, and its name."""
+    closers: list[Callable[[], None]] = []
+    if isinstance(source, str | Path):
+        path = Path(source)
+        try:
+            handle: IO[bytes] = path.open("rb")
+        except OSError as exc:
+            raise InvalidImport(f"cannot read {path.name}: {exc.strerror}", field="file") from None
+        closers.append(handle.close)
+        name = path.name.lower()
+    else:
+        handle, name = source, str(getattr(source, "name", "") or "").lower()
+        if not (hasattr(handle, "seekable") and handle.seekable()):
+            # A stream: kept on disk (never in memory) to be hashed, then read again.
+            spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the import)
+            shutil.copyfileobj(handle, spool, _READ)
+            spool.seek(0)
+            closers.append(spool.close)
+            handle = spool
+    start = handle.tell()
+    digest = _digest_file(handle)
+    handle.seek(start)
+    return handle, digest, name, closers
+
+
+def _decompressed(handle: IO[bytes], name: str, closers: list[Callable[[], None]]) -> IO[bytes]:
+    start = handle.tell()
+    magic = handle.read(2)
+    handle.seek(start)
+    if magic == b"\x1f\x8b" or name.endswith(".gz"):
+        unzipped: IO[bytes] = gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[assignment]
+        closers.append(unzipped.close)
+        return unzipped
+    return handle
+
+
+def _is_jsonl(name: str, head: bytes) -> bool:
+    stem = name.removesuffix(".gz")
+    if stem.endswith((".jsonl", ".ndjson", ".json")):
+        return True
+    if stem.endswith((".csv", ".tsv", ".txt")):
+        return False
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"{"
+
+
+def _csv_rows(data: IO[bytes], delimiter: str | None) -> tuple[tuple[str, ...], Iterator[RawRow]]:
+    text = io.TextIOWrapper(data, encoding="utf-8-sig", newline="", errors="strict")
+    try:
+        sample = text.read(65_536)
+        sample += text.readline()
+    except UnicodeDecodeError:
+        raise InvalidImport("the file is not UTF-8 text", field="file") from None
+    if delimiter is None:
+        try:
+            delimiter = csv.Sniffer().sniff(sample.split("\n", 1)[0], ",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    if len(delimiter) != 1:
+        raise InvalidImport("a delimiter is one character", field="delimiter")
+    lines = itertools.chain(io.StringIO(sample, newline=""), text)
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        header = tuple(h.strip() for h in next(reader))
+    except StopIteration:
+        raise InvalidImport("the file is empty", field="file") from None
+    except (csv.Error, UnicodeDecodeError):
+        raise InvalidImport("the file's first line is not a CSV header", field="file") from None
+
+    def rows() -> Iterator[RawRow]:
+        number = 1
+        width = len(header)
+        sep = "\x1f"
+        while True:
+            number += 1
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError:
+                raise InvalidImport(f"row {number} is not UTF-8 text", field="file") from None
+            except csv.Error as exc:
+                yield number, b"", {"\x00error": f"not a CSV row ({exc})"}
+                continue
+            if not values or (len(values) == 1 and not values[0].strip()):
+                continue  # a blank line
+            raw = sep.join(values).encode("utf-8", "surrogatepass")
+            if len(values) != width:
+                yield number, raw, {"\x00error": f"{len(values)} fields, the header has {width}"}
+                continue
+            yield number, raw, dict(zip(header, values, strict=True))
+
+    return header, rows()
+
+
+def _jsonl_rows(data: IO[bytes]) -> Iterator[RawRow]:
+    for number, line in enumerate(data, start=1):
+        raw = line.strip()
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        if not raw:
+            continue
+        try:
+            value = json.loads(raw)
+        except (UnicodeDecodeError, ValueError):
+            yield number, raw, {"\x00error": "not a JSON object"}
+            continue
+        if not isinstance(value, dict):
+            yield number, raw, {"\x00error": "not a JSON object"}
+            continue
+        yield number, raw, value
+
+
+def _dict_rows(rows: Iterable[Mapping[str, Any]]) -> Iterator[RawRow]:
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, Mapping):
+            yield number, b"", {"\x00error": "not a mapping"}
+            continue
+        raw = json.dumps(row, sort_keys=True, default=str, ensure_ascii=False)
+        yield number, raw.encode("utf-8", "surrogatepass"), row
+
+
+def open_source(
+    source: Source, *, format: str | None = None, delimiter: str | None = None
+) -> Opened:
+    """Ready a path, a binary file object or an iterable of dicts to stream."""
+    if isinstance(source, str | Path) or hasattr(source, "read"):
+        handle, digest, name, closers = _binary(source)  # type: ignore[arg-type]
+        try:
+            data = _decompressed(handle, name, closers)
+            head = data.peek(64) if hasattr(data, "peek") else b""
+            kind = format or ("jsonl" if _is_jsonl(name, head) else "csv")
+            if kind not in ("csv", "jsonl"):
+                raise InvalidImport("the format is csv or jsonl", field="format")
+            if kind == "jsonl":
+                return Opened(_jsonl_rows(data), digest, None, closers)
+            header, rows = _csv_rows(data, delimiter)
+            return Opened(rows, digest, header, closers)
+        except BaseException:
+            for close in reversed(closers):
+                close()
+            raise
+    if isinstance(source, Mapping) or not isinstance(source, Iterable):
+        raise InvalidImport("import a path, a binary file or an iterable of dicts", field="source")
+    return Opened(_dict_rows(source), "rows", None, [])
+
+
+# -- never re-subscribe (C25) ----------------------------------------------------------
+def _related(directory: Directory, a: str, b: str) -> bool:
+    """Whether scopes ``a`` and ``b`` can decide the same send (one is the other, or
+    lies inside it): an opt-in at one can clear an opt-out at the other."""
+    if a == b:
+        return True
+    sa, sb = parse_scope(a), parse_scope(b)
+    if sa.is_line and sb.is_line:
+        return False
+    acc_a = directory.line_by_id(sa.id).account_id if sa.is_line else sa.id
+    acc_b = directory.line_by_id(sb.id).account_id if sb.is_line else sb.id
+    if sa.is_line:
+        return directory.is_within(acc_a, acc_b)
+    if sb.is_line:
+        return directory.is_within(acc_b, acc_a)
+    return directory.is_within(acc_a, acc_b) or directory.is_within(acc_b, acc_a)
+
+
+Held = list[tuple[str, str, str, str, int]]  # (code, scope, purpose, topic, occurred_us)
+
+
+def held_opt_out(
+    directory: Directory, entries: Held, scope: str, purpose: str, topic: str
+) -> int | None:
+    """When the latest opt-out an opt-in at ``scope`` would clear was given, or None.
+
+    Conservative (C25): an opt-out counts when its scope is related to ``scope``
+    (the same, above or below it), its purpose and topic overlap the opt-in's, and
+    no later resume or opt-in at its own scope has lifted it.
+    """
+    latest: int | None = None
+    for i, (code, out_scope, out_purpose, out_topic, out_us) in enumerate(entries):
+        if code != "o" or not _related(directory, scope, out_scope):
+            continue
+        if purpose and out_purpose and out_purpose != purpose:
+            continue
+        if topic and out_topic and out_topic != topic:
+            continue
+        lifted = any(
+            c in ("r", "i")
+            and s == out_scope
+            and p in ("", out_purpose)
+            and t == out_topic
+            and us > out_us
+            for c, s, p, t, us in entries[i + 1 :]
+        )
+        if not lifted and (latest is None or out_us > latest):
+            latest = out_us
+    return latest
+
+
+# -- the import ---------------------------------------------------------------------
+_COLUMN_OF: Final[tuple[tuple[type[ConsentlineError], str], ...]] = (
+    (InvalidAddress, "address"),
+    (UnknownLine, "line"),
+    (UnknownAccount, "account"),
+    (UnknownPurpose, "purpose"),
+    (InvalidTime, "occurred_at"),
+    (InvalidChannel, "channel"),
+    (InvalidContactRef, "contact_ref"),
+    (InvalidProof, "proof"),
+)
+
+
+def _column_for(exc: ConsentlineError, mapping: ImportMapping) -> str | None:
+    name = next((f for cls, f in _COLUMN_OF if isinstance(exc, cls)), None)
+    if name is None:
+        given = exc.data.get("field")
+        name = given if isinstance(given, str) else None
+    if name is None:
+        return None
+    if name == "proof":
+        return ",".join(c for _, c in mapping.proof_columns) or None
+    return mapping.columns.get(name, name)
+
+
+@dataclass(slots=True)
+class Importer:
+    """One import run: the mapping, the scope the call gives, the ledger snapshot."""
+
+    units: UnitOfWorkFactory
+    directory: Directory
+    policies: Mapping[int, TenantPolicy]
+    mapping: ImportMapping
+    account: str | None
+    line: str | None
+    within: str | None
+    now: datetime
+    dry_run: bool = False
+    chunk: int = CHUNK
+    on_problem: Callable[[RowProblem], None] | None = None
+    on_chunk: Callable[[ImportReport], None] | None = None
+
+    def tenant_id(self) -> int:
+        if self.line is not None:
+            return self.directory.line(self.line).tenant_id
+        if self.account is None:
+            raise InvalidImport("give the account (or line) the import is for", field="account")
+        return self.directory.account(self.account).tenant_id
+
+    def run(self, opened: Opened, batch_id: str | None) -> ImportReport:
+        tenant_id = self.tenant_id()
+        if self.within is not None and self.account is not None:
+            owner = self.directory.account(self.account)
+            home = self.directory.account(self.within)
+            if not self.directory.is_within(owner.id, home.id):
+                raise UnknownAccount(f"no account {owner.slug!r}", account=owner.slug)
+        if opened.columns is not None:
+            missing = sorted({c for c in _mapped_columns(self.mapping) if c not in opened.columns})
+            if missing:
+                raise InvalidImport(
+                    f"the file has no column {', '.join(repr(c) for c in missing)}",
+                    field="mapping",
+                    columns=missing,
+                )
+        batch = batch_id or batch_digest(
+            opened.digest, self.mapping, [self.account, self.line, self.within]
+        )
+        report = ImportReport(batch_id=batch, dry_run=self.dry_run)
+        rows = opened.rows
+        while True:
+            chunk = list(itertools.islice(rows, self.chunk))
+            if not chunk:
+                break
+            self._chunk(tenant_id, batch, chunk, report)
+            if self.on_chunk is not None:
+                self.on_chunk(report)
+        return report
+
+    def _problem(self, report: ImportReport, problem: RowProblem, *, kept: bool = False) -> None:
+        if kept:
+            report.kept_opt_out += 1
+        else:
+            report.errors += 1
+        if len(report.first_errors) < FIRST_ERRORS:
+            report.first_errors.append(problem)
+        if self.on_problem is not None:
+            self.on_problem(problem)
+
+    def _chunk(self, tenant_id: int, batch: str, chunk: list[RawRow], report: ImportReport) -> None:
+        report.rows += len(chunk)
+        keys = [row_key(batch, raw) for _, raw, _ in chunk]
+        now_us = to_us(self.now)
+        with self.units(write=not self.dry_run) as uow:
+            known = uow.store.find_idempotent(tenant_id, keys)
+            planned: list[tuple[int, str, PlannedRow, Prepared]] = []
+            for (number, _raw, row), key in zip(chunk, keys, strict=True):
+                if key in known:
+                    report.unchanged += 1
+                    continue
+                item = self._plan(number, row, key, now_us, report)
+                if item is not None:
+                    planned.append((number, key, *item))
+            kept = self._never_resubscribe(uow, tenant_id, planned, report)
+            to_write = [p for n, (_, _, _, p) in enumerate(planned) if n not in kept]
+            if self.dry_run:
+                for p in to_write:
+                    report.by_action[p.action] = report.by_action.get(p.action, 0) + 1
+                report.written += len(to_write)
+                return
+            replays = recording.append_counted(uow, to_write, now_us) if to_write else []
+            for p, replay in zip(to_write, replays, strict=True):
+                if replay:  # the same row twice in the batch
+                    report.unchanged += 1
+                else:
+                    report.written += 1
+                    report.by_action[p.action] = report.by_action.get(p.action, 0) + 1
+            uow.commit()
+
+    def _plan(
+        self, number: int, row: Mapping[str, Any], key: str, now_us: int, report: ImportReport
+    ) -> tuple[PlannedRow, Prepared] | None:
+        broken = row.get("\x00error")
+        if broken is not None:
+            self._problem(report, RowProblem(number, None, "invalid_row", str(broken)))
+            return None
+        try:
+            plan = plan_row(row, self.mapping, number)
+        except RowError as exc:
+            self._problem(report, RowProblem(number, exc.column, exc.code, exc.message))
+            return None
+        if plan.line is not None:
+            scope: dict[str, str | None] = {"line": plan.line}
+        elif plan.account is not None:
+            scope = {"account": plan.account}
+        elif self.line is not None:
+            scope = {"line": self.line}
+        else:
+            scope = {"account": self.account}
+        request = RecordRequest(
+            address=plan.address,
+            action=plan.action,
+            purpose=plan.purpose,
+            topic=plan.topic,
+            channel=plan.channel,
+            source=plan.source,
+            proof=plan.proof,
+            occurred_at=plan.occurred_at,
+            idempotency_key=key,
+            within=self.within or self.account,
+            contact_ref=plan.contact_refs or None,
+            **scope,
+        )
+        try:
+            prepared = recording.prepare(request, self.directory, self.policies, now_us)
+        except ConsentlineError as exc:
+            column = _column_for(exc, self.mapping)
+            self._problem(report, RowProblem(number, column, exc.code, str(exc)))
+            return None
+        if prepared.tenant_id != self.tenant_id():
+            problem = RowProblem(number, None, "unknown_account", "outside the import's tenant")
+            self._problem(report, problem)
+            return None
+        return plan, prepared
+
+    def _never_resubscribe(
+        self,
+        uow: Any,
+        tenant_id: int,
+        planned: list[tuple[int, str, PlannedRow, Prepared]],
+        report: ImportReport,
+    ) -> set[int]:
+        """The indexes of planned opt-ins an opt-out keeps out (C25)."""
+        if not any(p.action == "opt_in" for _, _, _, p in planned):
+            return set()
+        addresses = [(tenant_id, p.channel, p.address) for _, _, _, p in planned]
+        state = uow.store.load_state(addresses)
+        held: dict[tuple[str, str], Held] = {}
+        for key, projection in state.items():
+            held[(key[1], key[2])] = [
+                (e.code, e.scope, e.purpose, e.topic, e.occurred_us)
+                for e in decode(projection.shape, projection.ids, projection.times)
+            ]
+        kept: set[int] = set()
+        for n, (number, _key, plan, p) in enumerate(planned):
+            entries = held.setdefault((p.channel, p.address), [])
+            code = {"opt_in": "i", "opt_out": "o", "resume": "r"}.get(p.action)
+            if p.action == "opt_in":
+                since = held_opt_out(
+                    self.directory, entries, p.scope, p.purpose or "", p.topic or ""
+                )
+                later = plan.occurred_at is not None and since is not None
+                if since is not None and not (
+                    later and p.occurred_us > since and plan.proof_of_consent
+                ):
+                    kept.add(n)
+                    why = (
+                        "an opt-out is held for this scope; the row is not later with proof of "
+                        "consent, so it does not re-subscribe (C25)"
+                    )
+                    column = self.mapping.action_column
+                    self._problem(
+                        report, RowProblem(number, column, "kept_opt_out", why), kept=True
+                    )
+                    continue
+            if code is not None:  # later rows of the chunk see this one
+                entries.append((code, p.scope, p.purpose or "", p.topic or "", p.occurred_us))
+        return kept
+
+
+def _mapped_columns(mapping: ImportMapping) -> list[str]:
+    columns = list(mapping.columns.values())
+    if mapping.preset is not None:
+        columns.append(mapping.preset[1])
+    return columns
+
+
+def run_import(
+    units: UnitOfWorkFactory,
+    directory: Directory,
+    policies: Mapping[int, TenantPolicy],
+    source: Source,
+    mapping: ImportMapping,
+    *,
+    account: str | None,
+    line: str | None,
+    within: str | None,
+    now: datetime,
+    dry_run: bool = False,
+    batch_id: str | None = None,
+    format: str | None = None,
+    delimiter: str | None = None,
+    chunk: int = CHUNK,
+    on_problem: Callable[[RowProblem], None] | None = None,
+    on_chunk: Callable[[ImportReport], None] | None = None,
+) -> ImportReport:
+    """Import ``source`` with ``mapping`` into the tenant of ``account`` (or ``line``):
+    each chunk in a transaction of its own; returns the report."""
+    importer = Importer(
+        units,
+        directory,
+        policies,
+        mapping,
+        account,
+        line,
+        within,
+        now,
+        dry_run=dry_run,
+        chunk=chunk,
+        on_problem=on_problem,
+        on_chunk=on_chunk,
+    )
+    importer.tenant_id()  # the scope is known before the file is read
+    opened = open_source(source, format=format, delimiter=delimiter)
+    try:
+        return importer.run(opened, batch_id)
+    finally:
+        opened.close()
+
+
+def problems_csv(problems: Iterable[RowProblem], out: IO[str]) -> None:
+    """Write row problems as CSV (row, column, code, message)."""
+    writer = csv.writer(out)
+    writer.writerow(["row", "column", "code", "message"])
+    for p in problems:
+        writer.writerow([p.row, p.column or "", p.code, p.message])
