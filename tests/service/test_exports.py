@@ -204,3 +204,24 @@ def test_subject_export_of_an_unknown_or_invalid_number(cl: Consentline) -> None
     assert doc["events"] == doc["inbound_messages"] == doc["replies"] == []
     with pytest.raises(InvalidAddress):
         cl.subject_export("not a number", account="t")
+
+
+# -- contact references -------------------------------------------------------------------
+def test_exports_snapshots_and_subject_access_carry_contact_refs(cl: Consentline) -> None:
+    s = worked_setup(cl)
+    cl.record(
+        X,
+        "opt_in",
+        line=s.L1,
+        purpose="marketing",
+        source="web_form",
+        contact_ref="salesforce:003A",
+    )
+    cl.record(Y, "opt_out", account="a", source="keyword")
+    events = [json.loads(x) for x in lines_of(cl, "t")][1:-1]
+    assert [e["contact_refs"] for e in events] == [[{"system": "salesforce", "ref": "003A"}], []]
+    assert check_export(lines_of(cl, "t")).ok  # the references are outside the chain
+    rows = {r.address: r for r in cl.snapshot(lines=[s.L1], purposes=["marketing"])}
+    assert rows[X].contact_refs == (("salesforce", "003A"),) and rows[Y].contact_refs == ()
+    doc = cl.subject_export(X, account="a")
+    assert doc["contact_refs"] == [{"channel": "sms", "system": "salesforce", "ref": "003A"}]

@@ -161,6 +161,7 @@ def snapshot(
                 for row in rows:
                     written += 1
                     values = row.as_dict()
+                    values["contact_refs"] = ";".join(f"{s}:{r}" for s, r in row.contact_refs)
                     writer.writerow(
                         ["" if values[c] is None else values[c] for c in SNAPSHOT_COLUMNS]
                     )

@@ -35,6 +35,9 @@ class SubjectExportOut(schemas.Answer):
     replies: list[dict[str, Any]] = Field(description="replies sent to the number (outbox)")
     review_items: list[dict[str, Any]]
     scope_questions: list[schemas.AskedQuestionOut]
+    contact_refs: list[dict[str, str]] = Field(
+        description="external record ids pointing at the number: channel, system, ref"
+    )
 
 
 @router.get(
@@ -50,7 +53,7 @@ def subject_export(
     channel: Annotated[str | None, Query(max_length=16)] = None,
 ) -> dict[str, Any]:
     """Every event (proof, chain hash), inbound message (raw text, classification),
-    reply, review item and scope question about ``address`` in the subtree of
+    reply, review item, scope question and contact reference about ``address`` in the subtree of
     ``account`` (default: the key's own account; an installation key must name
     one). An account outside the key's subtree is 404; a number that is not
     valid is 422; a valid number nothing is held about answers empty lists."""

@@ -124,14 +124,29 @@ def export_events(
             since_us=since_us,
             until_us=until_us,
         )
+        refs = _page_refs(uow, tenant_id, [(row.channel, row.address) for row in rows])
         for row in rows:
             count += 1
-            yield event_line(row, count)
+            yield event_line(row, count, refs.get((row.channel, row.address), []))
         if rows:
             after, last_seq, last_hash = rows[-1].seq, rows[-1].seq, rows[-1].hash
         if len(rows) < page:
             break
     yield end_line(count, last_seq, last_hash)
+
+
+def _page_refs(
+    uow: UnitOfWork, tenant_id: int, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], list[dict[str, str]]]:
+    """The contact references of a page's addresses: one query per channel present."""
+    by_channel: dict[str, set[str]] = {}
+    for channel, address in keys:
+        by_channel.setdefault(channel, set()).add(address)
+    found: dict[tuple[str, str], list[dict[str, str]]] = {}
+    for channel, addresses in by_channel.items():
+        for address, pairs in uow.refs.of_addresses(tenant_id, channel, addresses).items():
+            found[(channel, address)] = [{"system": s, "ref": r} for s, r in pairs]
+    return found
 
 
 def _head(uow: UnitOfWork, tenant_id: int) -> tuple[int, str]:
@@ -155,6 +170,7 @@ SNAPSHOT_COLUMNS: Final = (
     "event_id",
     "decided_at",
     "source",
+    "contact_refs",
 )
 _STATUS: Final[dict[str, str]] = {
     "opted_in": "opted_in",
@@ -186,10 +202,12 @@ class SnapshotRow:
     event_id: int
     decided_at: datetime
     source: str
+    contact_refs: tuple[tuple[str, str], ...] = ()  # (system, ref): the CRM's record ids
 
     def as_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in SNAPSHOT_COLUMNS}
         out["decided_at"] = self.decided_at.isoformat()
+        out["contact_refs"] = [{"system": s, "ref": r} for s, r in self.contact_refs]
         return out
 
 
@@ -258,13 +276,17 @@ def snapshot(
             if not rows:
                 break
             past = _past_rows(uow, tenant_id, kind, rows, at_us) if older else {}
+            refs = uow.refs.of_addresses(tenant_id, kind, [row[0] for row in rows])
             for row in rows:
                 address = row[0]
                 folded = past.get(address, row)
+                held = tuple(refs.get(address, ()))
                 for question in questions:
                     found = _decide(question, folded, wanted_topic, at_us)
                     if found is not None:
-                        yield replace(found, address=address, channel=kind, topic=topic)
+                        yield replace(
+                            found, address=address, channel=kind, topic=topic, contact_refs=held
+                        )
             after = rows[-1][0]
             if len(rows) < page:
                 break
@@ -344,7 +366,8 @@ def subject_export(
     compliance boundary, whose events decide the subtree's checks), with proof and
     chain hashes; the inbound messages the subtree's lines received from the
     number, raw, with the classifier's reading and the events it produced; the
-    replies sent to it; the review items and scope questions about it. Six
+    replies sent to it; the review items and scope questions about it; the
+    external record ids (contact references) that point at it. A handful of
     indexed queries, whatever the size of the ledger.
     """
     owner = directory.account(account)
@@ -369,6 +392,12 @@ def subject_export(
     ]
     reviews = [
         r for r in uow.exports.reviews_for([m.id for m in inbound]) if r.account_id in account_ids
+    ]
+    channels = [channel] if channel else (["email"] if kind == "email" else ["sms", "whatsapp"])
+    refs = [
+        {"channel": ch, "system": system, "ref": ref}
+        for ch in channels
+        for system, ref in uow.refs.of_addresses(tenant_id, ch, [normalised]).get(normalised, [])
     ]
     questions = [
         q
@@ -432,6 +461,7 @@ def subject_export(
             for r in reviews
         ],
         "scope_questions": [q.as_dict() for q in questions],
+        "contact_refs": refs,
     }
 
 
