@@ -21,6 +21,7 @@ import io
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Final, Literal
 
 from consentline.domain.ledger import EVENT_FIELDS, GENESIS, StoredEvent, chain_hash, from_us
@@ -67,12 +68,15 @@ def export_header(
     }
 
 
+_stored_fields = attrgetter(*EVENT_FIELDS)
+
+
 def event_line(
     event: StoredEvent, n: int, contact_refs: Sequence[Mapping[str, Any]] | None = None
 ) -> dict[str, Any]:
     """One event as an export record: position ``n`` (1-based), then every stored field."""
     out: dict[str, Any] = {"type": "event", "n": n}
-    out.update((name, getattr(event, name)) for name in EVENT_FIELDS)
+    out.update(zip(EVENT_FIELDS, _stored_fields(event), strict=True))
     out["occurred_at"] = from_us(event.occurred_us).isoformat()  # readable copies,
     out["recorded_at"] = from_us(event.recorded_us).isoformat()  # not checked
     if contact_refs is not None:

@@ -387,23 +387,26 @@ def subject_export(
         for m in uow.exports.inbound_of(tenant_id, normalised, channel)
         if m.account_id in account_ids
     ]
-    replies = [
-        r for r in uow.exports.outbox_to(tenant_id, normalised, channel) if r.from_line in numbers
-    ]
-    reviews = [
-        r for r in uow.exports.reviews_for([m.id for m in inbound]) if r.account_id in account_ids
-    ]
-    channels = [channel] if channel else (["email"] if kind == "email" else ["sms", "whatsapp"])
+    sent = uow.exports.outbox_to(tenant_id, normalised, channel)
+    replies = [r for r in sent if r.from_line in numbers]
+    about = [m.id for m in inbound]
+    reviews = [r for r in uow.exports.reviews_for(about) if r.account_id in account_ids]
+    # References are kept per channel: ask for the channels the number has used.
+    used = {kind, *(e.channel for e in events), *(m.channel for m in inbound)}
+    channels = [channel] if channel else sorted(used)
     refs = [
         {"channel": ch, "system": system, "ref": ref}
         for ch in channels
         for system, ref in uow.refs.of_addresses(tenant_id, ch, [normalised]).get(normalised, [])
     ]
-    questions = [
-        q
-        for q in scope_questions.of_address(uow, owner, tenant_lines, normalised, channel, now=now)
-        if q.line in numbers
-    ]
+    # A scope question is only ever asked inside an opt-out confirmation (C17): a
+    # number that was never sent a reply has none, and the query is skipped.
+    asked = (
+        scope_questions.of_address(uow, owner, tenant_lines, normalised, channel, now=now)
+        if sent
+        else []
+    )
+    questions = [q for q in asked if q.line in numbers]
     return {
         "format": SUBJECT_FORMAT,
         "address": normalised,

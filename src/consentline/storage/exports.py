@@ -126,7 +126,7 @@ class ExportStore:
     def reviews_for(self, inbound_ids: Sequence[int]) -> list[ReviewRecord]:
         """The review items about these inbound messages (index on ``inbound_id``)."""
         found: list[ReviewRecord] = []
-        unique = list(dict.fromkeys(inbound_ids))
+        unique = list(dict.fromkeys(inbound_ids))  # none: no query at all
         ri = t.review_items.c
         for start in range(0, len(unique), _IN_CHUNK):
             query = (
