@@ -57,10 +57,12 @@ from consentline.domain.errors import (
     UnknownReviewItem,
     UnknownSubscription,
 )
+from consentline.domain.exports import ExportCheck, check_export
 from consentline.domain.ledger import Event, EventRef
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Line
 from consentline.domain.settings import AccountSettings
+from consentline.services.exports import SnapshotRow
 from consentline.services.inbound import InboundMessage, InboundResult, Reply
 from consentline.services.outbox import OutboxMessage
 from consentline.services.recording import RecordRequest, RecordResult
@@ -87,6 +89,7 @@ __all__ = [
     "DuplicateExternalId",
     "Event",
     "EventRef",
+    "ExportCheck",
     "Forbidden",
     "GatewayError",
     "IdempotencyConflict",
@@ -121,6 +124,7 @@ __all__ = [
     "ReviewItem",
     "SettingsError",
     "SignatureInvalid",
+    "SnapshotRow",
     "StorageError",
     "TenantPolicy",
     "TooManyBulkChecks",
@@ -135,6 +139,7 @@ __all__ = [
     "UnknownSubscription",
     "VerifyReport",
     "__version__",
+    "check_export",
     "classify",
     "connect",
 ]
