@@ -28,10 +28,11 @@ from consentline.domain.errors import InvalidInput, UnknownPurpose
 from consentline.domain.exports import end_line, event_line, export_header
 from consentline.domain.ledger import (
     GENESIS,
+    IN,
     OUT,
+    PENDING,
     Entry,
     encode,
-    entry_at,
     fold,
     from_us,
     load_proof,
@@ -225,7 +226,7 @@ class _Question:
         self.rule = rule
         self.strict = replace(rule, model="restrictive")  # names the status
         self.policy = policy
-        self.memo: dict[str, tuple[str, int]] = {}
+        self.memo: dict[str, _Memo] = {}
 
 
 def snapshot(
@@ -282,11 +283,9 @@ def snapshot(
                 folded = past.get(address, row)
                 held = tuple(refs.get(address, ()))
                 for question in questions:
-                    found = _decide(question, folded, wanted_topic, at_us)
+                    found = _decide(question, folded, wanted_topic, at_us, kind, topic, held)
                     if found is not None:
-                        yield replace(
-                            found, address=address, channel=kind, topic=topic, contact_refs=held
-                        )
+                        yield found
             after = rows[-1][0]
             if len(rows) < page:
                 break
@@ -311,42 +310,77 @@ def _past_rows(
     return out
 
 
-def _decide(question: _Question, row: StateRow, topic: str, at_us: int) -> SnapshotRow | None:
-    shape = row[1]
-    found = question.memo.get(shape)
-    if found is None:
-        found = fold(parse_shape(shape), question.scopes, question.rule.name, topic)
-        question.memo[shape] = found
-    state, index = found
+# Per shape: the deciding entry's index (or -1: nothing to list), the fold's state, the
+# status, allowed and reason, and whether those depend on the decided time (then they
+# are decided per row).
+_Memo = tuple[int, str, str, bool, str, bool]
+_SKIP: Final[_Memo] = (-1, "", "", False, "", False)
+
+
+def _shape(question: _Question, shape: str, topic: str) -> _Memo:
+    state, index = fold(parse_shape(shape), question.scopes, question.rule.name, topic)
     if index < 0:
-        return None
-    entry = entry_at(shape, row[2], row[3], index)
-    decided_us = entry.occurred_us
+        return _SKIP
+    # The status and the decision depend on the time only through a TTL or the
+    # pending window (as in services.gate): otherwise every row of this shape has
+    # the same ones.
+    ttl = question.rule.consent_ttl or question.policy.consent_ttl
+    if state == PENDING or (state == IN and ttl is not None):
+        return (index, state, "", False, "", True)
+    status, allowed, reason = _status(question, state, 0, 0)
+    return (index, state, status, allowed, reason, False) if status else _SKIP
+
+
+def _status(question: _Question, state: str, decided_us: int, at_us: int) -> tuple[str, bool, str]:
+    """Status ("" when nothing is listed), allowed and reason, as check decides them."""
     if state == OUT:
         status = "opted_out"
     else:
         _, strict_reason = decide_state(state, decided_us, question.strict, question.policy, at_us)
-        found_status = _STATUS.get(strict_reason)
-        if found_status is None:
-            return None  # a lapsed request: nothing on this line
-        status = found_status
+        status = _STATUS.get(strict_reason, "")  # "": a lapsed request, or nothing
     if question.rule.model == "disabled":
-        allowed, reason = True, "enforcement_disabled"
-    else:
-        allowed, reason = decide_state(state, decided_us, question.rule, question.policy, at_us)
+        return status, True, "enforcement_disabled"
+    allowed, reason = decide_state(state, decided_us, question.rule, question.policy, at_us)
+    return status, allowed, reason
+
+
+def _decide(
+    question: _Question,
+    row: StateRow,
+    topic: str,
+    at_us: int,
+    channel: str,
+    shown_topic: str | None,
+    refs: tuple[tuple[str, str], ...],
+) -> SnapshotRow | None:
+    shape = row[1]
+    memo = question.memo.get(shape)
+    if memo is None:
+        memo = _shape(question, shape, topic)
+        question.memo[shape] = memo
+    index, state, status, allowed, reason, timed = memo
+    if index < 0:
+        return None
+    decided_us = int(row[3].split(";")[index])
+    if timed:
+        status, allowed, reason = _status(question, state, decided_us, at_us)
+        if not status:
+            return None
+    part = shape.split(";")[index]
     return SnapshotRow(
         line=question.line.number,
         account=question.account,
-        address="",
-        channel="",
+        address=row[0],
+        channel=channel,
         purpose=question.rule.name,
-        topic=None,
+        topic=shown_topic,
         status=status,
         allowed=allowed,
         reason=reason,
-        event_id=entry.id,
+        event_id=int(row[2].split(";")[index]),
         decided_at=from_us(decided_us),
-        source=entry.source,
+        source=part[part.rindex(",") + 1 :],
+        contact_refs=refs,
     )
 
 
