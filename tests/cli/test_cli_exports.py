@@ -123,6 +123,9 @@ def test_snapshot_lists_a_line_as_csv(ledger: Run, tmp_path: Path) -> None:
     # X's marketing opt-in, and Y's opt-out of every purpose at the tenant
     assert json.loads(written.stdout)["rows"] == 4
     assert ledger("snapshot", "--line", "+18005550999").exit_code == 2
+    nothing = tmp_path / "nothing.csv"
+    refused = ledger("snapshot", "--line", L1, "--purpose", "nope", "-o", str(nothing))
+    assert refused.exit_code == 2 and not nothing.exists()  # no half-written file
 
 
 def test_subject_export_writes_one_document(ledger: Run, tmp_path: Path) -> None:

@@ -7,8 +7,9 @@ import csv
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
-from typing import Annotated, Any, Literal, TextIO
+from typing import Annotated, Any, Literal, TextIO, TypeVar
 
 import typer
 from rich.table import Table
@@ -28,6 +29,7 @@ from consentline.domain.exports import ExportCheck, check_export, csv_rows, dump
 from consentline.services.exports import SNAPSHOT_COLUMNS
 
 Format = Literal["jsonl", "csv"]
+T = TypeVar("T")
 Output = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Write to this file; default: standard output."),
@@ -38,6 +40,16 @@ def _format(value: str) -> Format:
     if value not in ("jsonl", "csv"):
         raise InvalidInput(f"--format must be jsonl or csv, not {value!r}", field="format")
     return "csv" if value == "csv" else "jsonl"
+
+
+def _primed(items: Iterator[T]) -> Iterator[T]:
+    """Start ``items`` before anything is written, so that an error about the request
+    (an unknown account, line or purpose) leaves no half-written output file."""
+    try:
+        first = next(items)
+    except StopIteration:
+        return iter(())
+    return chain([first], items)
 
 
 @contextmanager
@@ -78,8 +90,10 @@ def export(
     """
     with session(ctx, as_json) as client:
         chosen = _format(fmt)
-        records = client.export_events(
-            account=account, since=parse_time(from_, "--from"), until=parse_time(to, "--to")
+        records = _primed(
+            client.export_events(
+                account=account, since=parse_time(from_, "--from"), until=parse_time(to, "--to")
+            )
         )
         last: dict[str, Any] = {}
 
@@ -147,12 +161,14 @@ def snapshot(
     written = 0
     with session(ctx, as_json) as client:
         chosen = _format(fmt)
-        rows = client.snapshot(
-            lines=line,
-            purposes=purpose or None,
-            topic=topic,
-            channel=channel,
-            at=parse_time(at, "--at"),
+        rows = _primed(
+            client.snapshot(
+                lines=line,
+                purposes=purpose or None,
+                topic=topic,
+                channel=channel,
+                at=parse_time(at, "--at"),
+            )
         )
         with _sink(output) as out:
             if chosen == "csv":
