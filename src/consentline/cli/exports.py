@@ -214,11 +214,11 @@ def print_file_report(path: Path, report: ExportCheck) -> None:
             " every hash matches and every link holds"
         )
         return
-    table = Table(
-        title=f"{count(len(report.problems), 'problem')} in {text(path.name)} ({what}"
-        f" of {text(account)}, {count(report.events, 'event')})",
-        title_justify="left",
+    out.print(
+        f"{count(len(report.problems), 'problem')} in {text(path.name)} ({what} of"
+        f" {text(account)}, {count(report.events, 'event')}):"
     )
+    table = Table()
     for name in ("kind", "line", "seq", "detail"):
         table.add_column(name, overflow="fold")
     for problem in report.problems:
