@@ -60,6 +60,10 @@ EXPECTED = {
     # number changes and deactivation lists (docs/lifecycle.md)
     "DeactivationReport",
     "NumberChange",
+    # exports (C21, C28)
+    "ExportCheck",
+    "SnapshotRow",
+    "check_export",
     # the whole exception tree (tests/test_errors.py checks it against the drawing)
     "BlockedDestination",
     "BudgetExceeded",

@@ -57,11 +57,13 @@ from consentline.domain.errors import (
     UnknownReviewItem,
     UnknownSubscription,
 )
+from consentline.domain.exports import ExportCheck, check_export
 from consentline.domain.ledger import Event, EventRef
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.scopes import Account, Line
 from consentline.domain.settings import AccountSettings
 from consentline.services.deactivations import DeactivationReport
+from consentline.services.exports import SnapshotRow
 from consentline.services.imports import ImportReport
 from consentline.services.inbound import InboundMessage, InboundResult, Reply
 from consentline.services.number_changes import NumberChange
@@ -91,6 +93,7 @@ __all__ = [
     "DuplicateExternalId",
     "Event",
     "EventRef",
+    "ExportCheck",
     "Forbidden",
     "GatewayError",
     "IdempotencyConflict",
@@ -127,6 +130,7 @@ __all__ = [
     "ReviewItem",
     "SettingsError",
     "SignatureInvalid",
+    "SnapshotRow",
     "StorageError",
     "TenantPolicy",
     "TooManyBulkChecks",
@@ -141,6 +145,7 @@ __all__ = [
     "UnknownSubscription",
     "VerifyReport",
     "__version__",
+    "check_export",
     "classify",
     "connect",
 ]

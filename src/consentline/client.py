@@ -32,6 +32,7 @@ from consentline.services import (
     accounts,
     configuration,
     contact_refs,
+    exports,
     history,
     imports,
     inbound,
@@ -736,6 +737,83 @@ class Consentline:
         only of ``tenant_ids`` and with a scope in ``scopes`` when given."""
         with self.units(write=False) as uow:
             return history.feed(uow, after, limit, tenant_ids=tenant_ids, scopes=scopes)
+
+    # -- bringing consent out (C21, C28) -------------------------------------------------
+    def export_events(
+        self,
+        *,
+        account: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page: int = exports.PAGE,
+    ) -> Iterator[dict[str, Any]]:
+        """The events of ``account``'s subtree as export records, streamed (C21):
+        a header, one record per event (stored fields, chain hashes, sequence
+        numbers), an end record. ``since``/``until`` bound the recording time.
+        Write them with :func:`consentline.domain.exports.dump_line` (JSONL) or
+        :func:`~consentline.domain.exports.csv_rows`; check a file with
+        :func:`~consentline.domain.exports.check_export`.
+
+        >>> for record in cl.export_events(account="acme"):   # doctest: +SKIP
+        ...     out.write(dump_line(record) + "\n")
+        """
+        directory = self.directory()
+        now = self._clock()
+        with self.units(write=False) as uow:
+            yield from exports.export_events(
+                uow, directory, account=account, since=since, until=until, now=now, page=page
+            )
+
+    def snapshot(
+        self,
+        *,
+        lines: Sequence[str],
+        purposes: Sequence[str] | None = None,
+        topic: str | None = None,
+        channel: str = "sms",
+        at: datetime | None = None,
+        page: int = exports.PAGE,
+    ) -> Iterator[exports.SnapshotRow]:
+        """Every address with a status on ``lines`` (``opted_in``, ``opted_out``,
+        ``pending``, ``expired``), per purpose, with what ``check`` answers it at
+        ``at`` (default now): the list a CRM syncs back. Streamed.
+
+        >>> [r.status for r in cl.snapshot(lines=["+18005550100"])]  # doctest: +SKIP
+        ['opted_in', 'opted_out']
+        """
+        directory = self.directory()
+        policies = self._tenant_policies()
+        now = self._clock()
+        with self.units(write=False) as uow:
+            yield from exports.snapshot(
+                uow,
+                directory,
+                policies,
+                lines=lines,
+                purposes=purposes,
+                topic=topic,
+                channel=channel,
+                at=at,
+                now=now,
+                page=page,
+            )
+
+    def subject_export(
+        self, address: str, *, account: str, channel: str | None = None
+    ) -> dict[str, Any]:
+        """Everything held about ``address`` in ``account``'s subtree, as one JSON-ready
+        document: events with proof and chain hashes, inbound messages with their
+        classification, replies, review items, scope questions (C28).
+
+        >>> doc = cl.subject_export("+14155550101", account="acme")  # doctest: +SKIP
+        >>> sorted(doc)[:3]                                          # doctest: +SKIP
+        ['account', 'address', 'channel']
+        """
+        directory = self.directory()
+        with self.units(write=False) as uow:
+            return exports.subject_export(
+                uow, directory, account=account, address=address, channel=channel, now=self._clock()
+            )
 
     def contact_refs(self, events: Sequence[Event]) -> dict[int, list[dict[str, str]]]:
         """Each event id -> its address's contact references (one query per page)."""

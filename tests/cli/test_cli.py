@@ -133,9 +133,12 @@ def test_the_walk_finds_every_command() -> None:
         ("change-number",),
         ("import-deactivations",),
         ("policy",),
+        ("export",),
+        ("snapshot",),
+        ("subject", "export"),
     }
     assert expected <= set(COMMAND_PATHS)
-    assert len(LEAF_PATHS) == 23  # a new command must be added to `expected` above
+    assert len(LEAF_PATHS) == 26  # a new command must be added to `expected` above
 
 
 @pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(p) or "consentline")

@@ -222,6 +222,11 @@ def test_real_answers_of_every_operation_match_the_document(api: Api) -> None:
             f"/v1/addresses/nobody%40example.com/{segment}?channel=email",
             f"/v1/addresses/{{address}}/{segment}",
         )
+    walk(
+        "GET",
+        f"/v1/addresses/{address}/export?account=acme",
+        "/v1/addresses/{address}/export",
+    )
     walk("GET", "/v1/events", params={"after": 0, "limit": 2})
     change = "/v1/addresses/{old}/change-number"
     walk(

@@ -230,6 +230,10 @@ class FakeUnitOfWork:
         return cast(ports.ScopeQuestionRepository, _Absent("questions"))
 
     @property
+    def exports(self) -> ports.ExportRepository:
+        return cast(ports.ExportRepository, _Absent("exports"))
+
+    @property
     def refs(self) -> ports.ContactRefRepository:
         return FakeContactRefs(self.ledger)
 

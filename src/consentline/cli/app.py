@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -13,6 +14,7 @@ from consentline.cli import (
     checks,
     classify,
     configure,
+    exports,
     imports,
     inbound,
     ledger,
@@ -21,6 +23,7 @@ from consentline.cli import (
     policy,
     review,
     serve,
+    subject,
 )
 from consentline.cli._common import (
     DEFAULT_URL,
@@ -119,14 +122,40 @@ def init(ctx: typer.Context, as_json: JsonFlag = False) -> None:
         )
 
 
-def verify(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+def verify(
+    ctx: typer.Context,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Check this export file instead, offline (no database is opened).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
     """Check every hash chain and the current-state table; exit 1 on problems.
+
+    With --file, check an export (`consentline export`) with no database: every
+    event's hash against its stated predecessor, deleted, moved and truncated
+    lines, and for a tenant-wide export the whole chain up to its head.
 
     Example:
 
         consentline verify
         consentline verify --json
+        consentline verify --file acme.jsonl
     """
+    if file is not None:
+        checked = exports.verify_file(file, as_json)
+        if as_json:
+            emit(checked.as_dict())
+        else:
+            exports.print_file_report(file, checked)
+        if not checked.ok:
+            raise typer.Exit(1)
+        return
     with session(ctx, as_json) as client:
         report = client.verify()
     if as_json:
@@ -171,6 +200,9 @@ app.command("change-number")(lifecycle.change_number)
 app.command("import-deactivations")(lifecycle.import_deactivations)
 app.command("policy")(policy.policy)
 app.command("verify")(verify)
+app.command("export")(exports.export)
+app.command("snapshot")(exports.snapshot)
+app.add_typer(subject.subject_app, name="subject")
 app.command("serve")(serve.serve)
 # `account configure` lives with the inbound settings; accounts.py owns the group.
 accounts.account_app.command("configure")(configure.configure_account)

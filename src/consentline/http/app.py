@@ -30,6 +30,7 @@ from consentline.http import (
     routes_admin,
     routes_check,
     routes_consents,
+    routes_exports,
     routes_gateway,
     routes_health,
     routes_imports,
@@ -157,6 +158,7 @@ def create_app(
     app.include_router(routes_gateway.router)
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_imports.router)
+    app.include_router(routes_exports.router)
     app.include_router(docs.router)
     app.add_middleware(
         BodyLimit,

@@ -335,6 +335,35 @@ class NonceRepository(Protocol):
     def prune(self, *, before_us: int) -> int: ...
 
 
+class ExportRepository(Protocol):
+    """Keyset pages and batched reads for exports, snapshots and subject access."""
+
+    def events_page(
+        self,
+        tenant_id: int,
+        *,
+        after_seq: int,
+        until_seq: int,
+        limit: int,
+        scopes: Collection[str] | None = None,
+        since_us: int | None = None,
+        until_us: int | None = None,
+    ) -> list[StoredEvent]: ...
+    def state_page(
+        self, tenant_id: int, channel: str, *, after: str | None, limit: int
+    ) -> list[StateRow]: ...
+    def histories(
+        self, tenant_id: int, channel: str, addresses: Sequence[str]
+    ) -> dict[str, list[StoredEvent]]: ...
+    def inbound_of(
+        self, tenant_id: int, address: str, channel: str | None = None
+    ) -> list[InboundRecord]: ...
+    def outbox_to(
+        self, tenant_id: int, address: str, channel: str | None = None
+    ) -> list[OutboxRecord]: ...
+    def reviews_for(self, inbound_ids: Sequence[int]) -> list[ReviewRecord]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: enter it, use its repositories, ``commit()``; leaving the
     block without committing (or with an exception) rolls everything back."""
@@ -351,6 +380,8 @@ class UnitOfWork(Protocol):
     def nonces(self) -> NonceRepository: ...
     @property
     def questions(self) -> ScopeQuestionRepository: ...
+    @property
+    def exports(self) -> ExportRepository: ...
     @property
     def refs(self) -> ContactRefRepository: ...
 

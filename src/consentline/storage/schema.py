@@ -148,6 +148,7 @@ inbound_messages = Table(
     Column("provider_hint", String(32), nullable=True),
     Column("event_ids", String(64), nullable=False, default=""),  # "12" or "12;13"
     UniqueConstraint("tenant_id", "provider", "message_id"),
+    Index("ix_inbound_messages_subject", "tenant_id", "address"),  # C28 (migration 0009)
 )
 
 outbox = Table(
@@ -171,6 +172,7 @@ outbox = Table(
     Column("detail", String(255), nullable=True),
     Index("ix_outbox_due", "status", "next_attempt_us"),
     Index("ix_outbox_inbound_id", "inbound_id"),
+    Index("ix_outbox_subject", "tenant_id", "to_address"),  # C28 (migration 0009)
 )
 
 review_items = Table(

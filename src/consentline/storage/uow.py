@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine
 from consentline.storage.apistore import ApiStore
 from consentline.storage.contact_refs import ContactRefStore
 from consentline.storage.engine import storage_errors
+from consentline.storage.exports import ExportStore
 from consentline.storage.hookstore import HookStore
 from consentline.storage.inbox import InboxStore
 from consentline.storage.nonces import NonceStore
@@ -34,6 +35,7 @@ class UnitOfWork:
     hooks: HookStore
     nonces: NonceStore
     questions: ScopeQuestionStore
+    exports: ExportStore
     refs: ContactRefStore
 
     def __init__(self, engine: Engine, *, write: bool = True) -> None:
@@ -55,6 +57,7 @@ class UnitOfWork:
         self.hooks = HookStore(conn)
         self.nonces = NonceStore(conn)
         self.questions = ScopeQuestionStore(conn)
+        self.exports = ExportStore(conn)
         self.refs = ContactRefStore(conn)
         return self
 
