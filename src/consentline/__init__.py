@@ -23,6 +23,7 @@ from consentline.domain.errors import (
     ConsentlineError,
     CrossTenant,
     DuplicateExternalId,
+    ErasureKeyMissing,
     Forbidden,
     GatewayError,
     IdempotencyConflict,
@@ -49,6 +50,7 @@ from consentline.domain.errors import (
     TooManySubscriptions,
     Unauthorized,
     UnknownAccount,
+    UnknownAddress,
     UnknownLine,
     UnknownProvider,
     UnknownPurpose,
@@ -61,6 +63,7 @@ from consentline.domain.scopes import Account, Line
 from consentline.domain.settings import AccountSettings
 from consentline.services.inbound import InboundMessage, InboundResult, Reply
 from consentline.services.outbox import OutboxMessage
+from consentline.services.privacy import ErasureReport, RetentionReport
 from consentline.services.recording import RecordRequest, RecordResult
 from consentline.services.review import ReviewItem
 from consentline.services.verification import Problem, VerifyReport
@@ -83,6 +86,8 @@ __all__ = [
     "CrossTenant",
     "Decision",
     "DuplicateExternalId",
+    "ErasureKeyMissing",
+    "ErasureReport",
     "Event",
     "EventRef",
     "Forbidden",
@@ -112,6 +117,7 @@ __all__ = [
     "QuietHours",
     "RecordRequest",
     "RecordResult",
+    "RetentionReport",
     "Reply",
     "ReviewDecided",
     "ReviewItem",
@@ -124,6 +130,7 @@ __all__ = [
     "TooManySubscriptions",
     "Unauthorized",
     "UnknownAccount",
+    "UnknownAddress",
     "UnknownLine",
     "UnknownProvider",
     "UnknownPurpose",

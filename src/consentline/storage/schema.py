@@ -61,6 +61,12 @@ tenants = Table(
     Column("consent_ttl_s", BigInteger, nullable=True),
     Column("pending_ttl_s", BigInteger, nullable=False),
     Column("created_us", BigInteger, nullable=False),
+    # migration 0010 (C22): how many erasures the tenant has had (reads pay for the
+    # erased addresses' keyed hash only when this is > 0), the head of its chain of
+    # erasure records, and its retention period (None: the default).
+    Column("erasures", BigInteger, nullable=False, server_default="0"),
+    Column("erasure_head", String(64), nullable=True),
+    Column("retention_years", Integer, nullable=True),
 )
 
 purposes = Table(
@@ -102,6 +108,10 @@ events = Table(
     Column("idempotency_key", String(255), nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # migration 0010 (C21, C22): personal fields are chained through salted digests
+    Column("salt", String(32), nullable=False, server_default=""),
+    Column("erased", Text, nullable=True),
+    Column("v1_hash", String(64), nullable=True),
     UniqueConstraint("tenant_id", "seq"),
     Index("ix_events_history", "tenant_id", "channel", "address", "occurred_us"),
 )
@@ -146,6 +156,7 @@ inbound_messages = Table(
     Column("provider_hint", String(32), nullable=True),
     Column("event_ids", String(64), nullable=False, default=""),  # "12" or "12;13"
     UniqueConstraint("tenant_id", "provider", "message_id"),
+    Index("ix_inbound_messages_address", "tenant_id", "address"),  # erasure (0010)
 )
 
 outbox = Table(
@@ -169,6 +180,7 @@ outbox = Table(
     Column("detail", String(255), nullable=True),
     Index("ix_outbox_due", "status", "next_attempt_us"),
     Index("ix_outbox_inbound_id", "inbound_id"),
+    Index("ix_outbox_to_address", "tenant_id", "to_address"),  # erasure (0010)
 )
 
 review_items = Table(
@@ -285,4 +297,43 @@ scope_questions = Table(
     Column("settled_us", BigInteger, nullable=True),
     Column("event_ids", String(255), nullable=False, default=""),  # the answer's opt-ins
     Index("ix_scope_questions_open", "tenant_id", "address", "status"),
+)
+
+# -- chain commitments, erasure and re-anchoring (migration 0010) -------------------------
+# C21/C22: one row per tenant chain that migration 0010 re-sealed under the v2 payload:
+# the v1 chain it verified and the v2 chain that replaced it, so that ``verify`` can
+# check the re-anchoring itself (docs/privacy.md).
+chain_anchors = Table(
+    "chain_anchors",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("v1_head", String(64), nullable=False),
+    Column("v2_head", String(64), nullable=False),
+    Column("anchored_us", BigInteger, nullable=False),
+)
+
+# C22: one row per erasure, chained per tenant (prev_hash/hash; the head is
+# tenants.erasure_head) and anchored to the ledger's head at the time. It carries no
+# personal data: the keyed hash that replaced the address, a reason code, which
+# events it erased and how many rows of each kind it cleared.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("n", BigInteger, nullable=False),  # 1, 2, ... per tenant
+    Column("address_key", String(80), nullable=False),
+    Column("reason", String(63), nullable=False),
+    Column("erased_us", BigInteger, nullable=False),
+    Column("event_seqs", Text, nullable=False),  # "3;7;9"
+    Column("counts", Text, nullable=False),  # JSON: rows cleared per table
+    Column("chain_seq", BigInteger, nullable=False),  # the ledger's head when erased
+    Column("chain_head", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("tenant_id", "n"),
+    Index("ix_erasures_address_key", "tenant_id", "address_key"),
 )
