@@ -109,7 +109,7 @@ class PrivacyStore:
 
     def move_state(self, tenant_id: int, address: str, address_key: str) -> list[str]:
         """Re-key the address's projection rows to its keyed hash (merged with any row
-        already under it); the channels moved."""
+        already under it); the channels that have a row under the keyed hash now."""
         cs = t.consent_state.c
         query = select(cs.channel, cs.address, cs.shape, cs.ids, cs.times).where(
             cs.tenant_id == tenant_id,
@@ -124,6 +124,7 @@ class PrivacyStore:
         moved: list[str] = []
         for channel, rows in by_channel.items():
             if not any(r.address == address for r in rows):
+                moved.append(channel)  # already there (written since an erasure)
                 continue
             entries: list[Any] = []
             for r in rows:
@@ -287,5 +288,10 @@ def scrub(engine: Engine) -> None:
     (docs/privacy.md)."""
     if engine.dialect.name != "sqlite":
         return
-    with storage_errors(), engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    with storage_errors():
+        raw = engine.raw_connection()  # outside any transaction (autocommit driver)
+        try:
+            driver: Any = raw.driver_connection
+            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            raw.close()
