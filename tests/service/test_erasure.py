@@ -233,9 +233,9 @@ def test_the_sqlite_file_holds_neither_the_number_nor_its_message(
 
 def test_reads_in_a_tenant_without_erasures_pay_nothing(ecl: Consentline) -> None:
     _opted_out(ecl)
-    assert ecl._reader._erased == frozenset()  # noqa: SLF001
+    assert ecl._reader._erased == frozenset()
     ecl.erase(X, account="t")
-    assert ecl._reader._erased == frozenset({1})  # noqa: SLF001
+    assert ecl._reader._erased == frozenset({1})
 
 
 def _events(cl: Consentline) -> list[object]:

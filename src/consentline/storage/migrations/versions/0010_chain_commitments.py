@@ -23,6 +23,7 @@ import time
 import sqlalchemy as sa
 from alembic import op
 
+from consentline.domain.errors import StorageError
 from consentline.domain.ledger import (
     GENESIS,
     StoredEvent,
@@ -57,8 +58,8 @@ _V1_COLUMNS = (
 )
 
 
-class BrokenChain(RuntimeError):
-    pass
+class BrokenChain(StorageError):
+    """A tenant's v1 chain does not verify: the migration stops (nothing committed)."""
 
 
 def upgrade() -> None:
