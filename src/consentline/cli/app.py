@@ -16,6 +16,7 @@ from consentline.cli import (
     inbound,
     ledger,
     outbox,
+    privacy,
     review,
     serve,
 )
@@ -165,6 +166,8 @@ app.add_typer(review.review_app, name="review")
 app.add_typer(outbox.outbox_app, name="outbox")
 app.command("verify")(verify)
 app.command("serve")(serve.serve)
+app.add_typer(privacy.subject_app, name="subject")
+app.command("retention")(privacy.retention)
 # `account configure` lives with the inbound settings; accounts.py owns the group.
 accounts.account_app.command("configure")(configure.configure_account)
 

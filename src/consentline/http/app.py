@@ -33,6 +33,7 @@ from consentline.http import (
     routes_gateway,
     routes_health,
     routes_inbound,
+    routes_privacy,
     routes_providers,
     routes_scope_question,
     routes_subscriptions,
@@ -153,6 +154,7 @@ def create_app(
     app.include_router(routes_webhooks.router)
     app.include_router(routes_subscriptions.router)
     app.include_router(routes_gateway.router)
+    app.include_router(routes_privacy.router)
     app.include_router(docs.router)
     app.add_middleware(
         BodyLimit, default=settings.max_body, per_path={"/v1/check": settings.max_bulk_body}

@@ -209,7 +209,10 @@ class PrivacyStore:
         for start in range(0, len(inbound_ids), _IN_CHUNK):
             total += self.conn.execute(
                 update(t.outbox)
-                .where(ob.inbound_id.in_(list(inbound_ids[start : start + _IN_CHUNK])))
+                .where(
+                    ob.inbound_id.in_(list(inbound_ids[start : start + _IN_CHUNK])),
+                    ob.to_address != address_key,  # not counted twice
+                )
                 .values(to_address=address_key, body="", detail=None)
             ).rowcount
         return total
@@ -242,7 +245,7 @@ class PrivacyStore:
         ev, im, ob = t.events.c, t.inbound_messages.c, t.outbox.c
         latest: dict[str, int] = {}
         for query in (
-            select(ev.address, func.max(ev.occurred_us), func.max(ev.recorded_us))
+            select(ev.address, func.max(ev.occurred_us), func.max(ev.occurred_us))
             .where(ev.tenant_id == tenant_id)
             .group_by(ev.address),
             select(im.address, func.max(im.received_us), func.max(im.received_us))
