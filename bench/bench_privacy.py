@@ -36,8 +36,8 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import consentline  # noqa: E402
-from bench_core import (  # noqa: E402
+import consentline
+from bench_core import (
     ACCOUNT,
     BUILD_BATCH,
     LINE,
@@ -180,9 +180,7 @@ def run(url: str, backend: str, size: int, sample: int, erasures: int) -> dict[s
         timings.sort()
         erased_numbers = [us_number(i) for i in picks]
         mixed = erased_numbers + numbers[: sample - len(erased_numbers)]
-        denied = sum(
-            not cl.check(n, from_=LINE, purpose=PURPOSE).allowed for n in erased_numbers
-        )
+        denied = sum(not cl.check(n, from_=LINE, purpose=PURPOSE).allowed for n in erased_numbers)
         assert denied == len(erased_numbers), "an erased number was allowed"
         after = {
             "raw_lookup_us": raw_lookup_us(url, numbers),

@@ -707,5 +707,10 @@ class Consentline:
         topic: str,
         at_us: int,
     ) -> tuple[str, int, Row | None]:
+        aliases: list[str] = []
+        if self._reader.has_erasures(tenant_id):  # C22: an erased number's history
+            aliases.append(keyed_address(check_erasure_key(self._erasure_key), tenant_id, address))
         with self.units(write=False) as uow:
-            return history.fold_at(uow, tenant_id, channel, address, scopes, purpose, topic, at_us)
+            return history.fold_at(
+                uow, tenant_id, channel, address, scopes, purpose, topic, at_us, aliases
+            )

@@ -241,3 +241,15 @@ def test_reads_in_a_tenant_without_erasures_pay_nothing(ecl: Consentline) -> Non
 def _events(cl: Consentline) -> list[object]:
     with cl.engine.connect() as conn:
         return [stored_event(r) for r in conn.execute(select_events())]
+
+
+def test_a_point_in_time_check_of_an_erased_number_folds_its_erased_history(
+    ecl: Consentline, clock: Clock
+) -> None:
+    _opted_out(ecl)
+    stopped_at = clock.now
+    clock.advance(hours=1)
+    ecl.record(X, "opt_out", account="a", purpose="marketing")  # a newer event
+    ecl.erase(X, account="t")
+    past = ecl.check(X, from_="+18005550101", purpose="marketing", at=stopped_at)
+    assert not past.allowed and past.reason == "opted_out"

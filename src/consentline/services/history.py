@@ -49,10 +49,15 @@ def fold_at(
     purpose: str,
     topic: str,
     at_us: int,
+    aliases: Collection[str] = (),
 ) -> tuple[str, int, Row | None]:
     """The gate's slow path: the state the ledger gave ``address`` at ``at_us``,
-    folded from its history (the projection only holds the present)."""
+    folded from its history (the projection only holds the present). ``aliases``:
+    the keyed hash of an erased number, whose erased events fold with it (C22)."""
     events = uow.store.history(tenant_id, address, channel)
+    for alias in aliases:
+        events.extend(uow.store.history(tenant_id, alias, channel))
+    events.sort(key=lambda e: (e.occurred_at, e.id))
     entries = [e.entry() for e in events if to_us(e.occurred_at) <= at_us]
     projection = encode(entries)
     state, index = fold(parse_shape(projection.shape), scopes, purpose, topic)

@@ -119,6 +119,9 @@ class StateReader:
         """The tenants that have erasures (refreshed with the client's snapshot)."""
         self._erased = frozenset(tenant_ids)
 
+    def has_erasures(self, tenant_id: int) -> bool:
+        return tenant_id in self._erased
+
     def _keys(self, tenant_id: int, addresses: Sequence[str]) -> dict[str, str]:
         """keyed hash -> address, for a tenant with erasures."""
         if self._erasure_key is None:
