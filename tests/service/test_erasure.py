@@ -253,3 +253,14 @@ def test_a_point_in_time_check_of_an_erased_number_folds_its_erased_history(
     ecl.erase(X, account="t")
     past = ecl.check(X, from_="+18005550101", purpose="marketing", at=stopped_at)
     assert not past.allowed and past.reason == "opted_out"
+
+
+def test_a_campaign_scan_finds_an_erased_number_under_its_keyed_hash(ecl: Consentline) -> None:
+    _opted_out(ecl)
+    ecl.erase(X, account="t")
+    reader = ecl._reader  # noqa: SLF001
+    table = reader.scan_table(1, "sms")
+    row = table.get(X)
+    assert row is not None and row[0] == X and "o," in row[1]  # the opt-out entry
+    assert table.get("+14155550998") is None
+    assert reader.get_many(1, "sms", [X, "+14155550999"]).keys() == {X, "+14155550999"}
