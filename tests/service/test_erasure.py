@@ -258,7 +258,7 @@ def test_a_point_in_time_check_of_an_erased_number_folds_its_erased_history(
 def test_a_campaign_scan_finds_an_erased_number_under_its_keyed_hash(ecl: Consentline) -> None:
     _opted_out(ecl)
     ecl.erase(X, account="t")
-    reader = ecl._reader  # noqa: SLF001
+    reader = ecl._reader
     table = reader.scan_table(1, "sms")
     row = table.get(X)
     assert row is not None and row[0] == X and "o," in row[1]  # the opt-out entry
