@@ -651,7 +651,9 @@ class Consentline:
                 within=within,
             )
         scrub(self.engine)
-        self._reload()
+        # This process's reads look up keyed hashes in the tenant from now on (others
+        # see it at their next snapshot reload).
+        self._reader.set_erased({*self._reader.erased(), directory.account(account).tenant_id})
         return report
 
     def set_retention(self, account: str, years: int | None) -> int:

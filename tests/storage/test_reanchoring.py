@@ -16,7 +16,7 @@ from alembic.config import Config
 
 import consentline as c
 from consentline.domain.ledger import GENESIS, chain_hash, chain_payload_v1
-from consentline.storage.engine import MIGRATIONS, make_engine
+from consentline.storage.engine import MIGRATIONS, make_engine, migrate
 from tests.conftest import Clock
 
 KEY = "k" * 40
@@ -113,5 +113,9 @@ def test_a_v1_ledger_is_re_anchored_and_verifies(db_url: str, clock: Clock) -> N
 
 def test_a_broken_v1_chain_is_not_re_sealed_over(db_url: str) -> None:
     _legacy_ledger(db_url, break_at=2)
-    with pytest.raises(c.StorageError):
-        c.connect(db_url)
+    engine = make_engine(db_url)
+    try:
+        with pytest.raises(c.StorageError, match="does not verify at seq 2"):
+            migrate(engine)
+    finally:
+        engine.dispose()

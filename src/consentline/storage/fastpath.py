@@ -36,6 +36,10 @@ _SCAN = (
     "SELECT address, shape, ids, times, max_us FROM consent_state"
     " WHERE tenant_id = {p} AND channel = {p}"
 )
+_POINT2 = (
+    "SELECT address, shape, ids, times, max_us FROM consent_state"
+    " WHERE tenant_id = {p} AND channel = {p} AND address IN ({p}, {p})"
+)
 _COUNT = "SELECT count(*) FROM consent_state WHERE tenant_id = {p} AND channel = {p}"
 _API_KEY = (
     "SELECT id, prefix, account_id, role, created_us, revoked_us FROM api_keys WHERE hash = {p}"
@@ -72,6 +76,7 @@ class StateReader:
         self._sqlite = engine.dialect.name == "sqlite"
         p = "?" if self._sqlite else "%s"
         self._point = _POINT.format(p=p)
+        self._point2 = _POINT2.format(p=p)
         self._scan = _SCAN.format(p=p)
         self._count = _COUNT.format(p=p)
         self._api_key = _API_KEY.format(p=p)
@@ -122,6 +127,9 @@ class StateReader:
     def has_erasures(self, tenant_id: int) -> bool:
         return tenant_id in self._erased
 
+    def erased(self) -> frozenset[int]:
+        return self._erased
+
     def _keys(self, tenant_id: int, addresses: Sequence[str]) -> dict[str, str]:
         """keyed hash -> address, for a tenant with erasures."""
         if self._erasure_key is None:
@@ -133,8 +141,24 @@ class StateReader:
         return {keyed_address(key, tenant_id, a): a for a in addresses}
 
     def _get_erased(self, tenant_id: int, channel: str, address: str) -> Row | None:
-        found = self._get_many_erased(tenant_id, channel, [address]).get(address)
-        return None if found is None else found[1:]
+        """One indexed query for the address and its keyed hash (at most one exists)."""
+        [keyed] = self._keys(tenant_id, [address])
+        params = (tenant_id, channel, address, keyed)
+        handle = self._take()
+        try:
+            rows = handle.cursor.execute(self._point2, params).fetchall()
+        except driver_errors():
+            self._discard(handle)
+            with self._lent() as fresh, storage_errors():
+                rows = fresh.cursor.execute(self._point2, params).fetchall()
+        else:
+            self._idle.put(handle)
+        if not rows:
+            return None
+        if len(rows) == 1:
+            found: Row = tuple(rows[0][1:])
+            return found
+        return merge_rows(rows[0], rows[1])
 
     def _get_many_erased(
         self, tenant_id: int, channel: str, addresses: Sequence[str]
