@@ -23,6 +23,7 @@ from consentline.domain.errors import (
     ConsentlineError,
     CrossTenant,
     DuplicateExternalId,
+    ErasureKeyMissing,
     Forbidden,
     GatewayError,
     IdempotencyConflict,
@@ -51,6 +52,7 @@ from consentline.domain.errors import (
     TooManySubscriptions,
     Unauthorized,
     UnknownAccount,
+    UnknownAddress,
     UnknownLine,
     UnknownProvider,
     UnknownPurpose,
@@ -68,6 +70,7 @@ from consentline.services.imports import ImportReport
 from consentline.services.inbound import InboundMessage, InboundResult, Reply
 from consentline.services.number_changes import NumberChange
 from consentline.services.outbox import OutboxMessage
+from consentline.services.privacy import ErasureReport, RetentionReport
 from consentline.services.recording import RecordRequest, RecordResult
 from consentline.services.review import ReviewItem
 from consentline.services.verification import Problem, VerifyReport
@@ -91,6 +94,8 @@ __all__ = [
     "DeactivationReport",
     "Decision",
     "DuplicateExternalId",
+    "ErasureKeyMissing",
+    "ErasureReport",
     "Event",
     "EventRef",
     "ExportCheck",
@@ -126,6 +131,7 @@ __all__ = [
     "RecordRequest",
     "RecordResult",
     "Reply",
+    "RetentionReport",
     "ReviewDecided",
     "ReviewItem",
     "SettingsError",
@@ -138,6 +144,7 @@ __all__ = [
     "TooManySubscriptions",
     "Unauthorized",
     "UnknownAccount",
+    "UnknownAddress",
     "UnknownLine",
     "UnknownProvider",
     "UnknownPurpose",

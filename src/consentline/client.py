@@ -26,6 +26,7 @@ from consentline.domain.import_mapping import ImportMapping, build_mapping
 from consentline.domain.ledger import Event
 from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
+from consentline.domain.privacy import check_erasure_key, keyed_address
 from consentline.domain.scopes import Account, Directory, Line
 from consentline.domain.settings import AccountSettings
 from consentline.services import (
@@ -37,6 +38,7 @@ from consentline.services import (
     imports,
     inbound,
     outbox,
+    privacy,
     recording,
     review,
     scope_questions,
@@ -56,6 +58,7 @@ from consentline.services.inbound import InboundMessage, InboundResult
 from consentline.services.number_changes import NumberChange, change_number
 from consentline.services.outbox import OutboxMessage
 from consentline.services.ports import UnitOfWork, UnitOfWorkFactory
+from consentline.services.privacy import ErasureReport, RetentionReport
 from consentline.services.recording import RecordRequest, RecordResult
 from consentline.services.review import ReviewItem
 from consentline.services.scope_questions import AskedQuestion
@@ -64,6 +67,7 @@ from consentline.services.verification import VerifyReport, verify
 from consentline.settings import DEFAULT_DATABASE_URL
 from consentline.storage.engine import make_engine, migrate, ping
 from consentline.storage.fastpath import Row, StateReader
+from consentline.storage.privacy import scrub
 from consentline.storage.uow import UnitsOfWork
 
 Clock = Callable[[], datetime]
@@ -91,26 +95,38 @@ def connect(
     migrate_schema: bool = True,
     clock: Clock = _utc_now,
     cache_seconds: float = 5.0,
+    erasure_key: str | bytes | None = None,
 ) -> Consentline:
     """Open (and by default migrate) a consentline database.
 
     ``url`` is ``sqlite:///path.db`` (embedded; the default is
     ``sqlite:///./var/consentline.db``) or ``postgresql+psycopg://user@host/db``.
+    ``erasure_key`` is the installation secret erasure needs (C22; the CLI and the
+    server read ``CONSENTLINE_ERASURE_KEY``); keep it out of the database.
     """
+    key = None if erasure_key is None else check_erasure_key(erasure_key)
     engine = make_engine(url)
     if migrate_schema:
         migrate(engine)
-    return Consentline(engine, clock=clock, cache_seconds=cache_seconds)
+    return Consentline(engine, clock=clock, cache_seconds=cache_seconds, erasure_key=key)
 
 
 class Consentline:
     """A consent ledger and send gate on one database."""
 
-    def __init__(self, engine: Any, *, clock: Clock = _utc_now, cache_seconds: float = 5.0) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        *,
+        clock: Clock = _utc_now,
+        cache_seconds: float = 5.0,
+        erasure_key: bytes | None = None,
+    ) -> None:
         self.engine = engine
+        self._erasure_key = erasure_key
         # What the services and jobs are built on: ``with cl.units() as uow`` (a write
         # transaction) or ``cl.units(write=False)``.
-        self.units: UnitOfWorkFactory = UnitsOfWork(engine)
+        self.units: UnitOfWorkFactory = UnitsOfWork(engine, erasure_key)
         self._clock = clock
         self._cache_seconds = cache_seconds
         self._lock = threading.Lock()
@@ -118,7 +134,7 @@ class Consentline:
         self._policies: dict[int, TenantPolicy] | None = None
         self._settings: dict[int, AccountSettings] = {}
         self._loaded_at = 0.0
-        self._reader = StateReader(engine)
+        self._reader = StateReader(engine, erasure_key)
         self._gate = Gate(
             self._reader, self.directory, self._reload, self._tenant_policies, self._history_fold
         )
@@ -128,6 +144,8 @@ class Consentline:
         with self.units(write=False) as uow:
             directory, policies = accounts.snapshot(uow)
             settings = configuration.load(uow)
+            erased = uow.privacy.erased_tenants()
+        self._reader.set_erased(erased)
         with self._lock:
             self._directory, self._policies = directory, policies
             self._settings = settings
@@ -267,7 +285,9 @@ class Consentline:
         if unknown:
             raise InvalidInput(f"unknown settings {', '.join(sorted(unknown))}")
         with self._write() as uow:
-            accounts.set_tenant_policy(uow, self._reload(), account=account, **settings)
+            accounts.set_tenant_policy(
+                uow, self._reload(), account=account, key_of=self._key_of(), **settings
+            )
         directory = self._reload()
         return self._tenant_policies()[directory.account(account).tenant_id]
 
@@ -836,13 +856,75 @@ class Consentline:
     def verify(self) -> VerifyReport:
         """Walk every hash chain and the projection; ``.ok`` and ``.problems``."""
         with self.units(write=False) as uow:
-            return verify(uow)
+            return verify(uow, self._key_of())
+
+    def _key_of(self) -> Callable[[int, str], str] | None:
+        key = self._erasure_key
+        if key is None:
+            return None
+        return lambda tenant_id, address: keyed_address(key, tenant_id, address)
 
     def rebuild_projection(self, account: str) -> int:
         """Recompute the current-state rows of a tenant from its ledger."""
         tenant_id = self.directory().account(account).tenant_id
         with self._write() as uow:
-            return recording.rebuild_projection(uow, tenant_id)
+            return recording.rebuild_projection(uow, tenant_id, self._key_of())
+
+    # -- erasure and retention (C22) -------------------------------------------------------
+    def erase(
+        self,
+        address: str,
+        *,
+        account: str,
+        reason: str = "subject_request",
+        within: str | None = None,
+    ) -> ErasureReport:
+        """Erase a number's personal data from ``account``'s tenant, keeping its
+        suppression (docs/privacy.md). Needs the installation's erasure key."""
+        key = check_erasure_key(self._erasure_key)
+        directory = self.directory()
+        with self._write() as uow:
+            report = privacy.erase(
+                uow,
+                directory,
+                address=address,
+                account=account,
+                key=key,
+                now=self._clock(),
+                reason=reason,
+                within=within,
+            )
+        scrub(self.engine)
+        # This process's reads look up keyed hashes in the tenant from now on (others
+        # see it at their next snapshot reload).
+        self._reader.set_erased({*self._reader.erased(), directory.account(account).tenant_id})
+        return report
+
+    def set_retention(self, account: str, years: int | None) -> int:
+        """Set the tenant's retention period in years (None: the default, 4)."""
+        with self._write() as uow:
+            privacy.set_retention(uow, self.directory(), account, years)
+        with self.units(write=False) as uow:
+            return privacy.retention_years(uow, self.directory(), account)
+
+    def retention(
+        self, *, account: str, dry_run: bool = True, limit: int | None = None
+    ) -> RetentionReport:
+        """What is past retention in ``account``'s tenant; purge it unless ``dry_run``
+        (the evidence goes, an opt-out stays)."""
+        report = privacy.retention(
+            self._write,
+            self.directory(),
+            account,
+            key=self._erasure_key,
+            now=self._clock(),
+            dry_run=dry_run,
+            limit=limit,
+        )
+        if not dry_run and report.purged:
+            scrub(self.engine)
+            self._reload()
+        return report
 
     def describe_scope(self, scope: str) -> str:
         return self.directory().describe_scope(scope)
@@ -872,7 +954,19 @@ class Consentline:
         at_us: int,
         revoke_all_us: int | None = None,
     ) -> tuple[str, int, Row | None]:
+        aliases: list[str] = []
+        if self._reader.has_erasures(tenant_id):  # C22: an erased number's history
+            aliases.append(keyed_address(check_erasure_key(self._erasure_key), tenant_id, address))
         with self.units(write=False) as uow:
             return history.fold_at(
-                uow, tenant_id, channel, address, scopes, purpose, topic, at_us, revoke_all_us
+                uow,
+                tenant_id,
+                channel,
+                address,
+                scopes,
+                purpose,
+                topic,
+                at_us,
+                revoke_all_us,
+                aliases,
             )

@@ -32,6 +32,7 @@ DEFAULT_MAX_BULK_RECIPIENTS: Final = 1_000_000  # recipients per request
 DEFAULT_BULK_CHECK_SECONDS: Final = 60.0  # from a request's start to its last byte
 DEFAULT_MAX_BULK_CHECKS: Final = 2  # bulk requests served at once; more answer 429
 MIN_ADMIN_KEY: Final = 24
+MIN_ERASURE_KEY: Final = 32
 
 
 class Secret:
@@ -99,6 +100,18 @@ def _admin_key(environ: Mapping[str, str]) -> Secret | None:
     return Secret(value)
 
 
+def _erasure_key(environ: Mapping[str, str]) -> Secret | None:
+    """C22: the secret of the keyed hash that replaces an erased number. It must not
+    be stored in the database (whoever holds both could test guesses)."""
+    name = "CONSENTLINE_ERASURE_KEY"
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    if len(value) < MIN_ERASURE_KEY or any(c.isspace() for c in value):
+        raise _fail(name, f"must be at least {MIN_ERASURE_KEY} characters without spaces")
+    return Secret(value)
+
+
 def _public_url(environ: Mapping[str, str]) -> str | None:
     name = "CONSENTLINE_PUBLIC_URL"
     value = environ.get(name, "").strip()
@@ -161,6 +174,7 @@ class Settings:
     max_bulk_recipients: int = DEFAULT_MAX_BULK_RECIPIENTS
     bulk_check_seconds: float = DEFAULT_BULK_CHECK_SECONDS
     max_bulk_checks: int = DEFAULT_MAX_BULK_CHECKS
+    erasure_key: Secret | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -180,6 +194,9 @@ class Settings:
         from the start of a check to the last byte of its answer, default 60) and
         ``CONSENTLINE_MAX_BULK_CHECKS`` (requests served at once, default 2; more are
         answered 429).
+
+        ``CONSENTLINE_ERASURE_KEY`` (at least 32 characters): the installation secret
+        of erasure's keyed hash (docs/privacy.md); without it erasure is refused.
         """
         return cls(
             database_url=_database_url(environ),
@@ -197,4 +214,5 @@ class Settings:
             max_bulk_checks=_count(
                 environ, "CONSENTLINE_MAX_BULK_CHECKS", DEFAULT_MAX_BULK_CHECKS, 1000
             ),
+            erasure_key=_erasure_key(environ),
         )

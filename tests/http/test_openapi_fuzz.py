@@ -251,6 +251,16 @@ def test_real_answers_of_every_operation_match_the_document(api: Api) -> None:
     walk("POST", "/v1/inbound", json=again)
     assert walk("POST", "/v1/inbound", json=again)["duplicate"] is True
 
+    # Erasure (C22): this app has no installation erasure key, so it is refused (typed).
+    erased = walk(
+        "DELETE",
+        f"/v1/addresses/{address}",
+        "/v1/addresses/{address}",
+        params={"account": "acme"},
+        status=422,
+    )
+    assert erased["code"] == "erasure_key_missing"
+
     providers = "/v1/accounts/{slug}/providers/{name}"
     twilio = {"account_sid": "AC" + "ab" * 16, "auth_token": "f" * 32}
     walk("PUT", "/v1/accounts/acme/providers/twilio", providers, json=twilio)

@@ -197,6 +197,23 @@ class _Absent:
         raise AssertionError(f"the service used uow.{self._name}.{attribute}")
 
 
+class _NoErasures:
+    """The privacy repository of a ledger that has had no erasure and no re-anchoring
+    (what verify reads); anything else is a use the fake does not model."""
+
+    def anchors(self, tenant_id: int) -> list[ports.AnchorRecord]:
+        return []
+
+    def erasures(self, tenant_id: int) -> list[ports.ErasureRecord]:
+        return []
+
+    def erasure_state(self, tenant_id: int) -> tuple[int, str | None]:
+        return 0, None
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise AssertionError(f"the service used uow.privacy.{attribute}")
+
+
 class FakeUnitOfWork:
     """One 'transaction' over a FakeLedger: changes are kept only on commit()."""
 
@@ -236,6 +253,9 @@ class FakeUnitOfWork:
     @property
     def refs(self) -> ports.ContactRefRepository:
         return FakeContactRefs(self.ledger)
+
+    def privacy(self) -> ports.PrivacyRepository:
+        return cast(ports.PrivacyRepository, _NoErasures())
 
     def __enter__(self) -> Self:
         self._snapshot = {k: _copy(v) for k, v in vars(self.ledger).items()}

@@ -12,6 +12,7 @@ and HTTP answers, not for the person correcting their own input.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from consentline.settings import DEFAULT_DATABASE_URL
 
 DEFAULT_URL: Final = DEFAULT_DATABASE_URL
 ENV_URL: Final = "CONSENTLINE_DATABASE_URL"
+ENV_ERASURE_KEY: Final = "CONSENTLINE_ERASURE_KEY"
 ERROR_EXIT: Final = 2
 
 JsonFlag = Annotated[
@@ -64,7 +66,8 @@ def errors_to_exit(as_json: bool) -> Iterator[None]:
 
 
 def _open(url: str) -> Consentline:
-    return connect(url)
+    # C22: the installation's erasure key, from the environment only (never the database).
+    return connect(url, erasure_key=os.environ.get(ENV_ERASURE_KEY, "").strip() or None)
 
 
 @contextmanager

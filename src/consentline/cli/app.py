@@ -21,6 +21,7 @@ from consentline.cli import (
     lifecycle,
     outbox,
     policy,
+    privacy,
     review,
     serve,
     subject,
@@ -204,6 +205,7 @@ app.command("export")(exports.export)
 app.command("snapshot")(exports.snapshot)
 app.add_typer(subject.subject_app, name="subject")
 app.command("serve")(serve.serve)
+app.command("retention")(privacy.retention)
 # `account configure` lives with the inbound settings; accounts.py owns the group.
 accounts.account_app.command("configure")(configure.configure_account)
 

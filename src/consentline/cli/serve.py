@@ -56,7 +56,11 @@ def serve(
     """
     with errors_to_exit(as_json):
         settings = Settings.from_env({**os.environ, ENV_URL: global_options(ctx).url})
-        client = connect(settings.database_url.reveal())
+        erasure_key = settings.erasure_key
+        client = connect(
+            settings.database_url.reveal(),
+            erasure_key=None if erasure_key is None else erasure_key.reveal(),
+        )
         keys = client.api_keys()
         admin = settings.admin_key
         created = keys.bootstrap(None if admin is None else admin.reveal())

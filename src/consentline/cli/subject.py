@@ -1,7 +1,7 @@
 """``subject``: what a data subject may ask of the ledger about their own number (C28).
 
-One Typer group, one command per request: ``subject export`` here; further
-requests (erasure) add their own command to :data:`subject_app`.
+One Typer group, one command per request: ``subject export`` here, ``subject
+erase`` in :mod:`consentline.cli.privacy` (C22), which adds itself to :data:`subject_app`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from consentline.cli._common import JsonFlag, console, count, dump, emit, sessio
 
 subject_app = typer.Typer(
     no_args_is_help=True,
-    help="""Data-subject requests about one number (C28).
+    help="""Data-subject requests about one number: access (C28) and erasure (C22).
 
 Example:
 
     consentline subject export +14155550101 --account acme --output subject.json
+    consentline subject erase +14155550101 --account acme
 """,
 )
 

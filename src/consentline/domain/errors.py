@@ -15,7 +15,8 @@ output) so that no edge has to parse messages::
     │   ├── InvalidTime              naive datetime, unparsable time, bad window
     │   ├── InvalidKeyword           keyword rejected by the keyword lint
     │   ├── InvalidConfig            malformed tenant / account setting
-    │   │   └── SettingsError        a CONSENTLINE_* variable is missing or wrong (start-up)
+    │   │   ├── SettingsError        a CONSENTLINE_* variable is missing or wrong (start-up)
+    │   │   └── ErasureKeyMissing    erasure asked for without the installation's secret
     │   ├── InvalidProof             proof not a bounded JSON object of valid Unicode
     │   ├── InvalidPayload           a provider webhook body that cannot be parsed
     │   ├── InvalidContactRef        a contact reference that is not system:ref text
@@ -31,7 +32,8 @@ output) so that no edge has to parse messages::
     │   ├── UnknownPurpose
     │   ├── UnknownReviewItem
     │   ├── UnknownProvider          no provider adapter of that name
-    │   └── UnknownSubscription      no webhook subscription of that id (in reach)
+    │   ├── UnknownSubscription      no webhook subscription of that id (in reach)
+    │   └── UnknownAddress           no data held for that address (in reach)
     ├── Conflict                     the write contradicts stored state (409)
     │   ├── AccountExists
     │   ├── LineExists
@@ -329,6 +331,19 @@ class TooManySubscriptions(Conflict):
     """``account`` already has the most webhook subscriptions an account may have."""
 
     code = "too_many_subscriptions"
+
+
+class ErasureKeyMissing(InvalidConfig):
+    """Erasure needs the installation secret (CONSENTLINE_ERASURE_KEY), which is unset
+    or too short: without it an erased number's suppression could not be kept (C22)."""
+
+    code = "erasure_key_missing"
+
+
+class UnknownAddress(NotFound):
+    """The ledger holds nothing for this address within the caller's reach."""
+
+    code = "unknown_address"
 
 
 # -- the Twilio-compatible gateway's answers (providers.gateway, services.gateway) ------

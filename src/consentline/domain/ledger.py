@@ -22,11 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Container, Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, NamedTuple
 
 from consentline.domain.errors import InvalidAction, InvalidProof, InvalidTime
+from consentline.domain.privacy import PAYLOAD_VERSION, committed_fields, new_salt, parse_erased
 
 Action = Literal["opt_in", "opt_out", "resume", "lapse", "pending"]
 ACTIONS: Final = ("opt_in", "opt_out", "resume", "lapse", "pending")
@@ -246,6 +247,12 @@ class Event:
     idempotency_key: str | None
     prev_hash: str
     hash: str
+    # What the chain commits personal fields through (docs/privacy.md, C21/C22): the
+    # event's salt ("" once erased), the digests of what an erasure removed, and the
+    # hash the event had before the chain's re-anchoring (None for events since).
+    salt: str = ""
+    erased: Mapping[str, Any] | None = None
+    v1_hash: str | None = None
 
     def as_dict(self, where: str | None = None) -> dict[str, Any]:
         """JSON-ready, proof and chain links included; ``where`` describes the scope."""
@@ -269,6 +276,9 @@ class Event:
             idempotency_key=self.idempotency_key,
             prev_hash=self.prev_hash,
             hash=self.hash,
+            salt=self.salt,
+            erased=None if self.erased is None else dict(self.erased),
+            v1_hash=self.v1_hash,
         )
         return out
 
@@ -310,6 +320,9 @@ class StoredEvent:
     idempotency_key: str | None
     prev_hash: str
     hash: str
+    salt: str = field(default_factory=new_salt)  # random per event; "" once erased
+    erased: str | None = None  # JSON: digests of the fields an erasure removed
+    v1_hash: str | None = None  # the hash under the v1 chain (re-anchored events only)
 
     def payload(self) -> str:
         """The text the chain hash covers (recomputed from the stored fields)."""
@@ -346,6 +359,9 @@ class StoredEvent:
             idempotency_key=self.idempotency_key,
             prev_hash=self.prev_hash,
             hash=self.hash,
+            salt=self.salt,
+            erased=parse_erased(self.erased),
+            v1_hash=self.v1_hash,
         )
 
 
@@ -405,11 +421,61 @@ def chain_payload(
     source: str,
     proof: str,
     idempotency_key: str | None,
+    salt: str,
+    erased: str | None,
+    v1_hash: str | None,
 ) -> str:
-    """The canonical text of an event that the chain hash covers (C21).
+    """The canonical text of an event that the chain hash covers (C21), version 2.
 
     Its parameters are :data:`CHAINED`, in that order (a test holds them together):
     every stored field but the id, the sequence number and the links themselves.
+    Personal fields (the address, the idempotency key, the proof's personal keys)
+    are covered through salted digests (:mod:`consentline.domain.privacy`), so that
+    an erasure can remove them and keep their digests: the hash still holds, and
+    every field that remains is still checked (C22).
+    """
+    address_d, proof_d, key_d, marker = committed_fields(
+        salt=salt, address=address, proof=proof, idempotency_key=idempotency_key, erased=erased
+    )
+    body: list[Any] = [
+        PAYLOAD_VERSION,
+        tenant_id,
+        address_d,
+        channel,
+        action,
+        scope,
+        purpose,
+        topic,
+        occurred_us,
+        recorded_us,
+        source,
+        proof_d,
+        key_d,
+        v1_hash,
+    ]
+    if marker is not None:  # an erased event whose remaining fields were tampered with
+        body.append(marker)
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_payload_v1(
+    *,
+    tenant_id: int,
+    address: str,
+    channel: str,
+    action: str,
+    scope: str,
+    purpose: str | None,
+    topic: str | None,
+    occurred_us: int,
+    recorded_us: int,
+    source: str,
+    proof: str,
+    idempotency_key: str | None,
+) -> str:
+    """The payload of the first chain (plain address and proof), before migration 0010.
+
+    Kept to check the ``v1_hash`` of re-anchored events that were not erased since.
     """
     return json.dumps(
         [
@@ -429,6 +495,24 @@ def chain_payload(
         separators=(",", ":"),
         ensure_ascii=False,
     )
+
+
+V1_FIELDS: Final = tuple(CHAINED[:12])
+
+
+def payload_v1(event: StoredEvent) -> str:
+    return chain_payload_v1(**{name: getattr(event, name) for name in V1_FIELDS})
+
+
+def verify_link(prev_hash: str, event: StoredEvent) -> bool:
+    """Does ``event`` hash to its stated ``hash`` after ``prev_hash``? Pure: no
+    database, so an exported event can be checked from its exported fields alone.
+
+    Erased events verify too: their removed fields are covered by the digests kept
+    in ``erased``. (A whole chain is verified by also checking that each event's
+    ``prev_hash`` is the previous event's ``hash``.)
+    """
+    return event.prev_hash == prev_hash and chain_hash(prev_hash, event.payload()) == event.hash
 
 
 def chain_hash(prev_hash: str, payload: str) -> str:
@@ -460,6 +544,17 @@ def decode(shape: str, ids: str, times: str) -> list[Entry]:
         code, scope, purpose, topic, source = part.split(",")
         out.append(Entry(int(ident), code, scope, purpose, topic, int(moment), source))
     return out
+
+
+def merge_rows(first: Sequence[Any], second: Sequence[Any]) -> tuple[str, str, str, int]:
+    """Two projection rows ``(address, shape, ids, times, max_us)`` of one address as
+    one (shape, ids, times, max_us), entries in fold order (an erased address whose
+    rows were found under both keys: never written so, but read safely)."""
+    entries = decode(first[1], first[2], first[3])
+    for entry in decode(second[1], second[2], second[3]):
+        insert_entry(entries, entry)
+    merged = encode(entries)
+    return merged.shape, merged.ids, merged.times, merged.max_us
 
 
 def parse_shape(shape: str) -> tuple[tuple[str, ...], ...]:

@@ -36,6 +36,7 @@ from consentline.http import (
     routes_imports,
     routes_inbound,
     routes_lifecycle,
+    routes_privacy,
     routes_providers,
     routes_scope_question,
     routes_subscriptions,
@@ -159,6 +160,7 @@ def create_app(
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_imports.router)
     app.include_router(routes_exports.router)
+    app.include_router(routes_privacy.router)
     app.include_router(docs.router)
     app.add_middleware(
         BodyLimit,

@@ -104,6 +104,15 @@ class EventOut(Answer):
     contact_refs: list[ContactRefOut] | None = Field(
         default=None, description="the address's external record ids (in the change feed)"
     )
+    salt: str = Field(
+        default="", description="the event's salt for its chained digests; empty once erased"
+    )
+    erased: dict[str, Any] | None = Field(
+        default=None, description="digests of the personal fields an erasure removed (C22)"
+    )
+    v1_hash: str | None = Field(
+        default=None, description="the event's hash before the chain was re-anchored (0010)"
+    )
 
 
 class EventRefOut(Answer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -179,13 +180,15 @@ def set_tenant_policy(
     consent_ttl: timedelta | None = _UNSET,
     pending_ttl: timedelta = _UNSET,
     revoke_all_from: date | str | None = _UNSET,
+    key_of: Callable[[int, str], str] | None = None,
 ) -> None:
     """Change the tenant-wide settings that are given; commit once.
 
     ``revoke_all_from`` (C16) is the day from which a scoped revocation covers every
     purpose and topic (None: never). Changing it changes which stored opt-outs the
     projection must keep, so the tenant's projection is rebuilt in the same
-    transaction (a pass over the tenant's ledger).
+    transaction (a pass over the tenant's ledger); ``key_of`` is the installation's
+    keyed hash, which keeps an erased number's later events with its erased ones (C22).
     """
     tenant = directory.account_by_id(directory.account(account).tenant_id)
     values: dict[str, Any] = {}
@@ -205,5 +208,5 @@ def set_tenant_policy(
     if values:
         uow.store.update_tenant(tenant.id, values)
         if rebuild:
-            recording.rebuild_state(uow, tenant.id)
+            recording.rebuild_state(uow, tenant.id, key_of)
         uow.commit()

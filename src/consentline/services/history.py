@@ -50,6 +50,7 @@ def fold_at(
     topic: str,
     at_us: int,
     revoke_all_us: int | None = None,
+    aliases: Collection[str] = (),
 ) -> tuple[str, int, Row | None]:
     """The gate's slow path: the state the ledger gave ``address`` at ``at_us``,
     folded from its history (the projection only holds the present).
@@ -57,8 +58,13 @@ def fold_at(
     ``revoke_all_us`` is the tenant's revoke-all instant for this purpose (C16):
     scoped opt-outs dated on or after it cover every purpose and topic, those
     before it keep their scope, so a moment on either side shows its own rule.
+    ``aliases``: the keyed hash of an erased number, whose erased events fold with
+    it (C22).
     """
     events = uow.store.history(tenant_id, address, channel)
+    for alias in aliases:
+        events.extend(uow.store.history(tenant_id, alias, channel))
+    events.sort(key=lambda e: (e.occurred_at, e.id))
     entries = [e.entry() for e in events if to_us(e.occurred_at) <= at_us]
     projection = encode(entries)
     widened = widened_entries(entries, revoke_all_us)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -472,20 +472,32 @@ def _project(
     uow.store.save_state(updated)
 
 
-def rebuild_projection(uow: UnitOfWork, tenant_id: int) -> int:
-    """Recompute a tenant's projection from the ledger (after a restore, say)."""
-    count = rebuild_state(uow, tenant_id)
+def rebuild_projection(
+    uow: UnitOfWork, tenant_id: int, key_of: Callable[[int, str], str] | None = None
+) -> int:
+    """Recompute a tenant's projection from the ledger (after a restore, say).
+
+    ``key_of`` (the installation's keyed hash, C22) puts the later events of an
+    erased number in the row of its erased ones, where every reader looks.
+    """
+    count = rebuild_state(uow, tenant_id, key_of)
     uow.commit()
     return count
 
 
-def rebuild_state(uow: UnitOfWork, tenant_id: int) -> int:
+def rebuild_state(
+    uow: UnitOfWork, tenant_id: int, key_of: Callable[[int, str], str] | None = None
+) -> int:
     """:func:`rebuild_projection` inside the caller's transaction (no commit)."""
     revoke_all_us = uow.store.load_policies()[tenant_id].revoke_all_us  # C16
     uow.store.delete_state(tenant_id)
     entries: dict[tuple[int, str, str], list[Entry]] = {}
+    erased = {r.address_key for r in uow.privacy.erasures(tenant_id)} if key_of else set()
     for row in uow.store.chain_rows(tenant_id):
-        key = (tenant_id, row.channel, row.address)
+        address = row.address
+        if erased and key_of is not None and key_of(tenant_id, address) in erased:
+            address = key_of(tenant_id, address)
+        key = (tenant_id, row.channel, address)
         insert_entry(entries.setdefault(key, []), row.entry())
     uow.store.save_state(
         {key: encode(compact(items, revoke_all_us)) for key, items in entries.items()}

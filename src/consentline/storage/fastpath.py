@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Engine
 
+from consentline.domain.errors import ErasureKeyMissing
+from consentline.domain.ledger import merge_rows
+from consentline.domain.privacy import keyed_address
 from consentline.services.ports import ApiKeyRow, Row, StateRow
 from consentline.storage.engine import driver_errors, storage_errors
 
@@ -32,6 +35,10 @@ _POINT = (
 _SCAN = (
     "SELECT address, shape, ids, times, max_us FROM consent_state"
     " WHERE tenant_id = {p} AND channel = {p}"
+)
+_POINT2 = (
+    "SELECT address, shape, ids, times, max_us FROM consent_state"
+    " WHERE tenant_id = {p} AND channel = {p} AND address IN ({p}, {p})"
 )
 _COUNT = "SELECT count(*) FROM consent_state WHERE tenant_id = {p} AND channel = {p}"
 _API_KEY = (
@@ -60,11 +67,16 @@ class StateReader:
     that fails is closed and the call retried once on a new one.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, erasure_key: bytes | None = None) -> None:
         self._engine = engine
+        # C22: tenants with erasures, whose checks also look up an address's keyed
+        # hash (an erased number's opt-out lives there); all others pay nothing.
+        self._erasure_key = erasure_key
+        self._erased: frozenset[int] = frozenset()
         self._sqlite = engine.dialect.name == "sqlite"
         p = "?" if self._sqlite else "%s"
         self._point = _POINT.format(p=p)
+        self._point2 = _POINT2.format(p=p)
         self._scan = _SCAN.format(p=p)
         self._count = _COUNT.format(p=p)
         self._api_key = _API_KEY.format(p=p)
@@ -108,7 +120,63 @@ class StateReader:
             raise
         self._idle.put(handle)
 
+    def set_erased(self, tenant_ids: Iterable[int]) -> None:
+        """The tenants that have erasures (refreshed with the client's snapshot)."""
+        self._erased = frozenset(tenant_ids)
+
+    def has_erasures(self, tenant_id: int) -> bool:
+        return tenant_id in self._erased
+
+    def erased(self) -> frozenset[int]:
+        return self._erased
+
+    def _keys(self, tenant_id: int, addresses: Sequence[str]) -> dict[str, str]:
+        """keyed hash -> address, for a tenant with erasures."""
+        if self._erasure_key is None:
+            raise ErasureKeyMissing(
+                "this tenant has erased numbers: checks need CONSENTLINE_ERASURE_KEY to"
+                " find their opt-outs"
+            )
+        key = self._erasure_key
+        return {keyed_address(key, tenant_id, a): a for a in addresses}
+
+    def _get_erased(self, tenant_id: int, channel: str, address: str) -> Row | None:
+        """One indexed query for the address and its keyed hash (at most one exists)."""
+        [keyed] = self._keys(tenant_id, [address])
+        params = (tenant_id, channel, address, keyed)
+        handle = self._take()
+        try:
+            rows = handle.cursor.execute(self._point2, params).fetchall()
+        except driver_errors():
+            self._discard(handle)
+            with self._lent() as fresh, storage_errors():
+                rows = fresh.cursor.execute(self._point2, params).fetchall()
+        else:
+            self._idle.put(handle)
+        if not rows:
+            return None
+        if len(rows) == 1:
+            found: Row = tuple(rows[0][1:])
+            return found
+        return merge_rows(rows[0], rows[1])
+
+    def _get_many_erased(
+        self, tenant_id: int, channel: str, addresses: Sequence[str]
+    ) -> dict[str, StateRow]:
+        keyed = self._keys(tenant_id, addresses)
+        rows = self._get_many(tenant_id, channel, [*addresses, *keyed])
+        found: dict[str, StateRow] = {}
+        for stored, row in rows.items():
+            address = keyed.get(stored, stored)
+            earlier = found.get(address)
+            found[address] = (
+                (address, *row[1:]) if earlier is None else (address, *merge_rows(earlier, row))
+            )
+        return found
+
     def get(self, tenant_id: int, channel: str, address: str) -> Row | None:
+        if tenant_id in self._erased:
+            return self._get_erased(tenant_id, channel, address)
         # The statement runs to completion in fetchone (at most one row by primary
         # key), so the reused cursor holds no read transaction open between checks.
         handle = self._take()
@@ -144,6 +212,13 @@ class StateReader:
         self, tenant_id: int, channel: str, addresses: Sequence[str]
     ) -> dict[str, StateRow]:
         """Rows for many addresses at once (chunks of IN lists / one ANY array)."""
+        if tenant_id in self._erased:
+            return self._get_many_erased(tenant_id, channel, addresses)
+        return self._get_many(tenant_id, channel, addresses)
+
+    def _get_many(
+        self, tenant_id: int, channel: str, addresses: Sequence[str]
+    ) -> dict[str, StateRow]:
         found: dict[str, StateRow] = {}
         with self._lent() as handle, storage_errors():
             conn = handle.conn
@@ -194,6 +269,11 @@ class StateReader:
         # a threaded server it would stop for every other request too, and two scans
         # at once would re-enable it under each other (bench/bench_scan_gc.py: the
         # cost of leaving it on is measured there).
+        if tenant_id in self._erased:
+            return _ErasedTable(self, tenant_id, self._scan_table(tenant_id, channel))
+        return self._scan_table(tenant_id, channel)
+
+    def _scan_table(self, tenant_id: int, channel: str) -> dict[str, StateRow]:
         with self._lent() as handle, storage_errors():
             conn = handle.conn
             if self._sqlite:
@@ -218,3 +298,21 @@ class StateReader:
             with suppress(Exception):  # closing is best effort
                 handle.fairy.close()
         self._idle = queue.SimpleQueue()
+
+
+class _ErasedTable(dict[str, StateRow]):
+    """A scanned projection of a tenant with erasures: a recipient not found under its
+    own address is looked up under its keyed hash (C22). Only such tenants use it."""
+
+    def __init__(self, reader: StateReader, tenant_id: int, rows: dict[str, StateRow]) -> None:
+        super().__init__(rows)
+        self._reader = reader
+        self._tenant_id = tenant_id
+
+    def get(self, address: str, default: Any = None) -> Any:
+        row = dict.get(self, address)
+        if row is not None or not isinstance(address, str):
+            return row if row is not None else default
+        keyed = next(iter(self._reader._keys(self._tenant_id, [address])))
+        row = dict.get(self, keyed)
+        return default if row is None else (address, *row[1:])

@@ -13,8 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, select, update
 
+from consentline.domain.errors import ErasureKeyMissing
 from consentline.domain.ledger import EVENT_FIELDS, Event, Projection, StoredEvent
 from consentline.domain.policy import PurposeRule, QuietHours, TenantPolicy, check_model
+from consentline.domain.privacy import keyed_address
 from consentline.domain.scopes import Account, Directory, Line, check_reach
 from consentline.storage import schema as t
 
@@ -72,9 +74,24 @@ def _day(day: date | None) -> str | None:
 
 
 class SqlStore:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, erasure_key: bytes | None = None) -> None:
         self.conn = conn
         self.dialect = conn.dialect.name
+        self._erasure_key = erasure_key
+        # C22: per tenant, whether it has erasures (read with the chain lock), and the
+        # projection keys of erased addresses that load_state found under their keyed
+        # hash, so that save_state writes them back there.
+        self._erased: dict[int, bool] = {}
+        self._aliases: dict[tuple[int, str, str], str] = {}
+
+    def _has_erasures(self, tenant_id: int) -> bool:
+        found = self._erased.get(tenant_id)
+        if found is None:
+            count = self.conn.execute(
+                select(t.tenants.c.erasures).where(t.tenants.c.id == tenant_id)
+            ).scalar()
+            found = self._erased[tenant_id] = bool(count)
+        return found
 
     # -- directory -------------------------------------------------------------------
     def load_directory(self) -> Directory:
@@ -205,12 +222,13 @@ class SqlStore:
     def lock_chain(self, tenant_id: int) -> tuple[int, str]:
         """The tenant's chain head, locked for this transaction (PostgreSQL row lock;
         SQLite already holds the database write lock since BEGIN IMMEDIATE)."""
-        query = select(t.tenants.c.chain_seq, t.tenants.c.chain_head).where(
+        query = select(t.tenants.c.chain_seq, t.tenants.c.chain_head, t.tenants.c.erasures).where(
             t.tenants.c.id == tenant_id
         )
         if self.dialect == "postgresql":
             query = query.with_for_update()
         row = self.conn.execute(query).one()
+        self._erased[tenant_id] = bool(row.erasures)
         return int(row.chain_seq), str(row.chain_head)
 
     def set_chain_head(self, tenant_id: int, seq: int, head: str) -> None:
@@ -266,7 +284,13 @@ class SqlStore:
     def load_state(
         self, keys: Iterable[tuple[int, str, str]]
     ) -> dict[tuple[int, str, str], Projection]:
-        """Projection rows for (tenant, channel, address) keys, batched."""
+        """Projection rows for (tenant, channel, address) keys, batched.
+
+        In a tenant with erasures (C22) an address may have been erased: its row then
+        lives under its keyed hash, and is returned under the address asked for (and
+        written back there by :meth:`save_state`), so an opt-out survives erasure for
+        every writer. Tenants without erasures pay nothing for this.
+        """
         found: dict[tuple[int, str, str], Projection] = {}
         # Grouped by (tenant, channel) so each query is a primary-key range with an
         # IN list on the address: a row-value IN over all three columns makes SQLite
@@ -276,25 +300,40 @@ class SqlStore:
             groups.setdefault((tenant_id, channel), []).append(address)
         cs = t.consent_state.c
         for (tenant_id, channel), addresses in groups.items():
-            for start in range(0, len(addresses), _IN_CHUNK):
-                chunk = addresses[start : start + _IN_CHUNK]
+            keyed: dict[str, str] = {}
+            if self._has_erasures(tenant_id):
+                if self._erasure_key is None:
+                    raise ErasureKeyMissing(
+                        "this tenant has erased numbers: writing needs CONSENTLINE_ERASURE_KEY"
+                        " to keep their opt-outs"
+                    )
+                keyed = {keyed_address(self._erasure_key, tenant_id, a): a for a in addresses}
+            wanted = addresses + list(keyed)
+            for start in range(0, len(wanted), _IN_CHUNK):
+                chunk = wanted[start : start + _IN_CHUNK]
                 query = select(cs.address, cs.shape, cs.ids, cs.times, cs.max_us).where(
                     cs.tenant_id == tenant_id, cs.channel == channel, cs.address.in_(chunk)
                 )
                 if self.dialect == "postgresql":
                     query = query.with_for_update()
                 for r in self.conn.execute(query):
-                    found[(tenant_id, channel, r.address)] = Projection(
-                        r.shape, r.ids, r.times, int(r.max_us)
-                    )
+                    projection = Projection(r.shape, r.ids, r.times, int(r.max_us))
+                    plain = keyed.get(r.address)
+                    if plain is None:
+                        found[(tenant_id, channel, r.address)] = projection
+                    else:  # erased: at most one of the two rows exists (move_state)
+                        found[(tenant_id, channel, plain)] = projection
+                        self._aliases[(tenant_id, channel, plain)] = r.address
         return found
 
     def save_state(self, rows: Mapping[tuple[int, str, str], Projection]) -> None:
         """Upsert projection rows (one statement for the batch)."""
         if not rows:
             return
+        aliases = self._aliases
         params = [
-            (key[0], key[1], key[2], p.shape, p.ids, p.times, p.max_us) for key, p in rows.items()
+            (key[0], key[1], aliases.get(key, key[2]), p.shape, p.ids, p.times, p.max_us)
+            for key, p in rows.items()
         ]
         self.conn.exec_driver_sql(_bulk_sql(self.dialect)["state"], params)
 

@@ -63,6 +63,12 @@ tenants = Table(
     Column("created_us", BigInteger, nullable=False),
     # C16: ISO date from which a scoped revocation covers everything; NULL = off.
     Column("revoke_all_from", String(10), nullable=True),
+    # migration 0010 (C22): how many erasures the tenant has had (reads pay for the
+    # erased addresses' keyed hash only when this is > 0), the head of its chain of
+    # erasure records, and its retention period (None: the default).
+    Column("erasures", BigInteger, nullable=False, server_default="0"),
+    Column("erasure_head", String(64), nullable=True),
+    Column("retention_years", Integer, nullable=True),
 )
 
 purposes = Table(
@@ -104,6 +110,10 @@ events = Table(
     Column("idempotency_key", String(255), nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    # migration 0010 (C21, C22): personal fields are chained through salted digests
+    Column("salt", String(32), nullable=False, server_default=""),
+    Column("erased", Text, nullable=True),
+    Column("v1_hash", String(64), nullable=True),
     UniqueConstraint("tenant_id", "seq"),
     Index("ix_events_history", "tenant_id", "channel", "address", "occurred_us"),
 )
@@ -305,4 +315,43 @@ contact_refs = Table(
     Column("ref", String(255), primary_key=True),
     Column("created_us", BigInteger, nullable=False),
     Index("ix_contact_refs_ref", "tenant_id", "system", "ref"),
+)
+
+# -- chain commitments, erasure and re-anchoring (migration 0010) -------------------------
+# C21/C22: one row per tenant chain that migration 0010 re-sealed under the v2 payload:
+# the v1 chain it verified and the v2 chain that replaced it, so that ``verify`` can
+# check the re-anchoring itself (docs/privacy.md).
+chain_anchors = Table(
+    "chain_anchors",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("v1_head", String(64), nullable=False),
+    Column("v2_head", String(64), nullable=False),
+    Column("anchored_us", BigInteger, nullable=False),
+)
+
+# C22: one row per erasure, chained per tenant (prev_hash/hash; the head is
+# tenants.erasure_head) and anchored to the ledger's head at the time. It carries no
+# personal data: the keyed hash that replaced the address, a reason code, which
+# events it erased and how many rows of each kind it cleared.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("n", BigInteger, nullable=False),  # 1, 2, ... per tenant
+    Column("address_key", String(80), nullable=False),
+    Column("reason", String(63), nullable=False),
+    Column("erased_us", BigInteger, nullable=False),
+    Column("event_seqs", Text, nullable=False),  # "3;7;9"
+    Column("counts", Text, nullable=False),  # JSON: rows cleared per table
+    Column("chain_seq", BigInteger, nullable=False),  # the ledger's head when erased
+    Column("chain_head", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("tenant_id", "n"),
+    Index("ix_erasures_address_key", "tenant_id", "address_key"),
 )

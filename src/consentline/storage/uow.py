@@ -22,6 +22,7 @@ from consentline.storage.exports import ExportStore
 from consentline.storage.hookstore import HookStore
 from consentline.storage.inbox import InboxStore
 from consentline.storage.nonces import NonceStore
+from consentline.storage.privacy import PrivacyStore
 from consentline.storage.repository import SqlStore
 from consentline.storage.scope_questions import ScopeQuestionStore
 
@@ -37,10 +38,14 @@ class UnitOfWork:
     questions: ScopeQuestionStore
     exports: ExportStore
     refs: ContactRefStore
+    privacy: PrivacyStore
 
-    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+    def __init__(
+        self, engine: Engine, *, write: bool = True, erasure_key: bytes | None = None
+    ) -> None:
         self._engine = engine
         self._write = write
+        self._erasure_key = erasure_key
         self._conn: Connection | None = None
         self._committed = False
 
@@ -51,7 +56,7 @@ class UnitOfWork:
                 conn = conn.execution_options(sqlite_begin="DEFERRED")
             conn.begin()
         self._conn = conn
-        self.store = SqlStore(conn)
+        self.store = SqlStore(conn, self._erasure_key)
         self.inbox = InboxStore(conn)
         self.api = ApiStore(conn)
         self.hooks = HookStore(conn)
@@ -59,6 +64,7 @@ class UnitOfWork:
         self.questions = ScopeQuestionStore(conn)
         self.exports = ExportStore(conn)
         self.refs = ContactRefStore(conn)
+        self.privacy = PrivacyStore(conn)
         return self
 
     def commit(self) -> None:
@@ -90,10 +96,11 @@ class UnitsOfWork:
     >>> with units(write=False) as uow: ...
     """
 
-    __slots__ = ("engine",)
+    __slots__ = ("engine", "erasure_key")
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, erasure_key: bytes | None = None) -> None:
         self.engine = engine
+        self.erasure_key = erasure_key
 
     def __call__(self, *, write: bool = True) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=write)
+        return UnitOfWork(self.engine, write=write, erasure_key=self.erasure_key)
