@@ -156,28 +156,25 @@ def import_file(
 
         source_arg: Any = sys.stdin.buffer if str(file) == "-" else file
         show = not as_json and sys.stdout.isatty() and source_arg is file
+        options: dict[str, Any] = {
+            "account": account,
+            "line": line,
+            "mapping": columns,
+            "fixed": fixed_values,
+            "values": _values(value),
+            "preset": preset,
+            "time_format": time_format,
+            "timezone": timezone,
+            "delimiter": delimiter,
+            "batch_id": batch_id,
+            "dry_run": dry_run,
+            "on_problem": problem,
+        }
         try:
             if show:
-                report = _with_progress(
-                    client, file, account, line, columns, fixed_values, value, preset,
-                    time_format, timezone, delimiter, batch_id, dry_run, problem,
-                )  # fmt: skip
+                report = _with_progress(client, file, options)
             else:
-                report = client.import_records(
-                    source_arg,
-                    account=account,
-                    line=line,
-                    mapping=columns,
-                    fixed=fixed_values,
-                    values=_values(value),
-                    preset=preset,
-                    time_format=time_format,
-                    timezone=timezone,
-                    delimiter=delimiter,
-                    batch_id=batch_id,
-                    dry_run=dry_run,
-                    on_problem=problem,
-                )
+                report = client.import_records(source_arg, **options)
         finally:
             if error_file is not None:
                 error_file.close()
@@ -187,22 +184,7 @@ def import_file(
     _print_report(report, errors)
 
 
-def _with_progress(
-    client: Any,
-    file: Path,
-    account: str,
-    line: str | None,
-    columns: dict[str, str],
-    fixed_values: dict[str, str],
-    value: list[str] | None,
-    preset: str | None,
-    time_format: str | None,
-    timezone: str | None,
-    delimiter: str | None,
-    batch_id: str | None,
-    dry_run: bool,
-    problem: Any,
-) -> ImportReport:
+def _with_progress(client: Any, file: Path, options: dict[str, Any]) -> ImportReport:
     """The import with a progress bar (rows, rows/s, ETA): on a terminal only."""
     total = _count_rows(file)
     with Progress(
@@ -225,18 +207,7 @@ def _with_progress(
 
         return client.import_records(  # type: ignore[no-any-return]
             file,
-            account=account,
-            line=line,
-            mapping=columns,
-            fixed=fixed_values,
-            values=_values(value),
-            preset=preset,
-            time_format=time_format,
-            timezone=timezone,
-            delimiter=delimiter,
-            batch_id=batch_id,
-            dry_run=dry_run,
-            on_problem=problem,
+            **options,
             on_chunk=advance,
         )
 
