@@ -254,6 +254,7 @@ class FakeUnitOfWork:
     def refs(self) -> ports.ContactRefRepository:
         return FakeContactRefs(self.ledger)
 
+    @property
     def privacy(self) -> ports.PrivacyRepository:
         return cast(ports.PrivacyRepository, _NoErasures())
 

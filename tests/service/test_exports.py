@@ -137,8 +137,9 @@ def _varied_ledger(cl: Consentline, clock: Clock, seed: int) -> tuple[list[str],
     return addresses, lines
 
 
-@pytest.mark.parametrize("revoke_all", [False, True], ids=["revoke-all-later", "revoke-all-within"])
-@pytest.mark.parametrize("seed", [1, 2, 3])
+# Seed 1 with the revoke-all date still ahead (the default), seeds 2 and 3 with it
+# inside the ledger's span, so scoped opt-outs on both sides of it are folded (C16).
+@pytest.mark.parametrize(("seed", "revoke_all"), [(1, False), (2, True), (3, True)])
 def test_snapshot_never_disagrees_with_check(
     cl: Consentline, clock: Clock, seed: int, revoke_all: bool
 ) -> None:
