@@ -76,15 +76,22 @@ def test_only_admin_keys_may_erase(eapi: Api, key: str) -> None:
     assert _delete(eapi, key).status_code == 403  # type: ignore[attr-defined]
 
 
-def test_a_key_erases_only_in_its_subtree(eapi: Api) -> None:
+def test_only_a_root_admin_erases_and_only_in_its_own_tenant(eapi: Api) -> None:
     eapi.cl.record(X, "opt_out", account="acme")  # at acme: above shop
     eapi.cl.record(Y, "opt_out", account="shop")
-    outside = _delete(eapi, "shop_admin")
-    assert (outside.status_code, outside.json()["code"]) == (404, "unknown_address")  # type: ignore[attr-defined]
+    # An erasure covers the whole tenant, so a sub-account's admin key cannot make
+    # one, even for a number that only its own subtree holds: it would reach the
+    # parent's and the siblings' rows of that number.
+    for address in (X, Y):
+        refused = _delete(eapi, "shop_admin", address)
+        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")  # type: ignore[attr-defined]
     other_tenant = _delete(eapi, "globex_admin", account="acme")
     assert other_tenant.status_code == 404  # type: ignore[attr-defined]
-    assert _delete(eapi, "globex_admin").status_code == 404  # type: ignore[attr-defined]
-    assert _delete(eapi, "shop_admin", Y).status_code == 200  # type: ignore[attr-defined]
+    outside = _delete(eapi, "globex_admin")
+    assert (outside.status_code, outside.json()["code"]) == (404, "unknown_address")  # type: ignore[attr-defined]
+    assert eapi.cl.check(Y, from_=SHOP_LINE, purpose="marketing").reason == "opted_out"
+    assert _delete(eapi, "acme_admin", Y).status_code == 200  # type: ignore[attr-defined]
+    assert eapi.cl.check(Y, from_=SHOP_LINE, purpose="marketing").reason == "opted_out"
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
-from consentline.domain.errors import InvalidInput
+from consentline.domain.errors import Forbidden, InvalidInput
 from consentline.http.auth import CallerDep, ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["privacy"])
@@ -47,9 +47,17 @@ def erase(
     review notes and personal proof fields from the tenant of ``account`` (default:
     the key's own account). An opt-out keeps denying; an opt-in lapses. Admin keys
     only, and only for numbers with data in the key's subtree (others are 404).
-    Erasing again answers the earlier erasure with ``already_erased``."""
+    Erasing again answers the earlier erasure with ``already_erased``.
+
+    The erasure covers the whole tenant (the number's projection row and keyed hash
+    are the tenant's), so it takes an admin key of the tenant's root account or of
+    the installation: a sub-account's key would reach its siblings' data (403)."""
     who.require("admin")
     home = who.home
+    if home is not None and home.id != home.tenant_id:
+        raise Forbidden(
+            "an erasure covers the whole tenant: use an admin key of the tenant's root account"
+        )
     if account is None:
         if home is None:
             raise InvalidInput("give account= (the tenant to erase the number from)")
