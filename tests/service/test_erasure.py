@@ -272,3 +272,26 @@ def test_a_campaign_scan_finds_an_erased_number_under_its_keyed_hash(ecl: Consen
     assert row is not None and row[0] == X and "o," in row[1]  # the opt-out entry
     assert table.get("+14155550998") is None
     assert reader.get_many(1, "sms", [X, "+14155550999"]).keys() == {X, "+14155550999"}
+
+
+def test_another_process_that_has_not_reloaded_still_sees_the_erased_opt_out(
+    ecl: Consentline, db_url: str, clock: Clock
+) -> None:
+    """C14 with C22: a process whose snapshot predates the tenant's first erasure
+    finds the opt-out under its keyed hash all the same (a miss asks the database
+    whether the tenant has erasures before answering "nothing held")."""
+    _opted_out(ecl)
+    ecl.set_purpose("t", "transactional", model="non_restrictive")
+    other = c.connect(db_url, clock=clock, cache_seconds=3600.0, erasure_key=KEY)
+    try:
+        line = "+18005550101"
+        assert other.check(X, from_=line, purpose="transactional").reason == "opted_out"
+        ecl.erase(X, account="t")
+        # `other` still holds its snapshot from before the erasure.
+        assert other.check(X, from_=line, purpose="transactional").reason == "opted_out"
+        [bulk] = other.check_many([X], from_=line, purpose="transactional")
+        assert (bulk.allowed, bulk.reason) == (False, "opted_out")
+        unknown = other.check("+14155550777", from_=line, purpose="transactional")
+        assert unknown.allowed  # a number nothing is held about is still allowed
+    finally:
+        other.close()

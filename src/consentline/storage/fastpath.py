@@ -41,6 +41,7 @@ _POINT2 = (
     " WHERE tenant_id = {p} AND channel = {p} AND address IN ({p}, {p})"
 )
 _COUNT = "SELECT count(*) FROM consent_state WHERE tenant_id = {p} AND channel = {p}"
+_ERASURES = "SELECT erasures FROM tenants WHERE id = {p}"
 _API_KEY = (
     "SELECT id, prefix, account_id, role, created_us, revoked_us FROM api_keys WHERE hash = {p}"
 )
@@ -79,6 +80,7 @@ class StateReader:
         self._point2 = _POINT2.format(p=p)
         self._scan = _SCAN.format(p=p)
         self._count = _COUNT.format(p=p)
+        self._erasures = _ERASURES.format(p=p)
         self._api_key = _API_KEY.format(p=p)
         self._idle: queue.SimpleQueue[_Handle] = queue.SimpleQueue()
         self._all: set[_Handle] = set()
@@ -129,6 +131,20 @@ class StateReader:
 
     def erased(self) -> frozenset[int]:
         return self._erased
+
+    def _learn_erasures(self, tenant_id: int) -> bool:
+        """Whether ``tenant_id`` has erasures, read from the database (C14, C22).
+
+        Asked only when a lookup in a tenant not known to have any misses: another
+        process may have erased a number since this one's snapshot, moving its opt-out
+        to the keyed hash, and a miss must not then answer as if nothing were held.
+        """
+        with self._lent() as handle, storage_errors():
+            row = handle.cursor.execute(self._erasures, (tenant_id,)).fetchone()
+        if not row or not row[0]:
+            return False
+        self._erased = self._erased | {tenant_id}
+        return True
 
     def _keys(self, tenant_id: int, addresses: Sequence[str]) -> dict[str, str]:
         """keyed hash -> address, for a tenant with erasures."""
@@ -190,8 +206,11 @@ class StateReader:
                 retried: Row | None = fresh.cursor.execute(
                     self._point, (tenant_id, channel, address)
                 ).fetchone()
-                return retried
-        self._idle.put(handle)
+                row = retried
+        else:
+            self._idle.put(handle)
+        if row is None and self._learn_erasures(tenant_id):
+            return self._get_erased(tenant_id, channel, address)
         return row
 
     def api_key(self, hash_: str) -> ApiKeyRow | None:
@@ -214,7 +233,10 @@ class StateReader:
         """Rows for many addresses at once (chunks of IN lists / one ANY array)."""
         if tenant_id in self._erased:
             return self._get_many_erased(tenant_id, channel, addresses)
-        return self._get_many(tenant_id, channel, addresses)
+        found = self._get_many(tenant_id, channel, addresses)
+        if len(found) < len(addresses) and self._learn_erasures(tenant_id):
+            return self._get_many_erased(tenant_id, channel, addresses)
+        return found
 
     def _get_many(
         self, tenant_id: int, channel: str, addresses: Sequence[str]
@@ -269,7 +291,7 @@ class StateReader:
         # a threaded server it would stop for every other request too, and two scans
         # at once would re-enable it under each other (bench/bench_scan_gc.py: the
         # cost of leaving it on is measured there).
-        if tenant_id in self._erased:
+        if tenant_id in self._erased or self._learn_erasures(tenant_id):
             return _ErasedTable(self, tenant_id, self._scan_table(tenant_id, channel))
         return self._scan_table(tenant_id, channel)
 
