@@ -54,7 +54,7 @@ from consentline.domain.import_mapping import (
 )
 from consentline.domain.ledger import decode, to_us
 from consentline.domain.policy import TenantPolicy
-from consentline.domain.scopes import Directory, parse_scope
+from consentline.domain.scopes import Account, Directory, parse_scope
 from consentline.services import recording
 from consentline.services.ports import UnitOfWork, UnitOfWorkFactory
 from consentline.services.recording import Prepared, RecordRequest
@@ -405,6 +405,8 @@ class Importer:
     on_chunk: Callable[[ImportReport], None] | None = None
     _pending: list[RowProblem] = field(default_factory=list)
     _tenant: int = 0
+    # (account, line) -> what recording.resolve_scope gave (``within`` is fixed)
+    _scopes: dict[tuple[str | None, str | None], tuple[Account, str]] = field(default_factory=dict)
 
     def tenant_id(self) -> int:
         if self.line is not None:
@@ -524,7 +526,16 @@ class Importer:
             **scope,
         )
         try:
-            prepared = recording.prepare(request, self.directory, self.policies, now_us)
+            # The scope is resolved once per (account, line) of the import: rows
+            # without a scope column of their own all land at the same one.
+            where = (request.account, request.line)
+            resolved = self._scopes.get(where)
+            if resolved is None:
+                resolved = recording.resolve_scope(self.directory, request)
+                self._scopes[where] = resolved
+            prepared = recording.prepare(
+                request, self.directory, self.policies, now_us, resolved=resolved
+            )
         except ConsentlineError as exc:
             column = _column_for(exc, self.mapping)
             self._problem(report, RowProblem(number, column, exc.code, str(exc)))
