@@ -49,7 +49,7 @@ from consentline.domain.import_mapping import (
     PlannedRow,
     RowError,
     batch_digest,
-    plan_row,
+    compile_plan,
     row_key,
 )
 from consentline.domain.ledger import decode, to_us
@@ -407,6 +407,10 @@ class Importer:
     _tenant: int = 0
     # (account, line) -> what recording.resolve_scope gave (``within`` is fixed)
     _scopes: dict[tuple[str | None, str | None], tuple[Account, str]] = field(default_factory=dict)
+    _planner: Callable[[Mapping[str, Any], int], PlannedRow] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._planner = compile_plan(self.mapping)  # the mapping's lookups, once
 
     def tenant_id(self) -> int:
         if self.line is not None:
@@ -499,7 +503,7 @@ class Importer:
             self._problem(report, RowProblem(number, None, "invalid_row", str(broken)))
             return None
         try:
-            plan = plan_row(row, self.mapping, number)
+            plan = self._planner(row, number)
         except RowError as exc:
             self._problem(report, RowProblem(number, exc.column, exc.code, exc.message))
             return None
