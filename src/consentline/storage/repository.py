@@ -7,6 +7,7 @@ service does between ``begin`` and ``commit`` is one transaction.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ _IN_CHUNK = 500
 # The events table's columns in StoredEvent's field order: a row maps positionally.
 EVENT_COLUMNS = tuple(t.events.c[name] for name in EVENT_FIELDS)
 _INSERTED = tuple(name for name in EVENT_FIELDS if name != "id")
+_INSERTED_ROW = operator.attrgetter(*_INSERTED)  # a record -> its insert parameters
 
 
 def driver_sql(dialect: str, sql: str) -> str:
@@ -228,7 +230,7 @@ class SqlStore:
         """
         if not records:
             return []
-        rows = [tuple(getattr(r, name) for name in _INSERTED) for r in records]
+        rows = [_INSERTED_ROW(r) for r in records]
         self.conn.exec_driver_sql(_bulk_sql(self.dialect)["events"], rows)
         seqs: dict[int, list[int]] = {}
         for r in records:
