@@ -253,8 +253,9 @@ class SqlStore:
             query = select(
                 t.idempotency.c.key, t.idempotency.c.fingerprint, t.idempotency.c.event_id
             ).where(t.idempotency.c.tenant_id == tenant_id, t.idempotency.c.key.in_(chunk))
-            for r in self.conn.execute(query):
-                found[r.key] = (r.fingerprint, int(r.event_id))
+            # .all(): one fetch for the chunk (iterating fetches row by row)
+            for key, fingerprint, event_id in self.conn.execute(query).all():
+                found[key] = (fingerprint, int(event_id))
         return found
 
     def insert_idempotency(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -285,9 +286,9 @@ class SqlStore:
                 )
                 if self.dialect == "postgresql":
                     query = query.with_for_update()
-                for r in self.conn.execute(query):
-                    found[(tenant_id, channel, r.address)] = Projection(
-                        r.shape, r.ids, r.times, int(r.max_us)
+                for address, shape, ids, times, max_us in self.conn.execute(query).all():
+                    found[(tenant_id, channel, address)] = Projection(
+                        shape, ids, times, int(max_us)
                     )
         return found
 
