@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Final
@@ -267,6 +267,8 @@ class PlannedRow:
 
 def _cell(row: Mapping[str, Any], column: str) -> str:
     value = row.get(column)
+    if type(value) is str:  # a CSV's cells: the common case first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -340,47 +342,81 @@ def _action(row: Mapping[str, Any], mapping: ImportMapping) -> tuple[str, dict[s
 
 def plan_row(row: Mapping[str, Any], mapping: ImportMapping, number: int) -> PlannedRow:
     """Turn one row into what it asks for; :class:`RowError` when it cannot be."""
-    address, column = _value(row, mapping, "address")
-    if not address:
-        raise RowError(column, "missing_address", "no address on this row")
-    action, preset_proof = _action(row, mapping)
-    proof: dict[str, Any] = {}
-    for key, proof_column in mapping.proof_columns:
-        cell = _cell(row, proof_column)
-        if cell:
-            proof[key] = cell
-    proof.update(preset_proof)
-    raw_time, time_column = _value(row, mapping, "occurred_at")
-    occurred = parse_time(raw_time, mapping, time_column) if raw_time else None
-    if occurred is None:
-        proof["time_source"] = "import"  # no time in the file: the import's own
-    refs_text, _ = _value(row, mapping, "contact_ref")
-    refs = [r for r in (p.strip() for p in refs_text.split(";")) if r] if refs_text else []
-    for system, ref_column in mapping.ref_columns:
-        refs.extend(
-            f"{system}:{r}" for r in (p.strip() for p in _cell(row, ref_column).split(";")) if r
+    return compile_plan(mapping)(row, number)
+
+
+def compile_plan(mapping: ImportMapping) -> Callable[[Mapping[str, Any], int], PlannedRow]:
+    """:func:`plan_row` for one mapping, its lookups done once (an import plans
+    every row of a file with the same mapping)."""
+
+    def source_of(name: str) -> tuple[str | None, str]:
+        """(column, None) for a mapped field, (None, fixed text or "") otherwise."""
+        column = mapping.columns.get(name)
+        return (column, "") if column is not None else (None, mapping.fixed.get(name, ""))
+
+    address_column, _ = source_of("address")
+    time_column, time_fixed = source_of("occurred_at")
+    refs_column, refs_fixed = source_of("contact_ref")
+    source_column, source_fixed = source_of("source")
+    optional = tuple(source_of(name) for name in ("account", "line", "purpose", "topic"))
+    channel_column, channel_fixed = source_of("channel")
+    proof_columns = mapping.proof_columns
+    ref_columns = mapping.ref_columns
+    consent_proof = CONSENT_PROOF
+    cell = _cell
+
+    def plan(row: Mapping[str, Any], number: int) -> PlannedRow:
+        address = cell(row, address_column) if address_column is not None else ""
+        if not address:
+            raise RowError(address_column, "missing_address", "no address on this row")
+        action, preset_proof = _action(row, mapping)
+        proof: dict[str, Any] = {}
+        for key, proof_column in proof_columns:
+            text = cell(row, proof_column)
+            if text:
+                proof[key] = text
+        if preset_proof:
+            proof.update(preset_proof)
+        raw_time = cell(row, time_column) if time_column is not None else time_fixed
+        occurred = parse_time(raw_time, mapping, time_column) if raw_time else None
+        if occurred is None:
+            proof["time_source"] = "import"  # no time in the file: the import's own
+        refs_text = cell(row, refs_column) if refs_column is not None else refs_fixed
+        refs = [r for r in (p.strip() for p in refs_text.split(";")) if r] if refs_text else []
+        for system, ref_column in ref_columns:
+            refs.extend(
+                f"{system}:{r}" for r in (p.strip() for p in cell(row, ref_column).split(";")) if r
+            )
+        source_text = cell(row, source_column) if source_column is not None else source_fixed
+        source = source_text or DEFAULT_SOURCE
+        # A legacy checkbox is no proof of consent; consent text, a form or a capture
+        # source on the row is (C25), and then the opt-in is not marked as lacking it.
+        evidence = any(proof.get(key) for key in consent_proof) or bool(
+            source_column and source_text
         )
-    source_text, source_column = _value(row, mapping, "source")
-    source = source_text or DEFAULT_SOURCE
-    # A legacy checkbox is no proof of consent; consent text, a form or a capture
-    # source on the row is (C25), and then the opt-in is not marked as lacking it.
-    evidence = any(proof.get(key) for key in CONSENT_PROOF) or bool(source_column and source_text)
-    if evidence:
-        proof.pop("proof_of_consent", None)
-    return PlannedRow(
-        address=address,
-        action=action,
-        account=_value(row, mapping, "account")[0] or None,
-        line=_value(row, mapping, "line")[0] or None,
-        purpose=_value(row, mapping, "purpose")[0] or None,
-        topic=_value(row, mapping, "topic")[0] or None,
-        channel=_value(row, mapping, "channel")[0] or ("email" if "@" in address else "sms"),
-        source=source,
-        proof=proof,
-        occurred_at=occurred,
-        contact_refs=tuple(refs),
-        proof_of_consent=evidence,
-    )
+        if evidence:
+            proof.pop("proof_of_consent", None)
+        account, line, purpose, topic = (
+            (cell(row, column) if column is not None else fixed) or None
+            for column, fixed in optional
+        )
+        channel = cell(row, channel_column) if channel_column is not None else channel_fixed
+        return PlannedRow(
+            address=address,
+            action=action,
+            account=account,
+            line=line,
+            purpose=purpose,
+            topic=topic,
+            channel=channel or ("email" if "@" in address else "sms"),
+            source=source,
+            proof=proof,
+            occurred_at=occurred,
+            contact_refs=tuple(refs),
+            proof_of_consent=evidence,
+        )
+
+    return plan
 
 
 # -- idempotency keys --------------------------------------------------------------------

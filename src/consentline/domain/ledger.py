@@ -143,6 +143,15 @@ def canonical_proof(proof: Mapping[str, Any] | None) -> str:
     """
     if proof is None:
         return "{}"
+    if type(proof) is dict and len(proof) <= MAX_PROOF_ITEMS and _flat(proof):
+        # A flat object of scalars (what imports and most callers send): depth 1 and
+        # ``len`` items, so the walk is skipped; the same encoder settings as below,
+        # so the text is byte-identical to the general path's.
+        try:
+            text = _CANONICAL.encode(proof)
+        except ValueError as exc:  # NaN or infinity
+            raise InvalidProof(f"proof is not JSON-serialisable: {exc}", field="proof") from None
+        return _checked_size(text)
     if not isinstance(proof, Mapping) or not all(isinstance(k, str) for k in proof):
         raise InvalidProof("proof must be a JSON object with string keys", field="proof")
     depth, items = _measure(proof, MAX_PROOF_DEPTH, MAX_PROOF_ITEMS)
@@ -164,6 +173,27 @@ def canonical_proof(proof: Mapping[str, Any] | None) -> str:
         )
     except (TypeError, ValueError) as exc:
         raise InvalidProof(f"proof is not JSON-serialisable: {exc}", field="proof") from None
+    return _checked_size(text)
+
+
+_SCALARS: Final = frozenset({str, int, bool, float, type(None)})
+# What ``json.dumps(proof, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+# allow_nan=False)`` builds on each call, built once.
+_CANONICAL: Final = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+def _flat(proof: dict[Any, Any]) -> bool:
+    """Whether every key is a ``str`` and every value a JSON scalar (exact types)."""
+    scalars = _SCALARS
+    for key, value in proof.items():
+        if type(key) is not str or type(value) not in scalars:
+            return False
+    return True
+
+
+def _checked_size(text: str) -> str:
     try:
         size = len(text.encode())
     except UnicodeEncodeError:

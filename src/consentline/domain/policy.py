@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Final, Literal, cast, get_args
 from zoneinfo import ZoneInfo
 
@@ -128,6 +129,7 @@ class TenantPolicy:
         return None if rule.model == "disabled" else self.revoke_all_us
 
 
+@lru_cache(maxsize=256)  # pure, and asked once per recorded event
 def revoke_all_instant(day: date | None) -> int | None:
     """00:00 UTC of ``day`` in microseconds since the epoch (None stays None).
 

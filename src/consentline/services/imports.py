@@ -49,12 +49,12 @@ from consentline.domain.import_mapping import (
     PlannedRow,
     RowError,
     batch_digest,
-    plan_row,
+    compile_plan,
     row_key,
 )
 from consentline.domain.ledger import decode, to_us
 from consentline.domain.policy import TenantPolicy
-from consentline.domain.scopes import Directory, parse_scope
+from consentline.domain.scopes import Account, Directory, parse_scope
 from consentline.services import recording
 from consentline.services.ports import UnitOfWork, UnitOfWorkFactory
 from consentline.services.recording import Prepared, RecordRequest
@@ -405,6 +405,12 @@ class Importer:
     on_chunk: Callable[[ImportReport], None] | None = None
     _pending: list[RowProblem] = field(default_factory=list)
     _tenant: int = 0
+    # (account, line) -> what recording.resolve_scope gave (``within`` is fixed)
+    _scopes: dict[tuple[str | None, str | None], tuple[Account, str]] = field(default_factory=dict)
+    _planner: Callable[[Mapping[str, Any], int], PlannedRow] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._planner = compile_plan(self.mapping)  # the mapping's lookups, once
 
     def tenant_id(self) -> int:
         if self.line is not None:
@@ -497,7 +503,7 @@ class Importer:
             self._problem(report, RowProblem(number, None, "invalid_row", str(broken)))
             return None
         try:
-            plan = plan_row(row, self.mapping, number)
+            plan = self._planner(row, number)
         except RowError as exc:
             self._problem(report, RowProblem(number, exc.column, exc.code, exc.message))
             return None
@@ -524,7 +530,16 @@ class Importer:
             **scope,
         )
         try:
-            prepared = recording.prepare(request, self.directory, self.policies, now_us)
+            # The scope is resolved once per (account, line) of the import: rows
+            # without a scope column of their own all land at the same one.
+            where = (request.account, request.line)
+            resolved = self._scopes.get(where)
+            if resolved is None:
+                resolved = recording.resolve_scope(self.directory, request)
+                self._scopes[where] = resolved
+            prepared = recording.prepare(
+                request, self.directory, self.policies, now_us, resolved=resolved
+            )
         except ConsentlineError as exc:
             column = _column_for(exc, self.mapping)
             self._problem(report, RowProblem(number, column, exc.code, str(exc)))

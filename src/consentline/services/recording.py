@@ -7,7 +7,6 @@ write and commits once, so a failure leaves nothing behind.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -162,14 +161,19 @@ def prepare(
     directory: Directory,
     policies: Mapping[int, TenantPolicy],
     now_us: int,
+    *,
+    resolved: tuple[Account, str] | None = None,
 ) -> _Prepared:
-    """Validate one request completely (no I/O): every error is raised before writing."""
+    """Validate one request completely (no I/O): every error is raised before writing.
+
+    ``resolved`` is what :func:`resolve_scope` returned for an equal scope (a bulk
+    writer whose rows share account, line and ``within``, and have no ``via``)."""
     action = check_action(request.action)
     channel = check_channel(request.channel)
     given = [v for v in (request.account, request.line, request.via) if v is not None]
     if len(given) != 1:
         raise InvalidInput("give exactly one of account=, line= or via= as the scope")
-    owner, scope = resolve_scope(directory, request)
+    owner, scope = resolve_scope(directory, request) if resolved is None else resolved
     policy = policies[owner.tenant_id]
     purpose = request.purpose
     if purpose is not None:
@@ -393,7 +397,10 @@ def _seal(
             )
             # The hash covers exactly the fields the one list marks as chained (C21).
             digest = chain_hash(head, unsealed.payload())
-            rows.append(dataclasses.replace(unsealed, hash=digest))
+            # Sealed in place (a copy per event cost more than its hash): the row
+            # is not shared before this point.
+            object.__setattr__(unsealed, "hash", digest)
+            rows.append(unsealed)
             head = digest
         if not rows:
             continue

@@ -7,6 +7,7 @@ service does between ``begin`` and ``commit`` is one transaction.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ _IN_CHUNK = 500
 # The events table's columns in StoredEvent's field order: a row maps positionally.
 EVENT_COLUMNS = tuple(t.events.c[name] for name in EVENT_FIELDS)
 _INSERTED = tuple(name for name in EVENT_FIELDS if name != "id")
+_INSERTED_ROW = operator.attrgetter(*_INSERTED)  # a record -> its insert parameters
 
 
 def driver_sql(dialect: str, sql: str) -> str:
@@ -246,7 +248,7 @@ class SqlStore:
         """
         if not records:
             return []
-        rows = [tuple(getattr(r, name) for name in _INSERTED) for r in records]
+        rows = [_INSERTED_ROW(r) for r in records]
         self.conn.exec_driver_sql(_bulk_sql(self.dialect)["events"], rows)
         seqs: dict[int, list[int]] = {}
         for r in records:
@@ -269,8 +271,9 @@ class SqlStore:
             query = select(
                 t.idempotency.c.key, t.idempotency.c.fingerprint, t.idempotency.c.event_id
             ).where(t.idempotency.c.tenant_id == tenant_id, t.idempotency.c.key.in_(chunk))
-            for r in self.conn.execute(query):
-                found[r.key] = (r.fingerprint, int(r.event_id))
+            # .all(): one fetch for the chunk (iterating fetches row by row)
+            for key, fingerprint, event_id in self.conn.execute(query).all():
+                found[key] = (fingerprint, int(event_id))
         return found
 
     def insert_idempotency(self, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -316,14 +319,14 @@ class SqlStore:
                 )
                 if self.dialect == "postgresql":
                     query = query.with_for_update()
-                for r in self.conn.execute(query):
-                    projection = Projection(r.shape, r.ids, r.times, int(r.max_us))
-                    plain = keyed.get(r.address)
+                for address, shape, ids, times, max_us in self.conn.execute(query).all():
+                    projection = Projection(shape, ids, times, int(max_us))
+                    plain = keyed.get(address)
                     if plain is None:
-                        found[(tenant_id, channel, r.address)] = projection
+                        found[(tenant_id, channel, address)] = projection
                     else:  # erased: at most one of the two rows exists (move_state)
                         found[(tenant_id, channel, plain)] = projection
-                        self._aliases[(tenant_id, channel, plain)] = r.address
+                        self._aliases[(tenant_id, channel, plain)] = address
         return found
 
     def save_state(self, rows: Mapping[tuple[int, str, str], Projection]) -> None:
