@@ -47,11 +47,7 @@ from consentline.services import (
 from consentline.services.api_keys import ApiKeys
 from consentline.services.context import Context
 from consentline.services.credentials import ProviderCredentials
-from consentline.services.deactivations import (
-    DeactivationReport,
-    RowError,
-    import_deactivations,
-)
+from consentline.services.deactivations import DeactivationReport, import_deactivations
 from consentline.services.gate import Gate
 from consentline.services.imports import ImportReport, RowProblem
 from consentline.services.inbound import InboundMessage, InboundResult
@@ -704,7 +700,7 @@ class Consentline:
         list_name: str | None = None,
         channel: str = "sms",
         timezone: str | None = None,
-        on_error: Callable[[RowError], None] | None = None,
+        on_error: Callable[[RowProblem], None] | None = None,
     ) -> DeactivationReport:
         """Lapse the consents each listed number was given before its deactivation
         date (a carrier or reassigned-numbers list: CSV with a number and a date).

@@ -61,10 +61,10 @@ def test_import_deactivations_reports_and_writes_the_bad_rows(acme: Run, tmp_pat
     result = acme("import-deactivations", str(listed), "--account", "acme", "--errors", str(bad))
     assert result.exit_code == 0, result.output
     assert "4 rows: 1 lapsed (1 consent), 1 unchanged, 2 errors" in result.stdout
-    assert "row 3 number: invalid_address" in result.stdout
+    assert "row 4 number: invalid_address" in result.stdout
     with bad.open() as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r["row"], r["code"]) for r in rows] == [("3", "invalid_address"), ("4", "bad_date")]
+    assert [(r["row"], r["code"]) for r in rows] == [("4", "invalid_address"), ("5", "bad_date")]
     again = ok_json(acme("import-deactivations", str(listed), "--account", "acme", "--json"))
     assert (again["lapsed"], again["unchanged"], again["errors"]) == (0, 2, 2)
     assert again["list"] == "disconnects.csv"

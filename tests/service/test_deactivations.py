@@ -98,12 +98,12 @@ def test_bad_rows_are_reported_and_never_stop_the_rest(cl: Consentline) -> None:
     )
     assert (report.rows, report.errors, report.lapsed) == (7, 6, 1)
     assert [(e.row, e.code) for e in report.first_errors] == [
-        (1, "invalid_address"),
-        (2, "missing_date"),
-        (3, "missing_number"),
-        (4, "bad_date"),
-        (5, "future_date"),
-        (6, "naive_time"),
+        (2, "invalid_address"),  # the header is row 1, as in an import's report
+        (3, "missing_date"),
+        (4, "missing_number"),
+        (5, "bad_date"),
+        (6, "future_date"),
+        (7, "naive_time"),
     ]
     assert all(w.x not in e.message for e in report.first_errors)
     assert cl.check(y, from_=w.L1, purpose="marketing").reason == "no_consent"

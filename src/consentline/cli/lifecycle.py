@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from consentline.cli._common import JsonFlag, console, emit, session, text
-from consentline.services.deactivations import RowError
+from consentline.services.imports import RowProblem
 
 Account = Annotated[str, typer.Option("--account", help="The account whose subtree it applies to.")]
 Channel = Annotated[str, typer.Option("--channel", help="sms or whatsapp.")]
@@ -107,7 +107,7 @@ def import_deactivations(
             writer = csv.writer(stack.enter_context(errors.open("w", newline="", encoding="utf-8")))
             writer.writerow(["row", "column", "code", "message"])
 
-            def on_error(error: RowError) -> None:
+            def on_error(error: RowProblem) -> None:
                 writer.writerow([error.row, error.column or "", error.code, error.message])
 
         report = client.import_deactivations(

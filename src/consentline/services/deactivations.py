@@ -42,6 +42,7 @@ from consentline.domain.lifecycle import DEACTIVATION_SOURCE, held_before, lapse
 from consentline.domain.policy import TenantPolicy
 from consentline.domain.scopes import Directory
 from consentline.services import recording
+from consentline.services.imports import RowProblem
 from consentline.services.number_changes import lapse_request, subtree_filter
 from consentline.services.ports import UnitOfWorkFactory
 
@@ -71,19 +72,6 @@ DATE_HEADERS: Final = (
 Source = str | os.PathLike[str] | IO[bytes] | IO[str] | Iterable[Mapping[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One row that could not be used; ``message`` never holds a full number."""
-
-    row: int  # 1 = the first data row
-    column: str | None
-    code: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
-
-
 @dataclass(slots=True)
 class DeactivationReport:
     """Counts of a deactivation import: ``rows == lapsed + unchanged + errors``.
@@ -98,7 +86,7 @@ class DeactivationReport:
     unchanged: int = 0
     errors: int = 0
     events: int = 0
-    first_errors: list[RowError] = field(default_factory=list)
+    first_errors: list[RowProblem] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -195,7 +183,7 @@ def import_deactivations(
     list_name: str,
     channel: str = "sms",
     timezone: str | None = None,
-    on_error: Callable[[RowError], None] | None = None,
+    on_error: Callable[[RowProblem], None] | None = None,
     now: datetime,
 ) -> DeactivationReport:
     """Lapse every consent given before each listed number's deactivation date.
@@ -221,7 +209,8 @@ def import_deactivations(
     report = DeactivationReport(list_name)
     rows = iter(read_rows(source))
     columns: tuple[str | None, str | None] | None = None
-    index = 0
+    # Rows are numbered as an import numbers them: in a file the header is row 1.
+    index = 1 if isinstance(source, str | os.PathLike) or hasattr(source, "read") else 0
     while raws := list(islice(rows, CHUNK)):
         chunk: list[_Row] = []
         for raw in raws:
@@ -230,7 +219,7 @@ def import_deactivations(
             if columns is None:
                 columns = _columns(raw)
             parsed = _parse(raw, index, columns, home.default_region, checked, zone, now_us)
-            if isinstance(parsed, RowError):
+            if isinstance(parsed, RowProblem):
                 _error(report, parsed)
                 if on_error is not None:
                     on_error(parsed)
@@ -252,7 +241,7 @@ def _columns(raw: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return number, when
 
 
-def _error(report: DeactivationReport, error: RowError) -> None:
+def _error(report: DeactivationReport, error: RowProblem) -> None:
     report.errors += 1
     if len(report.first_errors) < FIRST_ERRORS:
         report.first_errors.append(error)
@@ -266,19 +255,19 @@ def _parse(
     channel: str,
     zone: ZoneInfo | None,
     now_us: int,
-) -> _Row | RowError:
+) -> _Row | RowProblem:
     number_column, date_column = columns
     assert number_column is not None and date_column is not None
     number = str(raw.get(number_column) or "").strip()
     when = str(raw.get(date_column) or "").strip()
     if not number:
-        return RowError(index, number_column, "missing_number", "the row has no number")
+        return RowProblem(index, number_column, "missing_number", "the row has no number")
     if not when:
-        return RowError(index, date_column, "missing_date", "the row has no deactivation date")
+        return RowProblem(index, date_column, "missing_date", "the row has no deactivation date")
     try:
         address = normalise_address(number, channel, region)
     except ConsentlineError:
-        return RowError(
+        return RowProblem(
             index, number_column, "invalid_address", f"{mask(number)!r} is not a valid number"
         )
     try:
@@ -286,9 +275,9 @@ def _parse(
         moment_us = to_us(moment)
     except InvalidTime as error:
         code = "naive_time" if "offset" in error.message else "bad_date"
-        return RowError(index, date_column, code, error.message)
+        return RowProblem(index, date_column, code, error.message)
     if moment_us > now_us:
-        return RowError(index, date_column, "future_date", f"{shown} is in the future")
+        return RowProblem(index, date_column, "future_date", f"{shown} is in the future")
     return _Row(index, address, moment_us, shown)
 
 
