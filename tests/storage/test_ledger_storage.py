@@ -8,11 +8,14 @@ import threading
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 import consentline
 from consentline import Consentline, IdempotencyConflict, RecordRequest
 from consentline.domain.ledger import GENESIS
+from consentline.storage.engine import MIGRATIONS, make_engine, migrate
 from consentline.storage.schema import metadata
 from tests.conftest import Clock, worked_setup
 
@@ -40,10 +43,37 @@ def fill(cl: Consentline, n: int = 5) -> list[consentline.Event]:
     ]
 
 
-def test_migrations_build_exactly_the_schema_module(cl: Consentline) -> None:
-    with cl.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+def _schema_diff_and_revision(engine: sa.Engine) -> tuple[list[object], str | None]:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn)
+        return compare_metadata(context, metadata), context.get_current_revision()
+
+
+def _head() -> str | None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_migrations_build_exactly_the_schema_module(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        migrate(engine, replay=True)  # every migration, one after the other
+        diff, revision = _schema_diff_and_revision(engine)
+    finally:
+        engine.dispose()
     assert diff == []
+    assert revision == _head()
+
+
+def test_a_new_database_is_built_from_the_schema_module_at_the_newest_revision(
+    cl: Consentline,
+) -> None:
+    diff, revision = _schema_diff_and_revision(cl.engine)
+    assert diff == []
+    assert revision == _head()
+    migrate(cl.engine)  # and later upgrades find nothing to do
+    assert _schema_diff_and_revision(cl.engine) == ([], _head())
 
 
 def test_connecting_again_migrates_nothing_and_keeps_data(

@@ -1,0 +1,58 @@
+"""What a report is asked for and what it answers (C23: no personal data).
+
+A report is a list of rows, each a flat mapping of *grouping keys* (``line``,
+``account``, ``purpose``, ``topic``, ``source``, ``rule``, ``language``, ``campaign``,
+``reason``, a time bucket such as ``day`` …) and *measures* (integer counts, or rates
+derived from them). Summing a measure over the rows gives the window's total, so a
+chart, a CSV and the JSON all read the same rows.
+
+Rows carry counts and identifiers of lines, accounts, campaigns, rules and
+reasons only: never an address, a message body or a proof field.
+
+Each kind is built by a service function registered under its name
+(``services.reports.KINDS``) and given a :class:`ReportQuery`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+BUCKETS: Final = ("hour", "day", "week", "month")
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    """A report's window and grouping, already validated.
+
+    ``account`` is the account slug the report covers (its whole subtree);
+    ``lines`` narrows it to those lines (E.164) when given. ``since`` is inclusive
+    and ``until`` exclusive, both timezone-aware; ``bucket`` groups by calendar
+    periods in ``timezone`` (an IANA name), ``None`` for one row per group over the
+    whole window. ``by`` lists the grouping keys asked for, in order. ``at`` is the
+    moment a point-in-time report (``snapshot``) is taken at.
+    """
+
+    kind: str
+    account: str
+    lines: tuple[str, ...] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    bucket: str | None = None
+    by: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Report:
+    """A report's rows, with the query that produced them."""
+
+    kind: str
+    rows: list[Row] = field(default_factory=list)
+    query: ReportQuery | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "rows": self.rows}
