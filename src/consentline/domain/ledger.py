@@ -358,6 +358,22 @@ class StoredEvent:
         """The text the chain hash covers (recomputed from the stored fields)."""
         return chain_payload(**{name: getattr(self, name) for name in CHAINED})
 
+    def sealing_payload(self, proof_value: Mapping[str, Any] | None) -> str:
+        """:meth:`payload` of a new event whose proof text the writer made itself
+        from ``proof_value`` (then not parsed back), the same text either way."""
+        committed = committed_fields(
+            salt=self.salt,
+            address=self.address,
+            proof=self.proof,
+            idempotency_key=self.idempotency_key,
+            erased=self.erased,
+            proof_value=proof_value,
+        )
+        return _payload_text(
+            committed, self.tenant_id, self.channel, self.action, self.scope, self.purpose,
+            self.topic, self.occurred_us, self.recorded_us, self.source, self.v1_hash,
+        )  # fmt: skip
+
     def entry(self) -> Entry:
         return Entry(
             self.id,
@@ -464,9 +480,29 @@ def chain_payload(
     an erasure can remove them and keep their digests: the hash still holds, and
     every field that remains is still checked (C22).
     """
-    address_d, proof_d, key_d, marker = committed_fields(
+    committed = committed_fields(
         salt=salt, address=address, proof=proof, idempotency_key=idempotency_key, erased=erased
     )
+    return _payload_text(
+        committed, tenant_id, channel, action, scope, purpose, topic, occurred_us, recorded_us,
+        source, v1_hash,
+    )  # fmt: skip
+
+
+def _payload_text(
+    committed: tuple[str, str, str | None, Any],
+    tenant_id: int,
+    channel: str,
+    action: str,
+    scope: str,
+    purpose: str | None,
+    topic: str | None,
+    occurred_us: int,
+    recorded_us: int,
+    source: str,
+    v1_hash: str | None,
+) -> str:
+    address_d, proof_d, key_d, marker = committed
     body: list[Any] = [
         PAYLOAD_VERSION,
         tenant_id,

@@ -29,6 +29,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Mapping
+from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any, Final
 
 from consentline.domain.errors import InvalidInput
@@ -76,6 +77,10 @@ def key_digest(salt: str, key: str | None) -> str | None:
 
 
 def _value_text(value: Any) -> str:
+    if type(value) is str:
+        # What json.dumps(ensure_ascii=False) returns for a str, without its
+        # per-call encoder (most proof values are strings; this runs per key).
+        return str(encode_basestring(value))
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -102,22 +107,40 @@ def _parse_object(text: str) -> dict[str, Any] | None:
     return value
 
 
-def proof_commitment(salt: str, proof: str, erased: Mapping[str, str] | None = None) -> str:
+def proof_commitment(
+    salt: str,
+    proof: str,
+    erased: Mapping[str, str] | None = None,
+    *,
+    parsed: Mapping[str, Any] | None = None,
+) -> str:
     """The digest the chain covers for a proof text (and its erased keys' digests).
 
     A proof that is not canonical JSON (only rows edited by hand, or written before
-    the bounds) is committed as a whole, salted.
+    the bounds) is committed as a whole, salted. ``parsed`` is the object ``proof``
+    was made from, when the caller made it canonical itself (a write sealing its
+    own events): the text is then not parsed and re-encoded to prove it canonical.
     """
-    value = _parse_object(proof)
+    value = _parse_object(proof) if parsed is None else parsed
     if value is None:
         return _sha("proof-raw", salt, proof)
     pairs = {key: proof_key_digest(salt, key, item) for key, item in value.items()}
     for key, digest in (erased or {}).items():
         if key in pairs:  # a key both kept and erased: never written so
-            pairs[key] = _sha("conflict", key, digest, pairs[key])
+            # str(): a tampered ``erased`` may hold a non-string; it must fail verify, not raise
+            pairs[key] = _sha("conflict", key, str(digest), pairs[key])
         else:
             pairs[key] = digest
-    return _sha("proof-v2", json.dumps(sorted(pairs.items()), separators=(",", ":")))
+    items = sorted(pairs.items())
+    if all(type(digest) is str for _, digest in items):
+        # What json.dumps(items, separators=(",", ":")) returns for str pairs, built
+        # directly (the same bytes; json.dumps costs more than the digests).
+        listed = ",".join(
+            f"[{encode_basestring_ascii(key)},{encode_basestring_ascii(digest)}]"
+            for key, digest in items
+        )
+        return _sha("proof-v2", f"[{listed}]")
+    return _sha("proof-v2", json.dumps(items, separators=(",", ":")))
 
 
 def parse_erased(erased: str | None) -> dict[str, Any] | None:
@@ -133,15 +156,22 @@ def parse_erased(erased: str | None) -> dict[str, Any] | None:
 
 
 def committed_fields(
-    *, salt: str, address: str, proof: str, idempotency_key: str | None, erased: str | None
+    *,
+    salt: str,
+    address: str,
+    proof: str,
+    idempotency_key: str | None,
+    erased: str | None,
+    proof_value: Mapping[str, Any] | None = None,
 ) -> tuple[str, str, str | None, Any]:
     """(address digest, proof commitment, key digest, tamper marker) of an event,
-    computed from its plain fields or, for an erased event, from its kept digests."""
+    computed from its plain fields or, for an erased event, from its kept digests.
+    ``proof_value`` as for :func:`proof_commitment` (``parsed``)."""
     done = parse_erased(erased)
     if done is None:
         return (
             address_digest(salt, address),
-            proof_commitment(salt, proof),
+            proof_commitment(salt, proof, parsed=proof_value),
             key_digest(salt, idempotency_key),
             None,
         )

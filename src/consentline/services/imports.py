@@ -52,11 +52,11 @@ from consentline.domain.import_mapping import (
     compile_plan,
     row_key,
 )
-from consentline.domain.ledger import decode, to_us
+from consentline.domain.ledger import Projection, decode, to_us
 from consentline.domain.policy import TenantPolicy
 from consentline.domain.scopes import Account, Directory, parse_scope
-from consentline.services import recording
-from consentline.services.ports import UnitOfWork, UnitOfWorkFactory
+from consentline.services import bulk, recording
+from consentline.services.ports import UnitOfWorkFactory
 from consentline.services.recording import Prepared, RecordRequest
 
 CHUNK: Final = 5_000
@@ -111,7 +111,9 @@ class ImportReport:
 
 
 # -- reading sources -------------------------------------------------------------------
-RawRow = tuple[int, bytes, Mapping[str, Any]]  # row number, raw text (for the key), row
+# A row's number, its raw text (for the key), and the row: a mapping, or a CSV row's
+# values in the header's order (made a mapping only once it is known to be new).
+RawRow = tuple[int, bytes, Mapping[str, Any] | list[str]]
 Source = str | Path | IO[bytes] | Iterable[Mapping[str, Any]]
 
 
@@ -252,7 +254,7 @@ def _csv_rows(
             if len(values) != width:
                 yield number, raw, {"\x00error": f"{len(values)} fields, the header has {width}"}
                 continue
-            yield number, raw, dict(zip(header, values, strict=True))
+            yield number, raw, values
 
     return header, rows()
 
@@ -408,6 +410,7 @@ class Importer:
     # (account, line) -> what recording.resolve_scope gave (``within`` is fixed)
     _scopes: dict[tuple[str | None, str | None], tuple[Account, str]] = field(default_factory=dict)
     _planner: Callable[[Mapping[str, Any], int], PlannedRow] = field(init=False)
+    _header: tuple[str, ...] = ()  # a CSV's columns, to make its rows mappings
 
     def __post_init__(self) -> None:
         self._planner = compile_plan(self.mapping)  # the mapping's lookups, once
@@ -427,6 +430,7 @@ class Importer:
             if not self.directory.is_within(owner.id, home.id):
                 raise UnknownAccount(f"no account {owner.slug!r}", account=owner.slug)
         if opened.columns is not None:
+            self._header = opened.columns
             missing = sorted({c for c in _mapped_columns(self.mapping) if c not in opened.columns})
             if missing:
                 raise InvalidImport(
@@ -469,24 +473,35 @@ class Importer:
         report.rows += len(chunk)
         keys = [row_key(batch, raw) for _, raw, _ in chunk]
         now_us = to_us(self.now)
-        with self.units(write=not self.dry_run) as uow:
+        with self.units(write=not self.dry_run) as uow, bulk.collection_paused():
+            if not self.dry_run:
+                # Locked first, so what is read next is what the seal would read.
+                uow.store.lock_chain(tenant_id)
             known = uow.store.find_idempotent(tenant_id, keys)
             planned: list[tuple[int, str, PlannedRow, Prepared]] = []
+            header = self._header
             for (number, _raw, row), key in zip(chunk, keys, strict=True):
                 if key in known:
                     report.unchanged += 1
                     continue
+                if isinstance(row, list):
+                    row = dict(zip(header, row, strict=True))
                 item = self._plan(number, row, key, now_us, report)
                 if item is not None:
                     planned.append((number, key, *item))
-            kept = self._never_resubscribe(uow, tenant_id, planned, report)
+            state = uow.store.load_state((tenant_id, p.channel, p.address) for *_, p in planned)
+            kept = self._never_resubscribe(state, planned, report)
             to_write = [p for n, (_, _, _, p) in enumerate(planned) if n not in kept]
             if self.dry_run:
                 for p in to_write:
                     report.by_action[p.action] = report.by_action.get(p.action, 0) + 1
                 report.written += len(to_write)
                 return
-            replays = recording.append_counted(uow, to_write, now_us) if to_write else []
+            replays = (
+                recording.append_counted(uow, to_write, now_us, known=known, state=state)
+                if to_write
+                else []
+            )
             for p, replay in zip(to_write, replays, strict=True):
                 if replay:  # the same row twice in the batch
                     report.unchanged += 1
@@ -552,16 +567,14 @@ class Importer:
 
     def _never_resubscribe(
         self,
-        uow: UnitOfWork,
-        tenant_id: int,
+        state: Mapping[recording.StateKey, Projection],
         planned: list[tuple[int, str, PlannedRow, Prepared]],
         report: ImportReport,
     ) -> set[int]:
-        """The indexes of planned opt-ins an opt-out keeps out (C25)."""
+        """The indexes of planned opt-ins an opt-out keeps out (C25); ``state`` is
+        the projection of every planned address."""
         if not any(p.action == "opt_in" for _, _, _, p in planned):
             return set()
-        addresses = [(tenant_id, p.channel, p.address) for _, _, _, p in planned]
-        state = uow.store.load_state(addresses)
         held: dict[tuple[str, str], Held] = {}
         for key, projection in state.items():
             held[(key[1], key[2])] = [

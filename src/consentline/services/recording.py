@@ -8,10 +8,10 @@ write and commits once, so a failure leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from consentline.domain.addresses import (
@@ -114,6 +114,9 @@ class _Prepared:
     fingerprint: str
     refs: tuple[ContactRef, ...] = ()
     revoke_all_us: int | None = None  # the tenant's revoke-all date, for compaction (C16)
+    # The proof as the object its canonical text was made from, when every key and
+    # value is a str (the chain's commitment then skips parsing the text back).
+    proof_value: Mapping[str, str] | None = None
 
 
 # Writes after which a send may be allowed: an API key may make them only inside
@@ -192,27 +195,22 @@ def prepare(
                 "occurred_at is in the future", occurred_at=request.occurred_at.isoformat()
             )
     proof_text = canonical_proof(request.proof)
+    proof = request.proof
+    proof_value = (
+        dict(proof)
+        if type(proof) is dict and all(type(k) is str and type(v) is str for k, v in proof.items())
+        else None
+    )
     refs = parse_contact_refs(request.contact_ref)
     key = request.idempotency_key
     if key is not None and (not isinstance(key, str) or not 1 <= len(key) <= 255):
         raise InvalidInput("idempotency_key must be 1 to 255 characters", field="idempotency_key")
     if key is not None:
         check_identifier(key, "idempotency_key")
-    fingerprint = hashlib.sha256(
-        json.dumps(
-            [
-                address,
-                channel,
-                action,
-                scope,
-                purpose,
-                topic,
-                source,
-                proof_text,
-                None if request.occurred_at is None else occurred_us,
-            ]
-        ).encode()
-    ).hexdigest()
+    fingerprint = request_fingerprint(
+        (address, channel, action, scope, purpose, topic, source, proof_text),
+        None if request.occurred_at is None else occurred_us,
+    )
     return _Prepared(
         owner.tenant_id,
         address,
@@ -228,7 +226,17 @@ def prepare(
         fingerprint,
         refs,
         policy.revoke_all_us,
+        proof_value,
     )
+
+
+def request_fingerprint(texts: Sequence[str | None], occurred_us: int | None) -> str:
+    """What an idempotency key is bound to: the SHA-256 of ``json.dumps`` of the
+    request's fields (texts, then the given time), the text built directly (the
+    same bytes: ``json.dumps`` costs more than the digest on the bulk paths)."""
+    parts = ["null" if text is None else encode_basestring_ascii(text) for text in texts]
+    parts.append("null" if occurred_us is None else str(int(occurred_us)))
+    return hashlib.sha256(f"[{', '.join(parts)}]".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,18 +329,40 @@ def append_prepared(
     ]
 
 
-def append_counted(uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int) -> list[bool]:
+StateKey = tuple[int, str, str]  # (tenant, channel, address): a projection row's key
+
+
+def append_counted(
+    uow: UnitOfWork,
+    prepared: Sequence[_Prepared],
+    now_us: int,
+    *,
+    known: Mapping[str, tuple[str, int]] | None = None,
+    state: Mapping[StateKey, Projection] | None = None,
+) -> list[bool]:
     """Like :func:`append_prepared` for bulk writers that need no events back (an
-    import): whether each request was a replay, nothing else is read back."""
-    _, replayed = _seal(uow, prepared, now_us)
+    import): whether each request was a replay, nothing else is read back.
+
+    A writer that already holds the chain lock of the batch's one tenant may pass
+    what it read under it: ``known``, :meth:`find_idempotent` of every key of the
+    batch, and ``state``, :meth:`load_state` of every address of the batch (so the
+    same rows are not read twice)."""
+    _, replayed = _seal(uow, prepared, now_us, known=known, state=state)
     return [i in replayed for i in range(len(prepared))]
 
 
 def _seal(
-    uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int
+    uow: UnitOfWork,
+    prepared: Sequence[_Prepared],
+    now_us: int,
+    *,
+    known: Mapping[str, tuple[str, int]] | None = None,
+    state: Mapping[StateKey, Projection] | None = None,
 ) -> tuple[dict[int, tuple[StoredEvent, int]], dict[int, int]]:
     """Append and seal: each fresh request's stored row and id, and each replay's
-    original event id (or ``-1 - index`` of an earlier request of the batch)."""
+    original event id (or ``-1 - index`` of an earlier request of the batch).
+
+    ``known`` and ``state`` as for :func:`append_counted` (one tenant only)."""
     by_tenant: dict[int, list[int]] = {}
     for index, item in enumerate(prepared):
         by_tenant.setdefault(item.tenant_id, []).append(index)
@@ -340,11 +370,15 @@ def _seal(
     written: dict[int, tuple[StoredEvent, int]] = {}
     replayed: dict[int, int] = {}  # request index -> existing event id
     add_refs(uow, prepared, now_us)
+    if len(by_tenant) > 1:  # what was read ahead is for a batch of one tenant
+        known = state = None
     for tenant_id in sorted(by_tenant):  # a fixed lock order: no deadlock between batches
         indexes = by_tenant[tenant_id]
         seq, head = uow.store.lock_chain(tenant_id)
-        keys = [prepared[i].idempotency_key for i in indexes if prepared[i].idempotency_key]
-        known = uow.store.find_idempotent(tenant_id, [k for k in keys if k])
+        found = known
+        if found is None:
+            keys = [prepared[i].idempotency_key for i in indexes if prepared[i].idempotency_key]
+            found = uow.store.find_idempotent(tenant_id, [k for k in keys if k])
         fresh: list[int] = []
         batch_keys: dict[str, int] = {}
         for i in indexes:
@@ -353,7 +387,7 @@ def _seal(
             if key is None:
                 fresh.append(i)
                 continue
-            earlier = known.get(key)
+            earlier = found.get(key)
             if earlier is not None:
                 if earlier[0] != item.fingerprint:
                     raise IdempotencyConflict(
@@ -396,7 +430,7 @@ def _seal(
                 hash="",
             )
             # The hash covers exactly the fields the one list marks as chained (C21).
-            digest = chain_hash(head, unsealed.payload())
+            digest = chain_hash(head, unsealed.sealing_payload(item.proof_value))
             # Sealed in place (a copy per event cost more than its hash): the row
             # is not shared before this point.
             object.__setattr__(unsealed, "hash", digest)
@@ -423,6 +457,7 @@ def _seal(
             uow,
             [(rows[n], ids[n]) for n in range(len(rows))],
             prepared[indexes[0]].revoke_all_us,
+            state,
         )
         for n, i in enumerate(fresh):
             written[i] = (rows[n], ids[n])
@@ -448,14 +483,18 @@ def add_refs(uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int) -> Non
 
 
 def _project(
-    uow: UnitOfWork, written: Sequence[tuple[StoredEvent, int]], revoke_all_us: int | None
+    uow: UnitOfWork,
+    written: Sequence[tuple[StoredEvent, int]],
+    revoke_all_us: int | None,
+    state: Mapping[StateKey, Projection] | None = None,
 ) -> None:
     """Fold new events into the projection rows of their addresses (same transaction).
 
     ``written`` are of one tenant, whose revoke-all instant (C16) says which scoped
-    opt-outs compaction must keep."""
+    opt-outs compaction must keep. ``state``: those addresses' rows, already read
+    under the chain lock (a key absent from it has no row)."""
     keys = [(r.tenant_id, r.channel, r.address) for r, _ in written]
-    current = uow.store.load_state(keys)
+    current = uow.store.load_state(keys) if state is None else state
     entries: dict[tuple[int, str, str], list[Entry]] = {}
     for key in dict.fromkeys(keys):
         found = current.get(key)

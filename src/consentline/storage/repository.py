@@ -57,6 +57,16 @@ def _bulk_sql(dialect: str) -> dict[str, str]:
     }
 
 
+@functools.lru_cache(maxsize=8)
+def _idempotent_sql(dialect: str, count: int) -> str:
+    marks = ", ".join("?" * count)
+    return driver_sql(
+        dialect,
+        "SELECT key, fingerprint, event_id FROM idempotency"
+        f" WHERE tenant_id = ? AND key IN ({marks})",
+    )
+
+
 def select_events() -> Select[Any]:
     """``SELECT`` of whole events, for :func:`stored_event` (add the ``WHERE``)."""
     return select(*EVENT_COLUMNS)
@@ -264,15 +274,16 @@ class SqlStore:
         return [ids[(r.tenant_id, r.seq)] for r in records]
 
     def find_idempotent(self, tenant_id: int, keys: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """The fingerprint and event of each key already applied. A primary-key
+        lookup per key, sent as driver SQL: a re-run import asks this of every row,
+        and SQLAlchemy's expansion of the ``IN`` list cost more than the lookups."""
         found: dict[str, tuple[str, int]] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), _IN_CHUNK):
             chunk = unique[start : start + _IN_CHUNK]
-            query = select(
-                t.idempotency.c.key, t.idempotency.c.fingerprint, t.idempotency.c.event_id
-            ).where(t.idempotency.c.tenant_id == tenant_id, t.idempotency.c.key.in_(chunk))
-            # .all(): one fetch for the chunk (iterating fetches row by row)
-            for key, fingerprint, event_id in self.conn.execute(query).all():
+            sql = _idempotent_sql(self.dialect, len(chunk))
+            rows = self.conn.exec_driver_sql(sql, (tenant_id, *chunk)).all()
+            for key, fingerprint, event_id in rows:
                 found[key] = (fingerprint, int(event_id))
         return found
 
