@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from consentline.storage import schema as t
-from consentline.storage.repository import driver_sql
+from consentline.storage.repository import columns_of, driver_sql, unnest_sql
 
 _c = t.contact_refs.c
 _IN_CHUNK = 500
@@ -29,6 +29,11 @@ def _insert_or_ignore(dialect: str) -> str:
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, channel, address, system, ref)"
         " DO NOTHING",
     )
+
+
+_UNNEST = unnest_sql(
+    _insert_or_ignore("sqlite"), ("bigint", "text", "text", "text", "text", "bigint")
+)
 
 
 class ContactRefStore:
@@ -47,7 +52,10 @@ class ContactRefStore:
                 for r in rows
             }
             params = [(*key, created) for key, created in unique.items()]
-            self.conn.exec_driver_sql(_insert_or_ignore(self.dialect), params)
+            if self.dialect == "postgresql":  # the batch as one statement
+                self.conn.exec_driver_sql(_UNNEST, tuple(columns_of(params, 6)))
+            else:
+                self.conn.exec_driver_sql(_insert_or_ignore(self.dialect), params)
 
     def of_addresses(
         self, tenant_id: int, channel: str, addresses: Collection[str]
