@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import gzip
 import io
+import json
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -239,3 +241,34 @@ def test_a_number_in_the_date_column_is_never_shown_in_full(cl: Consentline) -> 
     report = cl.import_deactivations(_csv(f"{w.x},+14155550177"), account="t")
     (error,) = report.first_errors
     assert error.code == "bad_date" and "+14155550177" not in error.message
+
+
+def test_a_list_is_read_as_an_import_reads_it_gzip_and_jsonl(
+    cl: Consentline, tmp_path: Path
+) -> None:
+    w = worked_setup(cl)
+    others = ["+14155550141", "+14155550142"]
+    for number in [w.x, *others]:
+        cl.record(number, "opt_in", account="a", purpose="marketing", occurred_at=BEFORE)
+    zipped = tmp_path / "rnd.csv.gz"
+    zipped.write_bytes(gzip.compress(f"number;deactivation_date\n{w.x};{DATE}\n".encode()))
+    lines = tmp_path / "rnd.jsonl"
+    lines.write_text(
+        "\n".join(json.dumps({"msisdn": n, "deactivated_on": DATE}) for n in others) + "\n"
+    )
+    assert cl.import_deactivations(zipped, account="t").lapsed == 1
+    report = cl.import_deactivations(lines, account="t")
+    assert (report.rows, report.lapsed) == (2, 2)
+
+
+def test_a_row_the_reader_cannot_make_out_is_reported_by_its_row(
+    cl: Consentline, tmp_path: Path
+) -> None:
+    w = worked_setup(cl)
+    cl.record(w.x, "opt_in", account="a", purpose="marketing", occurred_at=BEFORE)
+    listed = tmp_path / "rnd.csv"
+    listed.write_bytes(f"number,date\n{w.x},{DATE},extra\n{w.x},{DATE}\n".encode())
+    report = cl.import_deactivations(listed, account="t")
+    (error,) = report.first_errors
+    assert (error.row, error.code) == (2, "invalid_row")
+    assert (report.rows, report.lapsed, report.errors) == (2, 1, 1)

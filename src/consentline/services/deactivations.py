@@ -42,7 +42,7 @@ from consentline.domain.lifecycle import DEACTIVATION_SOURCE, held_before, lapse
 from consentline.domain.policy import TenantPolicy
 from consentline.domain.scopes import Directory
 from consentline.services import recording
-from consentline.services.imports import RowProblem
+from consentline.services.imports import RowProblem, open_source
 from consentline.services.number_changes import lapse_request, subtree_filter
 from consentline.services.ports import UnitOfWorkFactory
 
@@ -120,21 +120,26 @@ def _pick(headers: Iterable[str], wanted: tuple[str, ...]) -> str | None:
     return None
 
 
-def read_rows(source: Source) -> Iterator[Mapping[str, Any]]:
-    """Rows of a CSV file (path, binary or text file; UTF-8, BOM or not) or dicts, lazily."""
-    if isinstance(source, str | os.PathLike):
-        with open(source, encoding="utf-8-sig", newline="") as opened:
-            yield from _csv_rows(opened)
+def read_rows(source: Source) -> Iterator[tuple[int, Mapping[str, Any]]]:
+    """Numbered rows of the list, lazily: a path or binary file is read as an import
+    reads it (:func:`imports.open_source`: CSV with its delimiter sniffed, UTF-8
+    with or without a BOM, JSONL, gzip), a text file as CSV, dicts as they are. In
+    a file the header is row 1."""
+    if isinstance(source, io.TextIOBase):
+        text: Any = source
+        for number, row in enumerate(_csv_rows(text), start=2):
+            yield number, row
         return
-    if isinstance(source, io.IOBase) or hasattr(source, "read"):
-        handle: Any = source
-        if isinstance(source, io.BufferedIOBase | io.RawIOBase) or "b" in getattr(
-            source, "mode", ""
-        ):
-            handle = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
-        yield from _csv_rows(handle)
-        return
-    yield from source
+    opened = open_source(source)  # type: ignore[arg-type]
+    try:
+        header = opened.columns or ()
+        for number, _raw, values in opened.rows:
+            if isinstance(values, list):
+                yield number, dict(zip(header, values, strict=True))
+            else:
+                yield number, values
+    finally:
+        opened.close()
 
 
 def _csv_rows(handle: IO[str]) -> Iterator[Mapping[str, Any]]:
@@ -209,16 +214,18 @@ def import_deactivations(
     report = DeactivationReport(list_name)
     rows = iter(read_rows(source))
     columns: tuple[str | None, str | None] | None = None
-    # Rows are numbered as an import numbers them: in a file the header is row 1.
-    index = 1 if isinstance(source, str | os.PathLike) or hasattr(source, "read") else 0
     while raws := list(islice(rows, CHUNK)):
         chunk: list[_Row] = []
-        for raw in raws:
-            index += 1
+        for index, raw in raws:
             report.rows += 1
-            if columns is None:
-                columns = _columns(raw)
-            parsed = _parse(raw, index, columns, home.default_region, checked, zone, now_us)
+            broken = raw.get("\x00error")  # a row the reader could not make out
+            parsed: _Row | RowProblem
+            if broken is not None:
+                parsed = RowProblem(index, None, "invalid_row", str(broken))
+            else:
+                if columns is None:
+                    columns = _columns(raw)
+                parsed = _parse(raw, index, columns, home.default_region, checked, zone, now_us)
             if isinstance(parsed, RowProblem):
                 _error(report, parsed)
                 if on_error is not None:
