@@ -295,3 +295,30 @@ def test_another_process_that_has_not_reloaded_still_sees_the_erased_opt_out(
         assert unknown.allowed  # a number nothing is held about is still allowed
     finally:
         other.close()
+
+
+def test_a_bulk_check_sees_an_erasure_made_after_it_read_the_erased_set(
+    ecl: Consentline, db_url: str, clock: Clock
+) -> None:
+    """C14 with C22: a bulk read looks up keyed hashes only for erased addresses, from
+    a set it keeps; an erasure made elsewhere after the set was read is still seen
+    (the tenant's erasure count is read after each lookup, and a change reloads it)."""
+    _opted_out(ecl)
+    y = "+14155550999"
+    ecl.record(y, "opt_out", account="a")
+    ecl.set_purpose("t", "transactional", model="non_restrictive")
+    line = "+18005550101"
+    ecl.erase(X, account="t")
+    other = c.connect(db_url, clock=clock, cache_seconds=3600.0, erasure_key=KEY)
+    try:
+        first = other.check_many([X, y], from_=line, purpose="transactional")
+        assert [d.reason for d in first] == ["opted_out", "opted_out"]
+        assert len(other._reader._erased_keys[1][1]) == 1
+        ecl.erase(y, account="t")  # by another client, after `other` read the set
+        unknown = "+14155550777"
+        again = list(other.check_many([X, y, unknown], from_=line, purpose="transactional"))
+        assert [(d.allowed, d.reason) for d in again][:2] == [(False, "opted_out")] * 2
+        assert again[2].allowed
+        assert len(other._reader._erased_keys[1][1]) == 2
+    finally:
+        other.close()

@@ -7,6 +7,12 @@ full pass walks every object the process holds (measured: a tenth of an import's
 CPU time). While any thread is inside :func:`collection_paused` the collector is
 off; it is switched back on (if it was on before the first) when the last one
 leaves. Nothing is kept from collection: cycles made meanwhile are collected then.
+
+It is process-wide, so it is held for one chunk at a time (a fraction of a second),
+not a whole import: between chunks the collector is on, and the allocations of the
+next chunk's first rows start a collection, so another thread's cyclic garbage waits
+at most one chunk. (A campaign scan, one long pass, leaves it on: see
+``storage.fastpath.StateReader.scan_table``.)
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ _POINT2 = (
 )
 _COUNT = "SELECT count(*) FROM consent_state WHERE tenant_id = {p} AND channel = {p}"
 _ERASURES = "SELECT erasures FROM tenants WHERE id = {p}"
+_ERASED_KEYS = "SELECT address_key FROM erasures WHERE tenant_id = {p}"
 _API_KEY = (
     "SELECT id, prefix, account_id, role, created_us, revoked_us FROM api_keys WHERE hash = {p}"
 )
@@ -81,6 +82,11 @@ class StateReader:
         self._scan = _SCAN.format(p=p)
         self._count = _COUNT.format(p=p)
         self._erasures = _ERASURES.format(p=p)
+        self._erased_keys_sql = _ERASED_KEYS.format(p=p)
+        # tenant -> (its erasure count, the keyed hashes of its erased addresses) as
+        # last read: a bulk read looks up a keyed hash only for a recipient whose own
+        # address missed and whose hash is in the set (see _get_many_erased).
+        self._erased_keys: dict[int, tuple[int, frozenset[str]]] = {}
         self._api_key = _API_KEY.format(p=p)
         self._idle: queue.SimpleQueue[_Handle] = queue.SimpleQueue()
         self._all: set[_Handle] = set()
@@ -176,11 +182,38 @@ class StateReader:
             return found
         return merge_rows(rows[0], rows[1])
 
+    def _erased_set(self, tenant_id: int) -> frozenset[str]:
+        """The keyed hashes of the tenant's erased addresses, as of now (C14, C22).
+
+        The count is read after the caller's lookup of the plain addresses: when it is
+        the one the set was read at, no erasure happened between the set's reading and
+        that lookup, so every address the lookup missed because it was erased is in
+        the set. Otherwise the set is read again (erasures are rare)."""
+        with self._lent() as handle, storage_errors():
+            row = handle.cursor.execute(self._erasures, (tenant_id,)).fetchone()
+            count = int(row[0]) if row else 0
+            cached = self._erased_keys.get(tenant_id)
+            if cached is not None and cached[0] == count:
+                return cached[1]
+            keys = frozenset(
+                r[0] for r in handle.cursor.execute(self._erased_keys_sql, (tenant_id,))
+            )
+        self._erased_keys[tenant_id] = (count, keys)
+        return keys
+
     def _get_many_erased(
         self, tenant_id: int, channel: str, addresses: Sequence[str]
     ) -> dict[str, StateRow]:
-        keyed = self._keys(tenant_id, addresses)
-        rows = self._get_many(tenant_id, channel, [*addresses, *keyed])
+        """Rows for many addresses of a tenant with erasures: an erased address's row
+        lives under its keyed hash (erasure moves it, later writers write there). The
+        plain addresses are looked up first; then only the keyed hashes that name an
+        erasure are, instead of every recipient's (which doubled the lookup)."""
+        plain = self._get_many(tenant_id, channel, addresses)
+        erased = self._erased_set(tenant_id)  # read after the lookup: see there
+        keyed = {k: a for k, a in self._keys(tenant_id, addresses).items() if k in erased}
+        if not keyed:
+            return plain
+        rows = {**plain, **self._get_many(tenant_id, channel, list(keyed))}
         found: dict[str, StateRow] = {}
         for stored, row in rows.items():
             address = keyed.get(stored, stored)
