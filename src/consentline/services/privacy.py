@@ -188,6 +188,7 @@ def erase(
         "scope_questions": uow.privacy.erase_scope_questions(tenant_id, plain, address_key),
         "idempotency": uow.privacy.delete_idempotency(tenant_id, [e.id for e in events]),
         "contact_refs": erase_contact_refs(uow, tenant_id, plain, address_key),
+        "campaign_reach": uow.campaigns.erase_address(tenant_id, plain),
     }
     count, erasure_head = uow.privacy.erasure_state(tenant_id)
     n = count + 1
