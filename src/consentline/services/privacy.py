@@ -82,6 +82,7 @@ class ErasureReport:
     idempotency: int
     contact_refs: int
     erased_at: datetime
+    campaign_reach: int = 0  # rows of the campaign sends' reach (migration 0012)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +98,7 @@ class ErasureReport:
             "scope_questions": self.scope_questions,
             "idempotency": self.idempotency,
             "contact_refs": self.contact_refs,
+            "campaign_reach": self.campaign_reach,
             "erased_at": self.erased_at.isoformat(),
         }
 
