@@ -544,6 +544,17 @@ class Consentline:
         )
         return campaigns.recorded(self.units, send, decisions)
 
+    def record_gateway(
+        self, line: Line, decision: Decision, purpose: str, campaign: str | None = None
+    ) -> None:
+        """Store one gateway decision (counted per line, bucket and reason; with a
+        ``campaign``, part of the line's gateway send of it: docs/campaigns.md)."""
+        with self._write() as uow:
+            campaigns.record_gateway(
+                uow, line, decision, purpose=purpose, campaign=campaign, now=self._clock()
+            )
+            uow.commit()
+
     # -- inbound replies ---------------------------------------------------------------
     def configure_account(self, slug: str, **settings: Any) -> list[str]:
         """Set an account's inbound settings; returns warnings.
