@@ -701,11 +701,13 @@ class Consentline:
         events: Sequence[str] = ("*",),
         *,
         allow: OutboundAllow = NOTHING,
+        format: str = "json",
     ) -> tuple[Subscription, str]:
         """Send ``account``'s consent changes to ``url``; returns the subscription and
         the secret that signs every delivery (shown this once). ``url`` must reach a
         public host unless ``allow`` (the installation's ``CONSENTLINE_OUTBOUND_ALLOW``)
-        lists it: see :mod:`consentline.domain.outbound`."""
+        lists it: see :mod:`consentline.domain.outbound`. ``format`` is ``json``,
+        ``slack`` or ``email`` (with a ``mailto:`` URL): :mod:`consentline.services.alerts`."""
         directory = self.directory()
         owner = directory.account(account)
         with self._write() as uow:
@@ -717,6 +719,7 @@ class Consentline:
                 events=events,
                 now=self._clock(),
                 allow=allow,
+                format=format,
             )
             uow.commit()
         return created

@@ -397,3 +397,11 @@ class CampaignStore:
         return [
             (int(a), int(b), int(c), int(d), int(e)) for a, b, c, d, e in self.conn.execute(query)
         ]
+
+    def set_alert_cursor(self, subscription_id: int, alert_id: int) -> None:
+        ws = t.webhook_subscriptions.c
+        self.conn.execute(
+            update(t.webhook_subscriptions)
+            .where(ws.id == subscription_id)
+            .values(alert_cursor=alert_id)
+        )
