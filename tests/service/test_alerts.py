@@ -192,3 +192,24 @@ def test_an_email_subscription_needs_a_mailto_url_and_a_known_format(acme: Conse
         acme.subscribe("acme", "https://example.com/hook", ["*"], format="teams")
     with pytest.raises(InvalidInput):
         acme.subscribe("acme", "https://example.com/hook", ["alert.nonsense"])
+
+
+def test_a_review_queue_item_is_alerted_once_with_its_queue_size_and_no_body(
+    acme: Consentline, clock: Clock, chat: StandIn
+) -> None:
+    acme.subscribe(
+        "acme", chat.url + "/slack", ["alert.review_item"], allow=LOOPBACK, format="slack"
+    )
+    result = acme.handle_inbound(
+        from_=NUMBERS[2], to=LINE, text="cancel my appointment", message_id="amb1"
+    )
+    assert result.review_id is not None
+    job = alerts_job(acme, clock)
+    try:
+        assert job.run_once() == 1
+        assert job.run_once() == 0
+    finally:
+        job.close()
+    text = chat.requests[0].json()["text"]
+    assert f"item #{result.review_id}, 1 open in the queue" in text and LINE in text
+    assert "appointment" not in text and digits_of_numbers(text) == []
