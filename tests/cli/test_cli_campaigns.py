@@ -9,8 +9,8 @@ from tests.cli.test_cli import ALICE, BOB, LINE, Run, acme, stop_alice  # noqa: 
 
 
 def test_check_many_summary_prints_counts_including_invalid_numbers(
-    acme: Run,
-    tmp_path: Path,  # noqa: F811
+    acme: Run,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     stop_alice(acme)
     recipients = tmp_path / "campaign.txt"

@@ -82,17 +82,17 @@ def test_bad_campaign_input_is_a_4xx_json_error(api: Api) -> None:
     assert _report(api.cl) == []
 
 
-def _post(gateway: Gateway, to: str, campaign: str | None) -> httpx.Response:
+def _post(where: Gateway, to: str, campaign: str | None) -> httpx.Response:
     headers = {} if campaign is None else {"X-Consent-Campaign": campaign}
     return httpx.post(
-        f"{gateway.url}/2010-04-01/Accounts/{ACME_SID}/Messages.json",
-        auth=(ACME_SID, gateway.keys["acme_write"]),
+        f"{where.url}/2010-04-01/Accounts/{ACME_SID}/Messages.json",
+        auth=(ACME_SID, where.keys["acme_write"]),
         data={"To": to, "From": ACME_LINE, "Body": "Sale!"},
         headers=headers,
     )
 
 
-def test_the_gateway_stores_its_decisions_and_campaign_sends(gateway: Gateway, sent: list) -> None:
+def test_the_gateway_stores_its_decisions_and_campaign_sends(gateway: Gateway, sent: list) -> None:  # noqa: F811
     before = _report(gateway.cl, "gateway", by=("reason",))
     counts = {r["reason"]: (r["allowed"], r["denied"]) for r in before}
     assert _post(gateway, OPTED_IN, "gw-spring").status_code == 201
@@ -114,7 +114,7 @@ def test_the_gateway_stores_its_decisions_and_campaign_sends(gateway: Gateway, s
     )
 
 
-def test_a_bad_campaign_header_is_refused_in_twilios_shape(gateway: Gateway, sent: list) -> None:
+def test_a_bad_campaign_header_is_refused_in_twilios_shape(gateway: Gateway, sent: list) -> None:  # noqa: F811
     response = _post(gateway, OPTED_IN, "Not a name")
     assert response.status_code == 400
     assert response.json()["code"] == 20001
