@@ -302,3 +302,25 @@ def test_erasure_removes_the_number_from_campaign_reach(
         assert set(left) == set(NUMBERS[1:3])
     finally:
         cl.close()
+
+
+def test_the_preview_of_a_campaign_sized_list_reads_shapes_and_agrees_with_check_many(
+    acme: Consentline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consentline.services import gate
+
+    monkeypatch.setattr(gate, "SCAN_MIN", 5)  # take the campaign-sized path on a small list
+    cl = acme
+    cl.record(NUMBERS[0], "opt_out", account="acme", source="keyword")
+    recipients = [*NUMBERS, "+14155559998", "nope", "(415) 555-0201", NUMBERS[3]]
+    preview = cl.check_many(recipients, from_=LINE, purpose="marketing", summary=True)
+    decided = list(cl.check_many(recipients, from_=LINE, purpose="marketing"))
+    expected: dict[str, int] = {}
+    for d in decided:
+        expected[d.reason] = expected.get(d.reason, 0) + 1
+    assert preview == {
+        "total": len(recipients),
+        "allowed": sum(d.allowed for d in decided),
+        "by_reason": dict(sorted(expected.items())),
+    }
+    assert preview["by_reason"]["invalid_address"] == 1

@@ -451,12 +451,27 @@ class Gate:
             return counts
         reader = self._reader
         size = len(recipients) if isinstance(recipients, Sequence) else 0
-        batches: Iterable[tuple[Iterable[str], dict[str, str | None], dict[str, StateRow]]]
-        if size >= SCAN_MIN and size * 4 >= reader.count(context.tenant_id, context.channel):
-            batches = [(recipients, {}, reader.scan_table(context.tenant_id, context.channel))]
-        else:
-            batches = self._batches(context, recipients)
         slow: list[str] = []
+        if size >= SCAN_MIN and size * 4 >= reader.count(context.tenant_id, context.channel):
+            shapes = reader.scan_shapes(context.tenant_id, context.channel)
+            listed = list(recipients)
+            if shapes is not None and all(map(str.__instancecheck__, listed)):
+                found_shapes = list(map(shapes.get, listed))
+                del shapes
+                for shape, n in Counter(found_shapes).items():
+                    if shape is None:
+                        slow += [r for r, s in zip(listed, found_shapes, strict=True) if s is None]
+                        continue
+                    _, _, _, reason, timed, scoped = context.shape(shape)
+                    if timed or scoped or context.quiet is not None:
+                        slow += [r for r, s in zip(listed, found_shapes, strict=True) if s == shape]
+                    else:
+                        counts[reason] += n
+                if slow:
+                    counts.update(map(_reason, many(slow, None)))
+                return counts
+        batches: Iterable[tuple[Iterable[str], dict[str, str | None], dict[str, StateRow]]]
+        batches = self._batches(context, recipients)
         for chunk, _known, rows in batches:
             listed = chunk if isinstance(chunk, list) else list(chunk)
             if not all(map(str.__instancecheck__, listed)):
