@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, overload
 
 from consentline.domain.errors import InvalidInput, UnknownAccount, UnknownLine, UnknownPurpose
 from consentline.domain.import_mapping import ImportMapping, build_mapping
@@ -31,6 +31,7 @@ from consentline.domain.scopes import Account, Directory, Line
 from consentline.domain.settings import AccountSettings
 from consentline.services import (
     accounts,
+    campaigns,
     configuration,
     contact_refs,
     exports,
@@ -458,6 +459,7 @@ class Consentline:
             to, from_=from_, purpose=purpose, topic=topic, channel=channel, at=at, now=self._clock()
         )
 
+    @overload
     def check_many(
         self,
         recipients: Iterable[str],
@@ -467,17 +469,91 @@ class Consentline:
         topic: str | None = None,
         channel: str = "sms",
         at: datetime | None = None,
-    ) -> Iterator[Decision]:
-        """Check a whole list; decisions come lazily, in the same order."""
-        return self._gate.check_many(
+        campaign: str | None = None,
+        summary: Literal[False] = False,
+    ) -> Iterator[Decision]: ...
+
+    @overload
+    def check_many(
+        self,
+        recipients: Iterable[str],
+        *,
+        from_: str,
+        purpose: str,
+        topic: str | None = None,
+        channel: str = "sms",
+        at: datetime | None = None,
+        campaign: str | None = None,
+        summary: Literal[True],
+    ) -> dict[str, Any]: ...
+
+    def check_many(
+        self,
+        recipients: Iterable[str],
+        *,
+        from_: str,
+        purpose: str,
+        topic: str | None = None,
+        channel: str = "sms",
+        at: datetime | None = None,
+        campaign: str | None = None,
+        summary: bool = False,
+    ) -> Iterator[Decision] | dict[str, Any]:
+        """Check a whole list; decisions come lazily, in the same order.
+
+        ``campaign`` names the send: it is recorded (counts by reason, and the
+        addresses it reached, for opt-out attribution; docs/campaigns.md) as the
+        decisions are consumed, and finalised when the iterator ends. ``summary=True``
+        is the deliverability preview: ``{"total", "allowed", "by_reason"}`` only,
+        and nothing is recorded (``campaign`` is then only checked).
+        """
+        now = self._clock()
+        if campaign is not None:
+            campaigns.check_campaign(campaign)
+        if summary:
+            counts = self._gate.summarise(
+                recipients,
+                from_=from_,
+                purpose=purpose,
+                topic=topic,
+                channel=channel,
+                at=at,
+                now=now,
+            )
+            return campaigns.summary(counts)
+        decisions = self._gate.check_many(
             recipients,
             from_=from_,
             purpose=purpose,
             topic=topic,
             channel=channel,
             at=at,
-            now=self._clock(),
+            now=now,
         )
+        if campaign is None:
+            return decisions
+        line = self._gate.prepare(from_, purpose, topic, channel)
+        send = campaigns.spec(
+            self.directory(),
+            line,
+            campaign=campaign,
+            purpose=purpose,
+            topic=topic,
+            channel=channel,
+            at=at or now,
+        )
+        return campaigns.recorded(self.units, send, decisions)
+
+    def record_gateway(
+        self, line: Line, decision: Decision, purpose: str, campaign: str | None = None
+    ) -> None:
+        """Store one gateway decision (counted per line, bucket and reason; with a
+        ``campaign``, part of the line's gateway send of it: docs/campaigns.md)."""
+        with self._write() as uow:
+            campaigns.record_gateway(
+                uow, line, decision, purpose=purpose, campaign=campaign, now=self._clock()
+            )
+            uow.commit()
 
     # -- inbound replies ---------------------------------------------------------------
     def configure_account(self, slug: str, **settings: Any) -> list[str]:
@@ -625,11 +701,13 @@ class Consentline:
         events: Sequence[str] = ("*",),
         *,
         allow: OutboundAllow = NOTHING,
+        format: str = "json",
     ) -> tuple[Subscription, str]:
         """Send ``account``'s consent changes to ``url``; returns the subscription and
         the secret that signs every delivery (shown this once). ``url`` must reach a
         public host unless ``allow`` (the installation's ``CONSENTLINE_OUTBOUND_ALLOW``)
-        lists it: see :mod:`consentline.domain.outbound`."""
+        lists it: see :mod:`consentline.domain.outbound`. ``format`` is ``json``,
+        ``slack`` or ``email`` (with a ``mailto:`` URL): :mod:`consentline.services.alerts`."""
         directory = self.directory()
         owner = directory.account(account)
         with self._write() as uow:
@@ -641,6 +719,7 @@ class Consentline:
                 events=events,
                 now=self._clock(),
                 allow=allow,
+                format=format,
             )
             uow.commit()
         return created

@@ -258,6 +258,10 @@ class FakeUnitOfWork:
     def privacy(self) -> ports.PrivacyRepository:
         return cast(ports.PrivacyRepository, _NoErasures())
 
+    @property
+    def campaigns(self) -> ports.CampaignRepository:
+        return cast(ports.CampaignRepository, _Absent("campaigns"))
+
     def __enter__(self) -> Self:
         self._snapshot = {k: _copy(v) for k, v in vars(self.ledger).items()}
         return self

@@ -122,6 +122,16 @@ def check_many(
     topic: Topic = None,
     channel: Channel = "sms",
     at: At = None,
+    campaign: Annotated[
+        str | None,
+        typer.Option("--campaign", help="Name the send: it is recorded for opt-out attribution."),
+    ] = None,
+    summary: Annotated[
+        bool,
+        typer.Option(
+            "--summary", help="Only the counts (total, allowed, by reason); records nothing."
+        ),
+    ] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Check a list of recipients and write one JSON line per recipient.
@@ -130,15 +140,33 @@ def check_many(
     order; blank lines and lines starting with # are skipped. An invalid
     number gives reason invalid_address instead of stopping the run. The
     output is JSON lines with or without --json; without it a summary is
-    also written to stderr.
+    also written to stderr. --campaign names the send (recorded, for opt-out
+    attribution); --summary is the deliverability preview: one JSON object
+    {"total", "allowed", "by_reason"} and nothing recorded.
 
     Example:
 
         consentline check-many recipients.txt --from +18005550100 --purpose marketing
+        consentline check-many recipients.txt --from +18005550100 --purpose marketing \\
+            --summary
         cat recipients.txt | consentline check-many - --from +18005550100 \\
             --purpose marketing > decisions.jsonl
     """
     allowed = denied = 0
+    if summary:
+        with session(ctx, as_json) as client:
+            preview = client.check_many(
+                list(_recipients(recipients)),
+                from_=from_,
+                purpose=purpose,
+                topic=topic,
+                channel=channel,
+                at=parse_time(at, "--at"),
+                campaign=campaign,
+                summary=True,
+            )
+            typer.echo(dump(preview))
+        return
     with session(ctx, as_json) as client:
         decisions = client.check_many(
             _recipients(recipients),
@@ -147,6 +175,7 @@ def check_many(
             topic=topic,
             channel=channel,
             at=parse_time(at, "--at"),
+            campaign=campaign,
         )
         for decision in decisions:
             row = {"to": decision.to, "allowed": decision.allowed, "reason": decision.reason}

@@ -12,9 +12,12 @@ from consentline import connect
 from consentline.cli._common import ENV_URL, JsonFlag, emit, errors_to_exit, global_options
 from consentline.http import create_app
 from consentline.http.logging import uvicorn_log_config
+from consentline.jobs.alert_delivery import AlertDelivery
+from consentline.jobs.mail import Mailer
 from consentline.jobs.reply_delivery import CREDENTIALS_S, ReplyDelivery
 from consentline.jobs.webhook_delivery import WebhookDelivery
 from consentline.jobs.worker import Job, Worker
+from consentline.services.campaigns import Attribution
 from consentline.settings import Settings
 
 
@@ -73,6 +76,7 @@ def serve(
             "Set CONSENTLINE_ADMIN_KEY to choose your own instead."
         )
     allow = settings.outbound_allow  # beyond public hosts, what the senders may reach
+    mailer = Mailer.from_env(os.environ)
     jobs: list[Job] = [
         ReplyDelivery(
             client.units,
@@ -81,7 +85,13 @@ def serve(
             credentials=client.provider_credentials(cache_seconds=CREDENTIALS_S),
             allow=allow,
         ),
-        WebhookDelivery(client.units, clock=client.now, directory=client.directory, allow=allow),
+        WebhookDelivery(
+            client.units, clock=client.now, directory=client.directory, allow=allow, mailer=mailer
+        ),
+        Attribution(client.units, clock=client.now, directory=client.directory),
+        AlertDelivery(
+            client.units, clock=client.now, directory=client.directory, allow=allow, mailer=mailer
+        ),
     ]
     app = create_app(client, settings, keys=keys, workers=[Worker(jobs)] if worker else [])
     try:

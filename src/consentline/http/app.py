@@ -147,6 +147,7 @@ def create_app(
             check=client.check,
             forward=forwarder,
             offload=run_in_threadpool,
+            record=client.record_gateway,
         ),
     )
     errors.install(app)

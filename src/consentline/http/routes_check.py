@@ -168,6 +168,11 @@ class BulkCheck(BaseModel):
     topic: str | None = Field(default=None, max_length=63)
     channel: str = Field(default="sms", max_length=16)
     at: AwareDatetime | None = None
+    campaign: str | None = Field(
+        default=None,
+        max_length=63,
+        description="names the send: it is recorded for opt-out attribution (docs/campaigns.md)",
+    )
     recipients: list[str] = Field(
         description="at most CONSENTLINE_MAX_BULK_RECIPIENTS (default 1,000,000)"
     )
@@ -356,6 +361,21 @@ class _Streamed(StreamingResponse):
             self._give_back()
 
 
+def _summary(body: BulkCheck, who: Caller, svc: Services) -> dict[str, Any]:
+    _purpose(who, svc, body.from_, body.purpose)
+    line = who.line(body.from_)
+    return svc.client.check_many(
+        body.recipients,
+        from_=line.number,
+        purpose=body.purpose,
+        topic=body.topic,
+        channel=body.channel,
+        at=body.at,
+        campaign=body.campaign,
+        summary=True,
+    )
+
+
 def _start(body: BulkCheck, who: Caller, svc: Services) -> tuple[BulkRun, bytes]:
     _purpose(who, svc, body.from_, body.purpose)
     line = who.line(body.from_)
@@ -366,6 +386,7 @@ def _start(body: BulkCheck, who: Caller, svc: Services) -> tuple[BulkRun, bytes]
         topic=body.topic,
         channel=body.channel,
         at=body.at,
+        campaign=body.campaign,
     )
     run = BulkRun(decisions, svc.settings.bulk_check_seconds, work_clock)
     return run, run.piece()
@@ -395,7 +416,13 @@ async def check_many(
     checked so far, or, for a client that stops reading, a closed connection); at most
     ``CONSENTLINE_MAX_BULK_CHECKS`` bulk checks at once per server process (``429
     too_many_bulk_checks``, with ``Retry-After``).
+
+    ``?summary=true`` is the deliverability preview: ``{"total", "allowed",
+    "by_reason"}`` instead of the results, and nothing is recorded.
     """
+    summary = request.query_params.get("summary", "false")
+    if summary not in ("true", "false"):
+        raise InvalidInput("summary: true or false", field="summary")
     limit = svc.settings.max_bulk_recipients
     if len(body.recipients) > limit:
         raise TooManyRecipients(
@@ -409,6 +436,12 @@ async def check_many(
         response = errors.library_error(request, busy)
         response.headers["Retry-After"] = "1"
         return response
+    if summary == "true":
+        try:
+            answer = await run_in_threadpool(_summary, body, who, svc)
+        finally:
+            give_back()
+        return JSONResponse(answer)
     try:
         run, first = await run_in_threadpool(_start, body, who, svc)
     except BaseException:

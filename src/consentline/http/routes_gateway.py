@@ -34,6 +34,7 @@ async def send_message(account_sid: str, request: Request) -> Response:
         authorization=headers.get("authorization"),
         body=await request.body(),
         purpose=headers.get(wire.PURPOSE_HEADER) or None,
+        campaign=headers.get(wire.CAMPAIGN_HEADER) or None,
     )
     try:
         answer = await services_of(request).gateway.send(send)

@@ -28,6 +28,7 @@ class ErasureOut(BaseModel):
     scope_questions: int
     idempotency: int
     contact_refs: int
+    campaign_reach: int = 0
     erased_at: str
 
 

@@ -80,6 +80,7 @@ DEFAULT_PURPOSE: Final = "marketing"
 DEFAULT_UPSTREAM: Final = "https://api.twilio.com"
 TIMEOUT: Final = 10.0
 PURPOSE_HEADER: Final = "x-consent-purpose"
+CAMPAIGN_HEADER: Final = "x-consent-campaign"  # names the campaign the send belongs to
 OPTED_OUT_MESSAGE: Final = "Attempt to send to unsubscribed recipient"
 NOT_A_LINE_MESSAGE: Final = (
     "The From phone number is not a valid, SMS-capable inbound phone number or short "
@@ -224,6 +225,16 @@ def no_sender() -> GatewayError:
 
 def not_a_line() -> GatewayError:
     return GatewayError(status=400, twilio_code=21606, message=NOT_A_LINE_MESSAGE)
+
+
+def bad_campaign() -> GatewayError:
+    """An ``X-Consent-Campaign`` that is not a campaign name: a 400 in Twilio's shape,
+    refused before any check (so it is not counted as a decision)."""
+    return GatewayError(
+        status=400,
+        twilio_code=20001,
+        message="X-Consent-Campaign must be a short lower-case name (letters, digits, '_-.')",
+    )
 
 
 def no_recipient() -> GatewayError:

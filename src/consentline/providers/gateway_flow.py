@@ -35,8 +35,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from consentline.domain.addresses import normalise_line_id
-from consentline.domain.errors import ConsentlineError, InvalidAddress, Unauthorized, mask
-from consentline.domain.policy import Decision
+from consentline.domain.errors import (
+    ConsentlineError,
+    InvalidAddress,
+    InvalidInput,
+    Unauthorized,
+    mask,
+)
+from consentline.domain.policy import Decision, check_name
 from consentline.domain.scopes import Account, Directory, Line
 from consentline.providers import gateway as wire
 from consentline.services.api_keys import RANK, ApiKey, ApiKeys
@@ -49,6 +55,8 @@ log = logging.getLogger("consentline.gateway")
 
 # What the gate answers: ``check(to, from_=line, purpose=purpose)``.
 Check = Callable[..., Decision]
+# Stores a decision (line, decision, purpose, campaign): ``client.record_gateway``.
+Record = Callable[[Line, Decision, str, str | None], None]
 # The upstream POST: ``forward(credential_fields, pairs)`` (the app's one client).
 Forward = Callable[[Mapping[str, str], Sequence[tuple[str, str]]], Awaitable[wire.Upstream]]
 
@@ -61,6 +69,7 @@ class Send:
     authorization: str | None
     body: bytes
     purpose: str | None = None
+    campaign: str | None = None  # X-Consent-Campaign
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +97,7 @@ class Gateway:
         check: Check,
         forward: Forward,
         offload: Offload,
+        record: Record | None = None,
     ) -> None:
         self._keys = keys
         self._credentials = credentials
@@ -95,6 +105,7 @@ class Gateway:
         self._check = check
         self._forward = forward
         self._offload = offload
+        self._record = record
 
     async def send(self, send: Send) -> wire.Upstream:
         """Decide (off the event loop), then forward what was checked."""
@@ -106,7 +117,7 @@ class Gateway:
         reads the database); the sender and the checked pairs, else a refusal."""
         sender = self.authenticate(send.account_sid, send.authorization)
         pairs = wire.parse_form(send.body)
-        self.check(sender, wire.fields_of(pairs), send.purpose)
+        self.check(sender, wire.fields_of(pairs), send.purpose, send.campaign)
         return sender, pairs
 
     def authenticate(self, account_sid: str, authorization: str | None) -> Sender:
@@ -133,16 +144,31 @@ class Gateway:
             raise wire.forbidden(key.role)
         return Sender(key, directory.account_by_id(credentials.account_id), credentials)
 
-    def check(self, sender: Sender, form: Mapping[str, str], purpose: str | None) -> Decision:
-        """Check consent for the send; a ``GatewayError`` (and a log line) if denied."""
+    def check(
+        self,
+        sender: Sender,
+        form: Mapping[str, str],
+        purpose: str | None,
+        campaign: str | None = None,
+    ) -> Decision:
+        """Check consent for the send; a ``GatewayError`` (and a log line) if denied.
+        The decision is stored (counted per line, bucket and reason; with a campaign,
+        added to the line's gateway send of it) before the answer."""
         to = form.get("To")
         if not to:
             raise wire.no_recipient()
         line = sending_line(self._directory(), sender.account, form)
         chosen = purpose or wire.DEFAULT_PURPOSE
+        if campaign is not None:
+            try:
+                check_name("campaign", campaign)
+            except InvalidInput:
+                raise wire.bad_campaign() from None
         try:
             decision = self._check(to, from_=line.number, purpose=chosen)
         except InvalidAddress:
+            if self._record is not None:
+                self._record(line, Decision(to, False, "invalid_address"), chosen, campaign)
             log.info(
                 "gateway send denied: reason=invalid_address account=%s purpose=%s",
                 sender.account.slug,
@@ -157,6 +183,8 @@ class Gateway:
             chosen,
             mask(decision.to),
         )
+        if self._record is not None:
+            self._record(line, decision, chosen, campaign)
         if not decision.allowed:
             raise wire.denied(decision.reason)
         return decision

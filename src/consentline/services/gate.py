@@ -17,9 +17,11 @@ the fold and (when no time rule applies) the decision itself.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import islice
+from operator import attrgetter, itemgetter
 from typing import Final
 
 from consentline.domain.addresses import (
@@ -67,6 +69,10 @@ HistoryFold = Callable[
 # the tenant's date is folded again with its times (see _Context.dated).
 ShapeDecision = tuple[str, int, bool, Reason, bool, tuple[int, ...]]
 Folded = tuple[str, int, bool, Reason, bool]
+
+
+_reason = attrgetter("reason")
+_shape = itemgetter(1)
 
 
 class _Context:
@@ -185,6 +191,14 @@ class Gate:
         self._contexts: dict[tuple[str, str, str | None, str], _Context] = {}
 
     # -- set-up shared by both paths ---------------------------------------------------
+    def prepare(self, from_: str, purpose: str, topic: str | None, channel: str) -> Line:
+        """Resolve a question now (raises as a check would: unknown line or purpose)."""
+        return self._context(from_, purpose, topic, channel).line
+
+    def line(self, from_: str) -> tuple[Directory, Line]:
+        """The directory snapshot and the line ``from_`` names (reloaded once if new)."""
+        return self._line(from_)
+
     def _line(self, from_: str) -> tuple[Directory, Line]:
         directory = self._directory()
         line = directory.find_line(from_)
@@ -397,6 +411,85 @@ class Gate:
                 if allowed and quiet is not None and quiet_now(quiet, time_zones(address), moment):
                     allowed, reason = False, "quiet_hours"
                 yield Decision(address, allowed, reason, None, source)
+
+    def summarise(
+        self,
+        recipients: Iterable[str],
+        *,
+        from_: str,
+        purpose: str,
+        topic: str | None,
+        channel: str,
+        at: datetime | None,
+        now: datetime,
+    ) -> Counter[str]:
+        """How many recipients each reason would decide (the deliverability preview).
+
+        The same decisions as :meth:`check_many`, counted instead of produced: the
+        recipients found in the projection as they are are grouped by row *shape* and
+        each shape decided once (C-level ``map`` and ``Counter``, no per-recipient
+        object). Recipients that need more (not found as given, so normalised and
+        validated; a shape whose decision depends on the time, on a revoke-all date or
+        on quiet hours; a question ``at`` another moment) go through ``check_many``.
+        """
+        context = self._context(from_, purpose, topic, channel)
+        counts: Counter[str] = Counter()
+
+        def many(items: Iterable[str], moment: datetime | None) -> Iterator[Decision]:
+            return self.check_many(
+                items,
+                from_=from_,
+                purpose=purpose,
+                topic=topic,
+                channel=channel,
+                at=moment,
+                now=now,
+            )
+
+        if context.disabled or not context.phone or at is not None:
+            counts.update(map(_reason, many(recipients, at)))
+            return counts
+        reader = self._reader
+        size = len(recipients) if isinstance(recipients, Sequence) else 0
+        slow: list[str] = []
+        if size >= SCAN_MIN and size * 4 >= reader.count(context.tenant_id, context.channel):
+            shapes = reader.scan_shapes(context.tenant_id, context.channel)
+            listed = list(recipients)
+            if shapes is not None and all(map(str.__instancecheck__, listed)):
+                found_shapes = list(map(shapes.get, listed))
+                del shapes
+                for shape, n in Counter(found_shapes).items():
+                    if shape is None:
+                        slow += [r for r, s in zip(listed, found_shapes, strict=True) if s is None]
+                        continue
+                    _, _, _, reason, timed, scoped = context.shape(shape)
+                    if timed or scoped or context.quiet is not None:
+                        slow += [r for r, s in zip(listed, found_shapes, strict=True) if s == shape]
+                    else:
+                        counts[reason] += n
+                if slow:
+                    counts.update(map(_reason, many(slow, None)))
+                return counts
+        batches: Iterable[tuple[Iterable[str], dict[str, str | None], dict[str, StateRow]]]
+        batches = self._batches(context, recipients)
+        for chunk, _known, rows in batches:
+            listed = chunk if isinstance(chunk, list) else list(chunk)
+            if not all(map(str.__instancecheck__, listed)):
+                slow += listed  # not all text: check_many says invalid_address for them
+                continue
+            found = list(map(rows.get, listed))
+            present = [row for row in found if row is not None]
+            if len(present) < len(listed):
+                slow += [raw for raw, row in zip(listed, found, strict=True) if row is None]
+            for shape, n in Counter(map(_shape, present)).items():
+                _, _, _, reason, timed, scoped = context.shape(shape)
+                if timed or scoped or context.quiet is not None:
+                    slow += [row[0] for row in present if row[1] == shape]
+                else:
+                    counts[reason] += n
+        if slow:
+            counts.update(map(_reason, many(slow, None)))
+        return counts
 
     def _batches(
         self, context: _Context, recipients: Iterable[str]

@@ -138,6 +138,8 @@ class SubscriptionRecord:
     lease_until_us: int | None
     last_error: str | None
     last_success_us: int | None
+    format: str = "json"  # json, slack, email (migration 0012)
+    alert_cursor: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +203,41 @@ class AnchorRecord:
     v1_head: str
     v2_head: str
     anchored_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignSendRecord:
+    """A stored campaign send (migration 0012); no address in it."""
+
+    id: int
+    tenant_id: int
+    account_id: int
+    line_id: int
+    campaign: str
+    purpose: str
+    topic: str | None
+    channel: str
+    kind: str
+    status: str
+    sent_us: int
+    last_us: int
+    recipients: int
+    allowed: int
+    opt_outs: int
+    spike_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """A queued alert: counts and identifiers only (C23)."""
+
+    id: int
+    tenant_id: int
+    account_id: int
+    kind: str
+    dedupe: str
+    created_us: int
+    body: str  # JSON
 
 
 # -- repositories ----------------------------------------------------------------------
@@ -424,6 +461,75 @@ class ExportRepository(Protocol):
     def reviews_for(self, inbound_ids: Sequence[int]) -> list[ReviewRecord]: ...
 
 
+class CampaignRepository(Protocol):
+    """Campaign sends, their reach, attribution cursors, gateway tallies, alerts."""
+
+    def open_send(self, **values: Any) -> int: ...
+    def finish_send(
+        self, send_id: int, *, status: str, recipients: int, allowed: int, last_us: int
+    ) -> None: ...
+    def add_reasons(self, send_id: int, counts: Mapping[str, int]) -> None: ...
+    def add_to_send(self, send_id: int, *, recipients: int, allowed: int, last_us: int) -> None: ...
+    def gateway_send(
+        self, tenant_id: int, line_id: int, campaign: str, purpose: str, since_us: int
+    ) -> int | None: ...
+    def reach(
+        self,
+        tenant_id: int,
+        channel: str,
+        line_id: int,
+        send_id: int,
+        sent_us: int,
+        addresses: Collection[str],
+    ) -> None: ...
+    def reach_of(
+        self, tenant_id: int, channel: str, addresses: Collection[str]
+    ) -> dict[str, list[tuple[int, int, int]]]: ...
+    def erase_address(self, tenant_id: int, address: str) -> int: ...
+    def tally_gateway(
+        self, tenant_id: int, line_id: int, bucket_us: int, allowed: bool, reason: str
+    ) -> None: ...
+    def cursor(self, tenant_id: int) -> int | None: ...
+    def set_cursor(self, tenant_id: int, seq: int) -> None: ...
+    def chain_tenants(self) -> list[tuple[int, int]]: ...
+    def opt_outs_after(
+        self, tenant_id: int, seq: int, limit: int
+    ) -> list[tuple[int, str, str, str, int]]: ...
+    def add_opt_outs(self, counts: Mapping[int, int]) -> None: ...
+    def sends(self, ids: Collection[int]) -> list[CampaignSendRecord]: ...
+    def earlier_sends(
+        self, account_id: int, before_us: int, limit: int
+    ) -> list[CampaignSendRecord]: ...
+    def sends_between(
+        self,
+        tenant_id: int,
+        line_ids: Collection[int] | None,
+        since_us: int | None,
+        until_us: int | None,
+    ) -> list[CampaignSendRecord]: ...
+    def reasons_of(self, send_ids: Collection[int]) -> dict[int, dict[str, int]]: ...
+    def mark_spike(self, send_id: int, now_us: int) -> bool: ...
+    def gateway_counts(
+        self,
+        tenant_id: int,
+        line_ids: Collection[int] | None,
+        since_us: int | None,
+        until_us: int | None,
+    ) -> list[tuple[int, int, bool, str, int]]: ...
+    def insert_alert(self, **values: Any) -> int | None: ...
+    def alerts_after(self, tenant_id: int, after_id: int, limit: int) -> list[AlertRecord]: ...
+    def last_alert_id(self, tenant_id: int) -> int: ...
+    def mark(self, tenant_id: int, source: str) -> int | None: ...
+    def set_mark(self, tenant_id: int, source: str, last_id: int) -> None: ...
+    def review_items_after(
+        self, tenant_id: int, after_id: int, limit: int
+    ) -> list[tuple[int, int, int]]: ...
+    def open_reviews(self, account_id: int) -> int: ...
+    def failed_replies(self, since_us: int, limit: int) -> list[tuple[int, int, str, int]]: ...
+    def failing_hooks(self, attempts: int) -> list[tuple[int, int, int, int, int]]: ...
+    def set_alert_cursor(self, subscription_id: int, alert_id: int) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: enter it, use its repositories, ``commit()``; leaving the
     block without committing (or with an exception) rolls everything back."""
@@ -446,6 +552,8 @@ class UnitOfWork(Protocol):
     def refs(self) -> ContactRefRepository: ...
     @property
     def privacy(self) -> PrivacyRepository: ...
+    @property
+    def campaigns(self) -> CampaignRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -481,6 +589,7 @@ class StateReader(Protocol):
     ) -> dict[str, StateRow]: ...
     def scan(self, tenant_id: int, channel: str) -> Iterator[StateRow]: ...
     def scan_table(self, tenant_id: int, channel: str) -> dict[str, StateRow]: ...
+    def scan_shapes(self, tenant_id: int, channel: str) -> dict[str, str] | None: ...
     def count(self, tenant_id: int, channel: str) -> int: ...
     def has_erasures(self, tenant_id: int) -> bool: ...
     def close(self) -> None: ...

@@ -82,6 +82,7 @@ class ErasureReport:
     idempotency: int
     contact_refs: int
     erased_at: datetime
+    campaign_reach: int = 0  # rows of the campaign sends' reach (migration 0012)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +98,7 @@ class ErasureReport:
             "scope_questions": self.scope_questions,
             "idempotency": self.idempotency,
             "contact_refs": self.contact_refs,
+            "campaign_reach": self.campaign_reach,
             "erased_at": self.erased_at.isoformat(),
         }
 
@@ -188,6 +190,7 @@ def erase(
         "scope_questions": uow.privacy.erase_scope_questions(tenant_id, plain, address_key),
         "idempotency": uow.privacy.delete_idempotency(tenant_id, [e.id for e in events]),
         "contact_refs": erase_contact_refs(uow, tenant_id, plain, address_key),
+        "campaign_reach": uow.campaigns.erase_address(tenant_id, plain),
     }
     count, erasure_head = uow.privacy.erasure_state(tenant_id)
     n = count + 1

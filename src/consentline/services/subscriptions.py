@@ -32,6 +32,7 @@ from consentline.domain.errors import InvalidInput, TooManySubscriptions, Unknow
 from consentline.domain.ledger import ACTIONS, Event, from_us, to_us
 from consentline.domain.outbound import OutboundAllow
 from consentline.domain.scopes import Directory, parse_scope
+from consentline.services.alerts import ALERT_KINDS, check_format, check_mailto
 from consentline.services.ports import UnitOfWork
 
 MAX_PER_ACCOUNT: Final = 25
@@ -90,10 +91,10 @@ def check_events(events: Sequence[str]) -> tuple[str, ...]:
         if len(chosen) > 1:
             raise InvalidInput('"*" already means every event; list nothing beside it')
         return (ALL,)
-    unknown = sorted(str(e) for e in chosen if e not in ACTIONS)
+    unknown = sorted(str(e) for e in chosen if e not in ACTIONS and e not in ALERT_KINDS)
     if unknown:
         raise InvalidInput(
-            f"unknown event types {unknown}; expected * or {', '.join(ACTIONS)}",
+            f"unknown event types {unknown}; expected * or {', '.join(ACTIONS + ALERT_KINDS)}",
             events=unknown,
         )
     return tuple(sorted(chosen))
@@ -125,13 +126,16 @@ def create(
     events: Sequence[str],
     now: datetime,
     allow: OutboundAllow = outbound.NOTHING,
+    format: str = "json",
 ) -> tuple[Subscription, str]:
     """Store a subscription; returns it and its signing secret (shown this once).
 
     ``allow`` is the installation's exceptions to the outbound policy: a URL to a
     loopback, private or link-local address is refused unless it lists it.
     """
-    url, chosen = check_url(url, allow=allow), check_events(events)
+    check_format(format, url)
+    url = check_mailto(url) if format == "email" else check_url(url, allow=allow)
+    chosen = check_events(events)
     account = directory.account_by_id(account_id)
     if len(uow.hooks.of_accounts([account_id])) >= MAX_PER_ACCOUNT:
         raise TooManySubscriptions(
@@ -155,6 +159,8 @@ def create(
         lease_until_us=None,
         last_error=None,
         last_success_us=None,
+        format=format,
+        alert_cursor=uow.campaigns.last_alert_id(account.tenant_id),
     )
     row = uow.hooks.get(new_id)
     assert row is not None

@@ -36,6 +36,7 @@ _SCAN = (
     "SELECT address, shape, ids, times, max_us FROM consent_state"
     " WHERE tenant_id = {p} AND channel = {p}"
 )
+_SHAPES = "SELECT address, shape FROM consent_state WHERE tenant_id = {p} AND channel = {p}"
 _POINT2 = (
     "SELECT address, shape, ids, times, max_us FROM consent_state"
     " WHERE tenant_id = {p} AND channel = {p} AND address IN ({p}, {p})"
@@ -80,6 +81,7 @@ class StateReader:
         self._point = _POINT.format(p=p)
         self._point2 = _POINT2.format(p=p)
         self._scan = _SCAN.format(p=p)
+        self._shapes = _SHAPES.format(p=p)
         self._count = _COUNT.format(p=p)
         self._erasures = _ERASURES.format(p=p)
         self._erased_keys_sql = _ERASED_KEYS.format(p=p)
@@ -327,6 +329,24 @@ class StateReader:
         if tenant_id in self._erased or self._learn_erasures(tenant_id):
             return _ErasedTable(self, tenant_id, self._scan_table(tenant_id, channel))
         return self._scan_table(tenant_id, channel)
+
+    def scan_shapes(self, tenant_id: int, channel: str) -> dict[str, str] | None:
+        """address -> row shape for every projection row of a tenant and channel (the
+        deliverability preview: the shape alone decides most rows, and reading only the
+        two short columns costs a fraction of the whole rows). None for a tenant with
+        erasures (its keyed-hash rows need the full path)."""
+        if tenant_id in self._erased or self._learn_erasures(tenant_id):
+            return None
+        with self._lent() as handle, storage_errors():
+            conn = handle.conn
+            if self._sqlite:
+                return dict(conn.execute(self._shapes, (tenant_id, channel)).fetchall())
+            table: dict[str, str] = {}
+            with conn.cursor() as cursor:
+                cursor.execute(self._shapes, (tenant_id, channel))
+                while rows := cursor.fetchmany(50_000):
+                    table.update(rows)
+            return table
 
     def _scan_table(self, tenant_id: int, channel: str) -> dict[str, StateRow]:
         with self._lent() as handle, storage_errors():

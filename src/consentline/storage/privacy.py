@@ -164,11 +164,15 @@ class PrivacyStore:
         return [int(r[0]) for r in self.conn.execute(query)]
 
     def has_other_rows(self, tenant_id: int, address: str) -> bool:
-        """Replies or scope questions for the address (it has no event or message)."""
-        ob, sq = t.outbox.c, t.scope_questions.c
+        """Replies, scope questions or campaign reach for the address (it has no event or
+        message: a permissive purpose lets a send reach a number the ledger never saw)."""
+        ob, sq, cr = t.outbox.c, t.scope_questions.c, t.campaign_reach.c
         for query in (
             select(ob.id).where(ob.tenant_id == tenant_id, ob.to_address == address).limit(1),
             select(sq.id).where(sq.tenant_id == tenant_id, sq.address == address).limit(1),
+            select(cr.line_id)
+            .where(cr.tenant_id == tenant_id, cr.channel.in_(CHANNELS), cr.address == address)
+            .limit(1),
         ):
             if self.conn.execute(query).first() is not None:
                 return True

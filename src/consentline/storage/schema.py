@@ -253,6 +253,11 @@ webhook_subscriptions = Table(
     Column("lease_until_us", BigInteger, nullable=True),  # a worker is delivering
     Column("last_error", String(255), nullable=True),
     Column("last_success_us", BigInteger, nullable=True),
+    # migration 0012: how deliveries are written ("json", the signed event; "slack", a
+    # chat incoming-webhook body {"text": ...}; "email", mail to the mailto: URL through
+    # the configured SMTP server) and the last alert (``alerts.id``) delivered.
+    Column("format", String(8), nullable=False, server_default="json"),
+    Column("alert_cursor", BigInteger, nullable=False, server_default="0"),
 )
 
 # -- single-use webhook nonces (migration 0006) ----------------------------------------
@@ -354,4 +359,106 @@ erasures = Table(
     Column("hash", String(64), nullable=False),
     UniqueConstraint("tenant_id", "n"),
     Index("ix_erasures_address_key", "tenant_id", "address_key"),
+)
+
+# -- campaign sends, attribution, gateway tallies and alerts (migration 0012) ------------
+# A campaign send: what was asked (campaign, line, purpose, topic, channel, time), what
+# the gate answered (recipients, allowed, and per reason in campaign_send_reasons) and
+# the opt-outs later attributed to it. ``kind`` is "bulk" (check_many) or "gateway"
+# (Twilio-compatible sends carrying X-Consent-Campaign, grouped per line, campaign and
+# purpose while they keep coming). ``status``: open (being recorded), complete, partial
+# (its consumer stopped early). ``spike_us``: when its opt-out spike was alerted (once).
+campaign_sends = Table(
+    "campaign_sends",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("account_id", BigInteger, nullable=False),
+    Column("line_id", BigInteger, nullable=False),
+    Column("campaign", String(63), nullable=False),
+    Column("purpose", String(63), nullable=False),
+    Column("topic", String(63), nullable=True),
+    Column("channel", String(16), nullable=False),
+    Column("kind", String(8), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("sent_us", BigInteger, nullable=False),
+    Column("last_us", BigInteger, nullable=False),  # the newest recipient recorded
+    Column("recipients", BigInteger, nullable=False),
+    Column("allowed", BigInteger, nullable=False),
+    Column("opt_outs", BigInteger, nullable=False),
+    Column("spike_us", BigInteger, nullable=True),
+    Index("ix_campaign_sends_tenant_sent", "tenant_id", "sent_us"),
+)
+
+campaign_send_reasons = Table(
+    "campaign_send_reasons",
+    metadata,
+    Column("send_id", BigInteger, ForeignKey("campaign_sends.id"), primary_key=True),
+    Column("reason", String(32), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+# The last send that reached (allowed) each address from each line: one row per
+# (tenant, channel, address, line), upserted in bulk while a send is checked, so its
+# size is the audience's, not sends x recipients. An opt-out is attributed to the
+# newest row whose line its scope covers (one indexed lookup by address). Erasure
+# deletes an address's rows (C22).
+campaign_reach = Table(
+    "campaign_reach",
+    metadata,
+    Column("tenant_id", BigInteger, primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("address", String(320), primary_key=True),
+    Column("line_id", BigInteger, primary_key=True),
+    Column("send_id", BigInteger, nullable=False),
+    Column("sent_us", BigInteger, nullable=False),
+)
+
+# How far the attribution job has read each tenant's chain (like a subscription's
+# cursor: the ledger is the queue, nothing is copied on the write path).
+campaign_cursors = Table(
+    "campaign_cursors",
+    metadata,
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), primary_key=True),
+    Column("cursor_seq", BigInteger, nullable=False),
+)
+
+# The Twilio-compatible gateway's decisions, counted per line, 15-minute bucket (UTC
+# start; every time zone's day boundary falls on one), verdict and reason.
+gateway_tallies = Table(
+    "gateway_tallies",
+    metadata,
+    Column("tenant_id", BigInteger, primary_key=True),
+    Column("line_id", BigInteger, primary_key=True),
+    Column("bucket_us", BigInteger, primary_key=True),
+    Column("allowed", Boolean, primary_key=True),
+    Column("reason", String(32), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
+# Alerts for subscribers (spikes, review-queue items, delivery failures): counts and
+# identifiers of lines, accounts, campaigns only (C23). ``dedupe`` makes each alert
+# happen once (e.g. "spike:<send id>").
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("tenant_id", BigInteger, ForeignKey("tenants.id"), nullable=False),
+    Column("account_id", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("dedupe", String(128), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),  # JSON
+    UniqueConstraint("tenant_id", "dedupe"),
+    Index("ix_alerts_tenant", "tenant_id", "id"),
+)
+
+# What the alert producer has already looked at, per tenant and source (the newest
+# review item id seen, ...).
+alert_marks = Table(
+    "alert_marks",
+    metadata,
+    Column("tenant_id", BigInteger, primary_key=True),
+    Column("source", String(32), primary_key=True),
+    Column("last_id", BigInteger, nullable=False),
 )

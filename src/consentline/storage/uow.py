@@ -16,6 +16,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from consentline.storage.apistore import ApiStore
+from consentline.storage.campaigns import CampaignStore
 from consentline.storage.contact_refs import ContactRefStore
 from consentline.storage.engine import storage_errors
 from consentline.storage.exports import ExportStore
@@ -39,6 +40,7 @@ class UnitOfWork:
     exports: ExportStore
     refs: ContactRefStore
     privacy: PrivacyStore
+    campaigns: CampaignStore
 
     def __init__(
         self, engine: Engine, *, write: bool = True, erasure_key: bytes | None = None
@@ -65,6 +67,7 @@ class UnitOfWork:
         self.exports = ExportStore(conn)
         self.refs = ContactRefStore(conn)
         self.privacy = PrivacyStore(conn)
+        self.campaigns = CampaignStore(conn)
         return self
 
     def commit(self) -> None:
