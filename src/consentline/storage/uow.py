@@ -24,6 +24,7 @@ from consentline.storage.inbox import InboxStore
 from consentline.storage.nonces import NonceStore
 from consentline.storage.privacy import PrivacyStore
 from consentline.storage.repository import SqlStore
+from consentline.storage.rollups import RollupStore
 from consentline.storage.scope_questions import ScopeQuestionStore
 
 
@@ -39,6 +40,7 @@ class UnitOfWork:
     exports: ExportStore
     refs: ContactRefStore
     privacy: PrivacyStore
+    rollups: RollupStore
 
     def __init__(
         self, engine: Engine, *, write: bool = True, erasure_key: bytes | None = None
@@ -65,6 +67,7 @@ class UnitOfWork:
         self.exports = ExportStore(conn)
         self.refs = ContactRefStore(conn)
         self.privacy = PrivacyStore(conn)
+        self.rollups = RollupStore(conn)
         return self
 
     def commit(self) -> None:
