@@ -95,7 +95,7 @@ def build_query(
         if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
             raise InvalidTime(f"{name} must be a time with a UTC offset", field=name)
     if until is None:
-        until = now
+        until = now + timedelta(microseconds=1)  # what happened at ``now`` counts
     if since is not None and since >= until:
         raise InvalidTime("since must be before until", field="since")
     numbers = None
@@ -419,8 +419,9 @@ def snapshot(uow: UnitOfWork, directory: Directory, query: ReportQuery) -> list[
     state is the fold, TTLs aside (those are :mod:`services.hygiene`'s)."""
     owner, _, _, lines = _scope_filter(directory, query)
     assert query.at is not None
-    at = slot_of(to_us(query.at))
-    sums = uow.rollups.state_sums(owner.tenant_id, day_of(at), at, sorted(lines))
+    # As at the end of the 15-minute slot holding ``at`` (the rollups' resolution).
+    at = slot_of(to_us(query.at)) + QUARTER_US
+    sums = uow.rollups.state_sums(owner.tenant_id, day_of(at - 1), at, sorted(lines))
     by_key = {(line_id, purpose): values for line_id, purpose, *values in sums}
     addresses = by_key.get((0, ""), [0, 0, 0, 0])[3]
     purposes: list[str] = [""]
@@ -437,7 +438,7 @@ def snapshot(uow: UnitOfWork, directory: Directory, query: ReportQuery) -> list[
             if "purpose" in query.by:
                 row["purpose"] = purpose or None
             row.update(
-                at=from_us(at).isoformat(),
+                at=from_us(at).isoformat(),  # the end of the slot
                 opted_in=opted_in,
                 opted_out=opted_out,
                 pending=pending,
