@@ -37,6 +37,7 @@ from consentline.http import (
     routes_inbound,
     routes_lifecycle,
     routes_privacy,
+    routes_reports,
     routes_providers,
     routes_scope_question,
     routes_subscriptions,
@@ -160,6 +161,7 @@ def create_app(
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_imports.router)
     app.include_router(routes_exports.router)
+    app.include_router(routes_reports.router)
     app.include_router(routes_privacy.router)
     app.include_router(docs.router)
     app.add_middleware(
