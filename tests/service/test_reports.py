@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-
 from zoneinfo import ZoneInfo
 
 import pytest
