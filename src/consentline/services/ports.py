@@ -440,6 +440,15 @@ class RollupRepository(Protocol):
         measures: Sequence[str],
         where: Mapping[str, Sequence[int]],
     ) -> list[tuple[Any, ...]]: ...
+    def slot_sums(
+        self,
+        table: str,
+        tenant_id: int,
+        slots: Sequence[int],
+        keys: Sequence[str],
+        measures: Sequence[str],
+        where: Mapping[str, Sequence[int]],
+    ) -> list[tuple[Any, ...]]: ...
     def state_sums(
         self, tenant_id: int, day_start: int, at: int, line_ids: Sequence[int]
     ) -> list[tuple[int, str, int, int, int, int]]: ...

@@ -33,7 +33,7 @@ from consentline.domain.errors import (
 )
 from consentline.domain.ledger import from_us, to_us
 from consentline.domain.reports import BUCKETS, Report, ReportQuery, Row
-from consentline.domain.rollups import COARSE, DAY_US, FINE, QUARTER_US, day_of, slot_of
+from consentline.domain.rollups import COARSE, DAY_US, QUARTER_US, day_of, slot_of
 from consentline.domain.scopes import Account, Directory
 from consentline.services.ports import UnitOfWork
 
@@ -232,10 +232,12 @@ def plan(
             return -1
         return bisect.bisect_right(starts, us) - 1
 
+    every_cut = sorted({c for p in parts for c in (p[0], p[1])})
     day = day_of(first)
     while day < last:
         end = day + DAY_US
-        cuts = sorted({c for p in parts for c in (p[0], p[1]) if day < c < end})
+        low = bisect.bisect_right(every_cut, day)
+        cuts = every_cut[low : bisect.bisect_left(every_cut, end)]
         if not cuts:
             index = part_at(day)
             if index >= 0:
@@ -289,9 +291,13 @@ def read_window(
             for index, sign in days.get(int(row[0]), ()):
                 add(index, sign, row)
     if ranges:
-        merged = _merge([(a, b) for a, b, _ in ranges])
+        # The 15-minute slots themselves: an IN list is index seeks on both databases
+        # (an OR of hundreds of ranges was a scan on SQLite).
+        slots = [
+            q for a, b in _merge([(a, b) for a, b, _ in ranges]) for q in range(a, b, QUARTER_US)
+        ]
         starts = [a for a, _, _ in ranges]
-        for row in uow.rollups.sums(table, tenant_id, FINE, merged, keys, measures, where):
+        for row in uow.rollups.slot_sums(table, tenant_id, slots, keys, measures, where):
             slot = int(row[0])
             at = bisect.bisect_right(starts, slot) - 1
             if at >= 0 and ranges[at][0] <= slot < ranges[at][1]:
