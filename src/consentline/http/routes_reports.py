@@ -11,11 +11,41 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from consentline.domain.errors import InvalidInput
+from consentline.http import schemas
 from consentline.http.auth import CallerDep, ServicesDep
 
 router = APIRouter(prefix="/v1", tags=["reports"])
+
+
+class ReportOut(schemas.Answer):
+    kind: str
+    rows: list[dict[str, Any]] = Field(
+        description="grouping keys and integer measures; a measure summed over rows = the total"
+    )
+    summary: dict[str, Any] | None = Field(
+        default=None, description="figures that are not rows (inbound: the review queue)"
+    )
+
+
+class HygieneItemOut(schemas.Answer):
+    kind: str = Field(description="no_proof, no_timestamp, reconfirm or pending_expired")
+    number: str = Field(description="masked, never whole (C23)")
+    line: str
+    source: str
+    since: str
+
+
+class HygieneOut(schemas.Answer):
+    account: str
+    cutoff: str | None
+    no_proof: dict[str, int] = Field(description="standing opt-ins with no proof, by source")
+    no_timestamp: dict[str, int] = Field(description="opt-ins with no consent time, by source")
+    reconfirm: int = Field(description="reconfirmation candidates (C26)")
+    pending_expired: int = Field(description="double opt-ins pending past their TTL (C24)")
+    items: list[HygieneItemOut]
 
 
 def _owner(who: Any, account: str | None) -> str:
@@ -27,7 +57,11 @@ def _owner(who: Any, account: str | None) -> str:
     return str(home.slug)
 
 
-@router.get("/reports/{kind}", summary="A report: rows of grouping keys and counts (C23)")
+@router.get(
+    "/reports/{kind}",
+    summary="A report: rows of grouping keys and counts (C23)",
+    response_model=ReportOut,
+)
 def report(
     kind: str,
     who: CallerDep,
@@ -62,7 +96,11 @@ def report(
     return result.as_dict()
 
 
-@router.get("/hygiene", summary="List hygiene: proof-less, old and expired consent (C24, C26)")
+@router.get(
+    "/hygiene",
+    summary="List hygiene: proof-less, old and expired consent (C24, C26)",
+    response_model=HygieneOut,
+)
 def hygiene(
     who: CallerDep,
     svc: ServicesDep,
