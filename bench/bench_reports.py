@@ -108,17 +108,25 @@ def run(url: str, n: int, runs: int) -> dict[str, object]:
     cl, build_s = build(url, n)
     since, until = START, NOW
     cases = {
-        "opt_outs whole year, no grouping": dict(kind="opt_outs"),
-        "opt_outs by line, day buckets, America/New_York": dict(
-            kind="opt_outs", by="line", bucket="day", timezone="America/New_York"
-        ),
-        "opt_outs by source,rule, month buckets, Asia/Kolkata": dict(
-            kind="opt_outs", by="source,rule", bucket="month", timezone="Asia/Kolkata"
-        ),
-        "opt_outs by line,purpose,topic, week buckets, UTC": dict(
-            kind="opt_outs", by="line,purpose,topic", bucket="week"
-        ),
-        "inbound by intent,rule": dict(kind="inbound", by="intent,rule"),
+        "opt_outs whole year, no grouping": {"kind": "opt_outs"},
+        "opt_outs by line, day buckets, America/New_York": {
+            "kind": "opt_outs",
+            "by": "line",
+            "bucket": "day",
+            "timezone": "America/New_York",
+        },
+        "opt_outs by source,rule, month buckets, Asia/Kolkata": {
+            "kind": "opt_outs",
+            "by": "source,rule",
+            "bucket": "month",
+            "timezone": "Asia/Kolkata",
+        },
+        "opt_outs by line,purpose,topic, week buckets, UTC": {
+            "kind": "opt_outs",
+            "by": "line,purpose,topic",
+            "bucket": "week",
+        },
+        "inbound by intent,rule": {"kind": "inbound", "by": "intent,rule"},
     }
     out: dict[str, object] = {}
     for name, spec in cases.items():
