@@ -86,6 +86,7 @@ EXPECTED = {
     "TooManySubscriptions",
     "Unauthorized",
     "UnknownProvider",
+    "UnknownReport",
     "UnknownSubscription",
 }
 

@@ -56,6 +56,7 @@ from consentline.domain.errors import (
     UnknownLine,
     UnknownProvider,
     UnknownPurpose,
+    UnknownReport,
     UnknownReviewItem,
     UnknownSubscription,
 )
@@ -148,6 +149,7 @@ __all__ = [
     "UnknownLine",
     "UnknownProvider",
     "UnknownPurpose",
+    "UnknownReport",
     "UnknownReviewItem",
     "UnknownSubscription",
     "VerifyReport",

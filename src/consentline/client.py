@@ -27,6 +27,7 @@ from consentline.domain.ledger import Event
 from consentline.domain.outbound import NOTHING, OutboundAllow
 from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantPolicy
 from consentline.domain.privacy import check_erasure_key, keyed_address
+from consentline.domain.reports import Report
 from consentline.domain.scopes import Account, Directory, Line
 from consentline.domain.settings import AccountSettings
 from consentline.services import (
@@ -36,11 +37,13 @@ from consentline.services import (
     contact_refs,
     exports,
     history,
+    hygiene,
     imports,
     inbound,
     outbox,
     privacy,
     recording,
+    reports,
     review,
     scope_questions,
     subscriptions,
@@ -50,6 +53,7 @@ from consentline.services.context import Context
 from consentline.services.credentials import ProviderCredentials
 from consentline.services.deactivations import DeactivationReport, import_deactivations
 from consentline.services.gate import Gate
+from consentline.services.hygiene import HygieneReport, ReconfirmReport
 from consentline.services.imports import ImportReport, RowProblem
 from consentline.services.inbound import InboundMessage, InboundResult
 from consentline.services.number_changes import NumberChange, change_number
@@ -1000,6 +1004,92 @@ class Consentline:
             scrub(self.engine)
             self._reload()
         return report
+
+    # -- reports and list hygiene (C23, C24, C26) ------------------------------------------
+    def report(
+        self,
+        kind: str,
+        *,
+        account: str,
+        lines: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        bucket: str | None = None,
+        by: Sequence[str] | str | None = None,
+        timezone: str = "UTC",
+        at: datetime | None = None,
+        within: str | None = None,
+    ) -> Report:
+        """A report of ``kind`` (``opt_outs``, ``snapshot``, ``inbound``, ...) over
+        ``account``'s subtree: rows of grouping keys and counts, no personal data
+        (C23; docs/reports.md). ``within`` bounds it to an API key's subtree.
+
+        >>> cl.report("opt_outs", account="acme", by="line", bucket="day",
+        ...           timezone="America/New_York").rows[0]          # doctest: +SKIP
+        {'day': '2027-03-01', 'line': '+18005550100', 'opt_outs': 7, ...}
+        """
+        directory = self.directory()
+        now = self._clock()
+        query = reports.build_query(
+            directory,
+            kind,
+            account=account,
+            lines=lines,
+            since=since,
+            until=until,
+            bucket=bucket,
+            by=by,
+            timezone=timezone,
+            at=at,
+            within=within,
+            now=now,
+        )
+        with self.units(write=False) as uow:
+            return reports.run(uow, directory, query, now=now)
+
+    def hygiene(
+        self, *, account: str, older_than: timedelta | None = None, within: str | None = None
+    ) -> HygieneReport:
+        """What needs care on ``account``'s list (C24, C26): opt-ins with no proof or
+        no time, by source; reconfirmation candidates (consent older than the TTL or
+        ``older_than``, no engagement since); double opt-ins pending past their TTL."""
+        directory = self.directory()
+        with self.units(write=False) as uow:
+            return hygiene.survey(
+                uow,
+                directory,
+                self._tenant_policies(),
+                account=account,
+                older_than=older_than,
+                within=within,
+                now=self._clock(),
+            )
+
+    def reconfirm(
+        self,
+        *,
+        account: str,
+        older_than: timedelta | None = None,
+        per_line: int = 100,
+        dry_run: bool = False,
+        within: str | None = None,
+    ) -> ReconfirmReport:
+        """Ask the reconfirmation candidates to confirm (C26): a ``pending`` with the
+        double opt-in request through the outbox, at most ``per_line`` per line per
+        run, never to an opted-out number, never twice for one consent."""
+        ctx = self._context()
+        now = self._clock()
+        with self._write() as uow:
+            return hygiene.reconfirm(
+                uow,
+                ctx,
+                account=account,
+                older_than=older_than,
+                per_line=per_line,
+                dry_run=dry_run,
+                within=within,
+                now=now,
+            )
 
     def describe_scope(self, scope: str) -> str:
         return self.directory().describe_scope(scope)

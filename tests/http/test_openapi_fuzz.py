@@ -228,6 +228,9 @@ def test_real_answers_of_every_operation_match_the_document(api: Api) -> None:
         "/v1/addresses/{address}/export",
     )
     walk("GET", "/v1/events", params={"after": 0, "limit": 2})
+    for kind in ("opt_outs", "snapshot", "inbound"):
+        walk("GET", f"/v1/reports/{kind}?account=acme&by=line", "/v1/reports/{kind}")
+    walk("GET", "/v1/hygiene?account=acme&older_than_days=30", "/v1/hygiene")
     change = "/v1/addresses/{old}/change-number"
     walk(
         "POST", f"/v1/addresses/{address}/change-number", change, json={"new": Y, "account": "acme"}

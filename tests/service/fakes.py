@@ -214,6 +214,27 @@ class _NoErasures:
         raise AssertionError(f"the service used uow.privacy.{attribute}")
 
 
+class FakeRollups:
+    """Report counters as rows appended per table (what the writers hand over)."""
+
+    def __init__(self, ledger: FakeLedger) -> None:
+        self.ledger = ledger
+
+    def add(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        added = getattr(self.ledger, "rollup_rows", None)
+        if added is None:
+            added = self.ledger.rollup_rows = {}  # type: ignore[attr-defined]
+        added.setdefault(table, []).extend(dict(r) for r in rows)
+
+    def clear(self, tenant_id: int, *, inbound: bool = False) -> None:
+        added = getattr(self.ledger, "rollup_rows", {})
+        for name in ("report_inbound",) if inbound else ("report_counts", "report_states"):
+            added[name] = [r for r in added.get(name, []) if r["tenant_id"] != tenant_id]
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise AssertionError(f"the service used uow.rollups.{attribute}")
+
+
 class FakeUnitOfWork:
     """One 'transaction' over a FakeLedger: changes are kept only on commit()."""
 
@@ -261,6 +282,10 @@ class FakeUnitOfWork:
     @property
     def campaigns(self) -> ports.CampaignRepository:
         return cast(ports.CampaignRepository, _Absent("campaigns"))
+
+    @property
+    def rollups(self) -> ports.RollupRepository:
+        return cast(ports.RollupRepository, FakeRollups(self.ledger))
 
     def __enter__(self) -> Self:
         self._snapshot = {k: _copy(v) for k, v in vars(self.ledger).items()}

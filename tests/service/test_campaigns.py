@@ -324,3 +324,16 @@ def test_the_preview_of_a_campaign_sized_list_reads_shapes_and_agrees_with_check
         "by_reason": dict(sorted(expected.items())),
     }
     assert preview["by_reason"]["invalid_address"] == 1
+
+
+def test_the_campaigns_and_gateway_kinds_answer_through_the_report_dispatcher(
+    acme: Consentline,
+) -> None:
+    send(acme, NUMBERS[:10], name="spring-sale")
+    [row] = acme.report("campaigns", account="acme").rows
+    assert (row["campaign"], row["allowed"]) == ("spring-sale", 10)
+    assert acme.report("gateway", account="acme", by="line,reason").kind == "gateway"
+    with pytest.raises(InvalidInput):
+        acme.report("gateway", account="acme", by="topic")  # not a key of this kind
+    with pytest.raises(InvalidInput):
+        acme.report("campaigns", account="acme", by="line")

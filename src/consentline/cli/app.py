@@ -22,6 +22,7 @@ from consentline.cli import (
     outbox,
     policy,
     privacy,
+    reports,
     review,
     serve,
     subject,
@@ -206,6 +207,8 @@ app.command("snapshot")(exports.snapshot)
 app.add_typer(subject.subject_app, name="subject")
 app.command("serve")(serve.serve)
 app.command("retention")(privacy.retention)
+app.command("report")(reports.report)
+app.add_typer(reports.hygiene_app, name="hygiene")
 # `account configure` lives with the inbound settings; accounts.py owns the group.
 accounts.account_app.command("configure")(configure.configure_account)
 

@@ -33,6 +33,7 @@ output) so that no edge has to parse messages::
     │   ├── UnknownReviewItem
     │   ├── UnknownProvider          no provider adapter of that name
     │   ├── UnknownSubscription      no webhook subscription of that id (in reach)
+    │   ├── UnknownReport            no report of that kind
     │   └── UnknownAddress           no data held for that address (in reach)
     ├── Conflict                     the write contradicts stored state (409)
     │   ├── AccountExists
@@ -338,6 +339,12 @@ class ErasureKeyMissing(InvalidConfig):
     or too short: without it an erased number's suppression could not be kept (C22)."""
 
     code = "erasure_key_missing"
+
+
+class UnknownReport(NotFound):
+    """No report of kind ``kind``; the message lists the kinds there are."""
+
+    code = "unknown_report"
 
 
 class UnknownAddress(NotFound):

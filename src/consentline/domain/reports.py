@@ -53,6 +53,20 @@ class Report:
     kind: str
     rows: list[Row] = field(default_factory=list)
     query: ReportQuery | None = None
+    # Figures that are not rows (summing would mean nothing), e.g. the review queue.
+    summary: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "rows": self.rows}
+        out: dict[str, Any] = {"kind": self.kind, "rows": self.rows}
+        if self.summary is not None:
+            out["summary"] = self.summary
+        return out
+
+    def totals(self) -> dict[str, int]:
+        """Each integer measure summed over the rows: the window's totals."""
+        out: dict[str, int] = {}
+        for row in self.rows:
+            for name, value in row.items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    out[name] = out.get(name, 0) + value
+        return out

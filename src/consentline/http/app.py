@@ -38,6 +38,7 @@ from consentline.http import (
     routes_lifecycle,
     routes_privacy,
     routes_providers,
+    routes_reports,
     routes_scope_question,
     routes_subscriptions,
     routes_webhooks,
@@ -161,6 +162,7 @@ def create_app(
     app.include_router(routes_lifecycle.router)
     app.include_router(routes_imports.router)
     app.include_router(routes_exports.router)
+    app.include_router(routes_reports.router)
     app.include_router(routes_privacy.router)
     app.include_router(docs.router)
     app.add_middleware(

@@ -49,7 +49,7 @@ from consentline.domain.ledger import (
 )
 from consentline.domain.policy import check_name
 from consentline.domain.scopes import Directory
-from consentline.services import recording
+from consentline.services import recording, rollups
 from consentline.services.context import Context
 from consentline.services.inbound_messages import (
     MAX_BODY,
@@ -134,7 +134,9 @@ def handle(
     for plan in fresh:
         per_plan[plan.index] = events[cursor : cursor + len(plan.requests)]
         cursor += len(plan.requests)
-    inbound_ids = uow.inbox.insert_inbound([inbound_row(p, per_plan[p.index]) for p in fresh])
+    message_rows = [inbound_row(p, per_plan[p.index]) for p in fresh]
+    inbound_ids = uow.inbox.insert_inbound(message_rows)
+    rollups.count_inbound(uow, message_rows)  # C23: report counters, same transaction
     ids = {p.index: i for p, i in zip(fresh, inbound_ids, strict=True)}
 
     replies = [p for p in fresh if p.reply_kind is not None]

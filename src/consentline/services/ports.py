@@ -530,6 +530,40 @@ class CampaignRepository(Protocol):
     def set_alert_cursor(self, subscription_id: int, alert_id: int) -> None: ...
 
 
+class RollupRepository(Protocol):
+    """The report rollups (``storage.rollups``): counters only, never an address."""
+
+    def add(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None: ...
+    def clear(self, tenant_id: int, *, inbound: bool = False) -> None: ...
+    def first_slot(self, table: str, tenant_id: int) -> int | None: ...
+    def sums(
+        self,
+        table: str,
+        tenant_id: int,
+        grain: int,
+        ranges: Sequence[tuple[int, int]],
+        keys: Sequence[str],
+        measures: Sequence[str],
+        where: Mapping[str, Sequence[int]],
+    ) -> list[tuple[Any, ...]]: ...
+    def slot_sums(
+        self,
+        table: str,
+        tenant_id: int,
+        slots: Sequence[int],
+        keys: Sequence[str],
+        measures: Sequence[str],
+        where: Mapping[str, Sequence[int]],
+    ) -> list[tuple[Any, ...]]: ...
+    def state_sums(
+        self, tenant_id: int, day_start: int, at: int, line_ids: Sequence[int]
+    ) -> list[tuple[int, str, int, int, int, int]]: ...
+    def review_stats(
+        self, tenant_id: int, account_ids: Sequence[int]
+    ) -> tuple[int, int | None]: ...
+    def last_inbound(self, tenant_id: int, account_ids: Sequence[int]) -> dict[str, int]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: enter it, use its repositories, ``commit()``; leaving the
     block without committing (or with an exception) rolls everything back."""
@@ -554,6 +588,8 @@ class UnitOfWork(Protocol):
     def privacy(self) -> PrivacyRepository: ...
     @property
     def campaigns(self) -> CampaignRepository: ...
+    @property
+    def rollups(self) -> RollupRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -58,6 +58,7 @@ from consentline.domain.privacy import (
     keyed_address,
 )
 from consentline.domain.scopes import Directory
+from consentline.services import rollups
 from consentline.services.ports import UnitOfWork
 
 DEFAULT_RETENTION_YEARS: Final = 4
@@ -287,6 +288,9 @@ def _lapse_consents(
         return seq, head, 0
     ids = uow.store.insert_events(rows)
     uow.store.set_chain_head(tenant_id, seq, head)
+    before = {k: decode(p.shape, p.ids, p.times) for k, p in state.items()}
+    revoke_all_us = uow.store.load_policies()[tenant_id].revoke_all_us
+    rollups.count_events(uow, list(zip(rows, ids, strict=True)), before, revoke_all_us)  # C23
     updated = {}
     for key, projection in state.items():
         entries = decode(projection.shape, projection.ids, projection.times)

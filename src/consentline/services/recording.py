@@ -57,6 +57,7 @@ from consentline.domain.scopes import (
     line_scope,
     parse_scope,
 )
+from consentline.services import rollups
 from consentline.services.ports import UnitOfWork
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
@@ -499,6 +500,7 @@ def _project(
     for key in dict.fromkeys(keys):
         found = current.get(key)
         entries[key] = decode(found.shape, found.ids, found.times) if found else []
+    rollups.count_events(uow, written, entries, revoke_all_us)  # C23: report counters
     for (row, event_id), key in zip(written, keys, strict=True):
         insert_entry(
             entries[key],
@@ -548,4 +550,6 @@ def rebuild_state(
     uow.store.save_state(
         {key: encode(compact(items, revoke_all_us)) for key, items in entries.items()}
     )
+    # The report counters follow the projection (C23): recomputed the same way.
+    rollups.rebuild(uow.store, uow.rollups, tenant_id, address_of=key_of, erased=erased)
     return len(entries)

@@ -462,3 +462,62 @@ alert_marks = Table(
     Column("source", String(32), primary_key=True),
     Column("last_id", BigInteger, nullable=False),
 )
+
+
+# -- report rollups (migration 0013) ------------------------------------------------------
+# C23: counters for reports, kept in the transaction that writes the ledger; no key
+# holds an address. ``grain`` 0 is a 15-minute UTC slot, 1 a UTC day (domain.rollups).
+# Strings are "" for none, so that every key column can be in the primary key.
+report_counts = Table(
+    "report_counts",
+    metadata,
+    Column("tenant_id", BigInteger, primary_key=True),
+    Column("grain", Integer, primary_key=True),
+    Column("slot_us", BigInteger, primary_key=True),
+    Column("account_id", BigInteger, primary_key=True),
+    Column("line_id", BigInteger, primary_key=True),  # 0: no line (an account's event)
+    Column("source", String(63), primary_key=True),
+    Column("purpose", String(63), primary_key=True),
+    Column("topic", String(63), primary_key=True),
+    Column("rule", String(63), primary_key=True),  # the classifier's, for keyword events
+    Column("language", String(8), primary_key=True),
+    Column("opt_in", BigInteger, nullable=False, default=0),
+    Column("opt_out", BigInteger, nullable=False, default=0),
+    Column("resume", BigInteger, nullable=False, default=0),
+    Column("lapse", BigInteger, nullable=False, default=0),
+    Column("pending", BigInteger, nullable=False, default=0),
+    Column("exact_hit", BigInteger, nullable=False, default=0),
+    Column("exact_miss", BigInteger, nullable=False, default=0),
+)
+
+# Per line and purpose, the change in how many addresses are opted in / out / pending;
+# line 0 carries the tenant's count of addresses (the state at a moment is the sum of
+# the deltas before it).
+report_states = Table(
+    "report_states",
+    metadata,
+    Column("tenant_id", BigInteger, primary_key=True),
+    Column("grain", Integer, primary_key=True),
+    Column("slot_us", BigInteger, primary_key=True),
+    Column("line_id", BigInteger, primary_key=True),
+    Column("purpose", String(63), primary_key=True),
+    Column("opted_in", BigInteger, nullable=False, default=0),
+    Column("opted_out", BigInteger, nullable=False, default=0),
+    Column("pending", BigInteger, nullable=False, default=0),
+    Column("addresses", BigInteger, nullable=False, default=0),
+)
+
+report_inbound = Table(
+    "report_inbound",
+    metadata,
+    Column("tenant_id", BigInteger, primary_key=True),
+    Column("grain", Integer, primary_key=True),
+    Column("slot_us", BigInteger, primary_key=True),
+    Column("account_id", BigInteger, primary_key=True),
+    Column("line_id", BigInteger, primary_key=True),
+    Column("intent", String(16), primary_key=True),
+    Column("rule", String(63), primary_key=True),
+    Column("language", String(8), primary_key=True),
+    Column("messages", BigInteger, nullable=False, default=0),
+    Column("exact_differs", BigInteger, nullable=False, default=0),
+)

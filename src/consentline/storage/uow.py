@@ -25,6 +25,7 @@ from consentline.storage.inbox import InboxStore
 from consentline.storage.nonces import NonceStore
 from consentline.storage.privacy import PrivacyStore
 from consentline.storage.repository import SqlStore
+from consentline.storage.rollups import RollupStore
 from consentline.storage.scope_questions import ScopeQuestionStore
 
 
@@ -41,6 +42,7 @@ class UnitOfWork:
     refs: ContactRefStore
     privacy: PrivacyStore
     campaigns: CampaignStore
+    rollups: RollupStore
 
     def __init__(
         self, engine: Engine, *, write: bool = True, erasure_key: bytes | None = None
@@ -68,6 +70,7 @@ class UnitOfWork:
         self.refs = ContactRefStore(conn)
         self.privacy = PrivacyStore(conn)
         self.campaigns = CampaignStore(conn)
+        self.rollups = RollupStore(conn)
         return self
 
     def commit(self) -> None:
