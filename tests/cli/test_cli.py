@@ -138,9 +138,13 @@ def test_the_walk_finds_every_command() -> None:
         ("subject", "export"),
         ("subject", "erase"),
         ("retention",),
+        ("operator",),
+        ("operator", "create"),
+        ("operator", "list"),
+        ("operator", "disable"),
     }
     assert expected <= set(COMMAND_PATHS)
-    assert len(LEAF_PATHS) == 28  # a new command must be added to `expected` above
+    assert len(LEAF_PATHS) == 31  # a new command must be added to `expected` above
 
 
 @pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(p) or "consentline")

@@ -258,6 +258,10 @@ class FakeUnitOfWork:
     def privacy(self) -> ports.PrivacyRepository:
         return cast(ports.PrivacyRepository, _NoErasures())
 
+    @property
+    def operators(self) -> ports.OperatorRepository:
+        return cast(ports.OperatorRepository, _Absent("operators"))
+
     def __enter__(self) -> Self:
         self._snapshot = {k: _copy(v) for k, v in vars(self.ledger).items()}
         return self

@@ -19,6 +19,7 @@ from consentline.cli import (
     inbound,
     ledger,
     lifecycle,
+    operators,
     outbox,
     policy,
     privacy,
@@ -205,6 +206,7 @@ app.command("export")(exports.export)
 app.command("snapshot")(exports.snapshot)
 app.add_typer(subject.subject_app, name="subject")
 app.command("serve")(serve.serve)
+app.add_typer(operators.operator_app, name="operator")
 app.command("retention")(privacy.retention)
 # `account configure` lives with the inbound settings; accounts.py owns the group.
 accounts.account_app.command("configure")(configure.configure_account)

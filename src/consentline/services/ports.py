@@ -203,6 +203,20 @@ class AnchorRecord:
     anchored_us: int
 
 
+@dataclass(frozen=True, slots=True)
+class OperatorRecord:
+    """A person who signs in to the web UI (``operators``): a password hash, never the
+    password."""
+
+    id: int
+    name: str
+    account_id: int
+    role: str
+    password_hash: str
+    created_us: int
+    disabled_us: int | None
+
+
 # -- repositories ----------------------------------------------------------------------
 class LedgerRepository(Protocol):
     """Accounts, lines, tenants' policies, the ledger and its projection."""
@@ -424,6 +438,22 @@ class ExportRepository(Protocol):
     def reviews_for(self, inbound_ids: Sequence[int]) -> list[ReviewRecord]: ...
 
 
+class OperatorRepository(Protocol):
+    """Operators of the web UI and the shared rate-limit counters."""
+
+    def insert(
+        self, *, name: str, account_id: int, role: str, password_hash: str, now_us: int
+    ) -> int: ...
+    def by_name(self, name: str) -> OperatorRecord | None: ...
+    def by_id(self, operator_id: int) -> OperatorRecord | None: ...
+    def of_accounts(self, account_ids: Collection[int] | None) -> list[OperatorRecord]: ...
+    def set_password(self, operator_id: int, password_hash: str) -> None: ...
+    def disable(self, operator_id: int, now_us: int) -> None: ...
+    def hit(self, bucket: str, key: str, window_us: int) -> int: ...
+    def hits(self, bucket: str, key: str, window_us: int) -> int: ...
+    def clear(self, bucket: str, key: str) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: enter it, use its repositories, ``commit()``; leaving the
     block without committing (or with an exception) rolls everything back."""
@@ -446,6 +476,8 @@ class UnitOfWork(Protocol):
     def refs(self) -> ContactRefRepository: ...
     @property
     def privacy(self) -> PrivacyRepository: ...
+    @property
+    def operators(self) -> OperatorRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -22,6 +22,7 @@ from consentline.storage.exports import ExportStore
 from consentline.storage.hookstore import HookStore
 from consentline.storage.inbox import InboxStore
 from consentline.storage.nonces import NonceStore
+from consentline.storage.operators import OperatorStore
 from consentline.storage.privacy import PrivacyStore
 from consentline.storage.repository import SqlStore
 from consentline.storage.scope_questions import ScopeQuestionStore
@@ -39,6 +40,7 @@ class UnitOfWork:
     exports: ExportStore
     refs: ContactRefStore
     privacy: PrivacyStore
+    operators: OperatorStore
 
     def __init__(
         self, engine: Engine, *, write: bool = True, erasure_key: bytes | None = None
@@ -65,6 +67,7 @@ class UnitOfWork:
         self.exports = ExportStore(conn)
         self.refs = ContactRefStore(conn)
         self.privacy = PrivacyStore(conn)
+        self.operators = OperatorStore(conn)
         return self
 
     def commit(self) -> None:
