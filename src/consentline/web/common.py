@@ -126,6 +126,8 @@ async def form_of(request: Request) -> dict[str, str]:
     if len(body) > MAX_FORM:
         raise LimitExceeded("the form is too large", limit=MAX_FORM)
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if not body:
+        return {}
     if media != "application/x-www-form-urlencoded":
         raise InvalidInput("send the form as application/x-www-form-urlencoded")
     try:
