@@ -155,3 +155,22 @@ def test_a_form_for_a_topic_the_account_has_no_keyword_for_is_not_found(
 
     with pytest.raises(NotFound):
         join_form.join_form(acme.account_settings("acme"), account="acme", topic="volunteer")
+
+
+def test_the_contact_view_reads_the_history_a_page_at_a_time_newest_first(
+    acme: Consentline, clock: Clock
+) -> None:
+    from consentline.services.contact_view import contact_view
+
+    acme.create_account("other", default_region="US")
+    for n in range(7):
+        clock.advance(seconds=1)
+        acme.record(X, "opt_in" if n % 2 else "opt_out", account="acme", purpose="marketing")
+    acme.record(X, "opt_out", account="other")  # another tenant's: never shown
+    home = acme.directory().account("acme")
+    with acme.units(write=False) as uow:
+        first = contact_view(uow, acme.directory(), home=home, address=X, per_page=3)
+        last = contact_view(uow, acme.directory(), home=home, address=X, page=9, per_page=3)
+    assert (first.total_events, first.pages, first.page) == (7, 3, 1)
+    assert [e.seq for e in first.events] == [7, 6, 5]
+    assert (last.page, [e.seq for e in last.events]) == (3, [1])

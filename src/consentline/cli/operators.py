@@ -11,7 +11,16 @@ from consentline.cli._common import JsonFlag, console, emit, iso, session, text
 from consentline.domain.scopes import Directory
 from consentline.services.operators import Operator
 
-operator_app = typer.Typer(help="Operators of the web UI (people, with a password).")
+operator_app = typer.Typer(
+    no_args_is_help=True,
+    help="""Operators of the web UI: people who sign in at /ui/login (docs/web-ui.md).
+
+Example:
+
+    consentline operator create maria --account acme --role write
+    consentline operator list
+""",
+)
 
 
 def _json(operator: Operator, directory: Directory) -> dict[str, object]:

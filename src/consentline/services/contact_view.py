@@ -4,7 +4,7 @@ messages with their classification, and the replies sent to it (C28).
 What :func:`consentline.services.exports.subject_export` gathers, within one account's
 subtree, but with the history paginated (newest first) so that a number with
 thousands of events renders one page, not all of them; the events are read by the
-same indexed history query.
+history index, a page at a time.
 
 >>> with cl.units(write=False) as uow:                        # doctest: +SKIP
 ...     view = contact_view(uow, directory, home=acme, address="+14155550101", page=1)
@@ -62,7 +62,8 @@ def contact_view(
 ) -> ContactView:
     """What ``home``'s subtree holds about ``address`` on ``channel`` (default: sms, or
     email for an address with ``@``); events are those whose scope is in the subtree
-    or governs it, newest first, ``per_page`` a page."""
+    or governs it, newest first, ``per_page`` a page (one count and one page read by
+    the history index, never the whole history)."""
     number, kind = normalised(address, channel, home)
     tenant_id = home.tenant_id
     accounts, lines = subtree(directory, home)
@@ -70,11 +71,12 @@ def contact_view(
     numbers = {line.number for line in lines}
     visible = subtree_scopes(directory, home)
     visible.update(account_scope(a.id) for a in directory.within_boundary(home.id))
-    events = [e for e in uow.store.history(tenant_id, number, kind) if e.scope in visible]
-    total = len(events)
+    total = uow.pages.history_count(tenant_id, number, kind, visible)
     pages = max(1, -(-total // per_page))
     page = min(max(1, page), pages)
-    newest_first = events[::-1][(page - 1) * per_page : page * per_page]
+    newest_first = uow.pages.history_page(
+        tenant_id, number, kind, visible, offset=(page - 1) * per_page, limit=per_page
+    )
     by_line = {line.id: line.number for line in lines}
     inbound = [
         {

@@ -454,6 +454,24 @@ class OperatorRepository(Protocol):
     def clear(self, bucket: str, key: str) -> None: ...
 
 
+class PageRepository(Protocol):
+    """The web UI's reads: a number's history a page at a time, newest first."""
+
+    def history_count(
+        self, tenant_id: int, address: str, channel: str, scopes: Collection[str]
+    ) -> int: ...
+    def history_page(
+        self,
+        tenant_id: int,
+        address: str,
+        channel: str,
+        scopes: Collection[str],
+        *,
+        offset: int,
+        limit: int,
+    ) -> list[Event]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: enter it, use its repositories, ``commit()``; leaving the
     block without committing (or with an exception) rolls everything back."""
@@ -478,6 +496,8 @@ class UnitOfWork(Protocol):
     def privacy(self) -> PrivacyRepository: ...
     @property
     def operators(self) -> OperatorRepository: ...
+    @property
+    def pages(self) -> PageRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -23,6 +23,7 @@ from consentline.storage.hookstore import HookStore
 from consentline.storage.inbox import InboxStore
 from consentline.storage.nonces import NonceStore
 from consentline.storage.operators import OperatorStore
+from consentline.storage.pages import PageStore
 from consentline.storage.privacy import PrivacyStore
 from consentline.storage.repository import SqlStore
 from consentline.storage.scope_questions import ScopeQuestionStore
@@ -41,6 +42,7 @@ class UnitOfWork:
     refs: ContactRefStore
     privacy: PrivacyStore
     operators: OperatorStore
+    pages: PageStore
 
     def __init__(
         self, engine: Engine, *, write: bool = True, erasure_key: bytes | None = None
@@ -68,6 +70,7 @@ class UnitOfWork:
         self.refs = ContactRefStore(conn)
         self.privacy = PrivacyStore(conn)
         self.operators = OperatorStore(conn)
+        self.pages = PageStore(conn)
         return self
 
     def commit(self) -> None:
