@@ -10,6 +10,7 @@ Operators (password PASSWORD): ``acme-admin``, ``acme-write``, ``acme-read``,
 from __future__ import annotations
 
 import re
+import shutil
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -83,12 +84,24 @@ class Ui:
         return csrf_of(self.http.get("/ui/").text)
 
 
+@pytest.fixture(scope="session")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded database made once: hashing five passwords with argon2 is the slow
+    part of a test, so each test gets a copy of this file instead."""
+    path = tmp_path_factory.mktemp("seeded") / "ui.db"
+    with consentline.connect(f"sqlite:///{path}", clock=Clock(), cache_seconds=0.0) as cl:
+        seed(cl)
+    return path
+
+
 @pytest.fixture
-def ui(tmp_path: Path, clock: Clock) -> Iterator[Ui]:
+def ui(tmp_path: Path, clock: Clock, seeded: Path) -> Iterator[Ui]:
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{seeded}{suffix}").exists():
+            shutil.copy(f"{seeded}{suffix}", tmp_path / f"ui.db{suffix}")
     cl = consentline.connect(
         f"sqlite:///{tmp_path / 'ui.db'}", clock=clock, cache_seconds=0.0, erasure_key=ERASURE_KEY
     )
-    seed(cl)
     settings = Settings(session_secret=Secret("s" * 40))
     app = create_app(cl, settings)
     install(app, cl, settings)
