@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install dev lint test bench serve clean
+.PHONY: install dev lint test bench serve screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ test: lint
 serve: $(STAMP)
 	$(BIN)/consentline --db sqlite:///./var/consentline.db init
 	$(BIN)/consentline serve
+
+# The README's screenshots of the web UI, taken by its browser tests.
+screenshots: $(DEV_STAMP)
+	CONSENTLINE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/web/test_browser.py
 
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/run_all.py

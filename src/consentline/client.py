@@ -57,6 +57,7 @@ from consentline.services.hygiene import HygieneReport, ReconfirmReport
 from consentline.services.imports import ImportReport, RowProblem
 from consentline.services.inbound import InboundMessage, InboundResult
 from consentline.services.number_changes import NumberChange, change_number
+from consentline.services.operators import Operators
 from consentline.services.outbox import OutboxMessage
 from consentline.services.ports import UnitOfWork, UnitOfWorkFactory
 from consentline.services.privacy import ErasureReport, RetentionReport
@@ -185,6 +186,10 @@ class Consentline:
         """API keys on this database, with a read path of their own (``close()`` it);
         ``clock`` defaults to the client's."""
         return ApiKeys(self.units, StateReader(self.engine), clock or self._clock)
+
+    def operators(self, clock: Clock | None = None) -> Operators:
+        """The web UI's operators and the shared rate limits on this database."""
+        return Operators(self.units, clock or self._clock)
 
     def provider_credentials(
         self,

@@ -112,6 +112,18 @@ def _erasure_key(environ: Mapping[str, str]) -> Secret | None:
     return Secret(value)
 
 
+def _session_secret(environ: Mapping[str, str]) -> Secret | None:
+    """The key that signs the web UI's session cookies: shared by every process that
+    serves the UI (without it each process makes its own, and a restart signs out)."""
+    name = "CONSENTLINE_SESSION_SECRET"
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    if len(value) < MIN_ERASURE_KEY or any(c.isspace() for c in value):
+        raise _fail(name, f"must be at least {MIN_ERASURE_KEY} characters without spaces")
+    return Secret(value)
+
+
 def _public_url(environ: Mapping[str, str]) -> str | None:
     name = "CONSENTLINE_PUBLIC_URL"
     value = environ.get(name, "").strip()
@@ -175,6 +187,8 @@ class Settings:
     bulk_check_seconds: float = DEFAULT_BULK_CHECK_SECONDS
     max_bulk_checks: int = DEFAULT_MAX_BULK_CHECKS
     erasure_key: Secret | None = None
+    session_secret: Secret | None = None
+    secure_cookies: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -197,11 +211,16 @@ class Settings:
 
         ``CONSENTLINE_ERASURE_KEY`` (at least 32 characters): the installation secret
         of erasure's keyed hash (docs/privacy.md); without it erasure is refused.
+
+        The web UI (docs/web-ui.md): ``CONSENTLINE_SESSION_SECRET`` (at least 32
+        characters) signs session cookies; they are marked ``Secure`` when
+        ``CONSENTLINE_PUBLIC_URL`` is an https URL.
         """
+        public_url = _public_url(environ)
         return cls(
             database_url=_database_url(environ),
             admin_key=_admin_key(environ),
-            public_url=_public_url(environ),
+            public_url=public_url,
             max_body=_size(environ, "CONSENTLINE_MAX_BODY", DEFAULT_MAX_BODY),
             max_bulk_body=_size(environ, "CONSENTLINE_MAX_BULK_BODY", DEFAULT_MAX_BULK_BODY),
             outbound_allow=_outbound_allow(environ),
@@ -215,4 +234,6 @@ class Settings:
                 environ, "CONSENTLINE_MAX_BULK_CHECKS", DEFAULT_MAX_BULK_CHECKS, 1000
             ),
             erasure_key=_erasure_key(environ),
+            session_secret=_session_secret(environ),
+            secure_cookies=public_url is not None and public_url.startswith("https://"),
         )

@@ -140,9 +140,13 @@ def test_the_walk_finds_every_command() -> None:
         ("retention",),
         ("report",),
         ("hygiene", "reconfirm"),
+        ("operator",),
+        ("operator", "create"),
+        ("operator", "list"),
+        ("operator", "disable"),
     }
     assert expected <= set(COMMAND_PATHS)
-    assert len(LEAF_PATHS) == 30  # a new command must be added to `expected` above
+    assert len(LEAF_PATHS) == 33  # a new command must be added to `expected` above
 
 
 @pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(p) or "consentline")

@@ -287,6 +287,14 @@ class FakeUnitOfWork:
     def rollups(self) -> ports.RollupRepository:
         return cast(ports.RollupRepository, FakeRollups(self.ledger))
 
+    @property
+    def operators(self) -> ports.OperatorRepository:
+        return cast(ports.OperatorRepository, _Absent("operators"))
+
+    @property
+    def pages(self) -> ports.PageRepository:
+        return cast(ports.PageRepository, _Absent("pages"))
+
     def __enter__(self) -> Self:
         self._snapshot = {k: _copy(v) for k, v in vars(self.ledger).items()}
         return self

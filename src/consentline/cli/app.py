@@ -19,6 +19,7 @@ from consentline.cli import (
     inbound,
     ledger,
     lifecycle,
+    operators,
     outbox,
     policy,
     privacy,
@@ -206,6 +207,7 @@ app.command("export")(exports.export)
 app.command("snapshot")(exports.snapshot)
 app.add_typer(subject.subject_app, name="subject")
 app.command("serve")(serve.serve)
+app.add_typer(operators.operator_app, name="operator")
 app.command("retention")(privacy.retention)
 app.command("report")(reports.report)
 app.add_typer(reports.hygiene_app, name="hygiene")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from consentline import connect
+from consentline import connect, web
 from consentline.cli._common import ENV_URL, JsonFlag, emit, errors_to_exit, global_options
 from consentline.http import create_app
 from consentline.http.logging import uvicorn_log_config
@@ -94,6 +94,7 @@ def serve(
         ),
     ]
     app = create_app(client, settings, keys=keys, workers=[Worker(jobs)] if worker else [])
+    web.install(app, client, settings)  # /ui/ and /join/ (docs/web-ui.md)
     try:
         uvicorn.run(app, host=host, port=port, log_config=uvicorn_log_config())
     finally:

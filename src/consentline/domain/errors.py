@@ -43,11 +43,13 @@ output) so that no edge has to parse messages::
     │   ├── IdempotencyConflict      key reused with a different request
     │   ├── ReviewDecided            the review item was already decided
     │   ├── DuplicateExternalId      a provider account id configured on another account
-    │   └── TooManySubscriptions     the account has its maximum of webhook subscriptions
+    │   ├── TooManySubscriptions     the account has its maximum of webhook subscriptions
+    │   └── OperatorExists           an operator of that name exists
     ├── LimitExceeded                a request is over a documented limit (413)
     │   ├── TooManyRecipients        a bulk check lists more than the limit
     │   ├── BudgetExceeded           a bulk check used up its time budget
-    │   └── TooManyBulkChecks        the server is running its cap of bulk checks (429)
+    │   ├── TooManyBulkChecks        the server is running its cap of bulk checks (429)
+    │   └── TooManyAttempts          sign-ins or form posts over their rate limit (429)
     ├── StorageError                 the database failed; nothing was written (503)
     └── GatewayError                 the send gateway's answer, in Twilio's error shape
 
@@ -296,6 +298,17 @@ class BudgetExceeded(LimitExceeded):
 
 class TooManyBulkChecks(LimitExceeded):
     code = "too_many_bulk_checks"
+
+
+class TooManyAttempts(LimitExceeded):
+    """Too many sign-in attempts or form submissions for one key (a username, an IP,
+    a number) in the current window; ``retry_after`` seconds until the next one."""
+
+    code = "too_many_attempts"
+
+
+class OperatorExists(Conflict):
+    code = "operator_exists"
 
 
 class StorageError(ConsentlineError):

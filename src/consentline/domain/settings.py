@@ -46,6 +46,10 @@ class AccountSettings:
     frequency: str | None = None
     language: str | None = None  # default reply language
     scope_question: ScopeQuestion | None = None  # C17: the confirmation may ask (off: None)
+    # The hosted opt-in form (/join/...): the consent text shown beside the checkbox and
+    # its version; both go into the proof of every submission (C24, C25).
+    consent_text: str | None = None
+    consent_version: str | None = None
 
     @property
     def program(self) -> Program:
@@ -119,6 +123,20 @@ class AccountSettings:
                 if not isinstance(text, str) or not 1 <= len(text.strip()) <= 80:
                     raise InvalidConfig(f"{name} must be 1 to 80 characters", setting=name)
                 values[name] = text.strip()
+        if data.get("consent_text") is not None:
+            text = data["consent_text"]
+            if not isinstance(text, str) or not 20 <= len(text.strip()) <= 1000:
+                raise InvalidConfig(
+                    "consent_text must be 20 to 1000 characters", setting="consent_text"
+                )
+            values["consent_text"] = text.strip()
+        if data.get("consent_version") is not None:
+            version = data["consent_version"]
+            if not isinstance(version, str) or not 1 <= len(version.strip()) <= 32:
+                raise InvalidConfig(
+                    "consent_version must be 1 to 32 characters", setting="consent_version"
+                )
+            values["consent_version"] = version.strip()
         if data.get("language") is not None:
             if data["language"] not in LANGUAGES:
                 raise InvalidConfig(f"no templates for language {data['language']!r}")

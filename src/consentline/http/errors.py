@@ -40,6 +40,7 @@ from consentline.domain.errors import (
     NotFound,
     SettingsError,
     StorageError,
+    TooManyAttempts,
     TooManyBulkChecks,
     Unauthorized,
 )
@@ -56,6 +57,7 @@ STATUS: Final[Mapping[type[ConsentlineError], int]] = {
     Conflict: 409,
     LimitExceeded: 413,
     TooManyBulkChecks: 429,
+    TooManyAttempts: 429,
     StorageError: 503,
     ConsentlineError: 400,
 }

@@ -240,6 +240,20 @@ class AlertRecord:
     body: str  # JSON
 
 
+@dataclass(frozen=True, slots=True)
+class OperatorRecord:
+    """A person who signs in to the web UI (``operators``): a password hash, never the
+    password."""
+
+    id: int
+    name: str
+    account_id: int
+    role: str
+    password_hash: str
+    created_us: int
+    disabled_us: int | None
+
+
 # -- repositories ----------------------------------------------------------------------
 class LedgerRepository(Protocol):
     """Accounts, lines, tenants' policies, the ledger and its projection."""
@@ -564,6 +578,40 @@ class RollupRepository(Protocol):
     def last_inbound(self, tenant_id: int, account_ids: Sequence[int]) -> dict[str, int]: ...
 
 
+class OperatorRepository(Protocol):
+    """Operators of the web UI and the shared rate-limit counters."""
+
+    def insert(
+        self, *, name: str, account_id: int, role: str, password_hash: str, now_us: int
+    ) -> int: ...
+    def by_name(self, name: str) -> OperatorRecord | None: ...
+    def by_id(self, operator_id: int) -> OperatorRecord | None: ...
+    def of_accounts(self, account_ids: Collection[int] | None) -> list[OperatorRecord]: ...
+    def set_password(self, operator_id: int, password_hash: str) -> None: ...
+    def disable(self, operator_id: int, now_us: int) -> None: ...
+    def hit(self, bucket: str, key: str, window_us: int) -> int: ...
+    def hits(self, bucket: str, key: str, window_us: int) -> int: ...
+    def clear(self, bucket: str, key: str) -> None: ...
+
+
+class PageRepository(Protocol):
+    """The web UI's reads: a number's history a page at a time, newest first."""
+
+    def history_count(
+        self, tenant_id: int, address: str, channel: str, scopes: Collection[str]
+    ) -> int: ...
+    def history_page(
+        self,
+        tenant_id: int,
+        address: str,
+        channel: str,
+        scopes: Collection[str],
+        *,
+        offset: int,
+        limit: int,
+    ) -> list[Event]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: enter it, use its repositories, ``commit()``; leaving the
     block without committing (or with an exception) rolls everything back."""
@@ -590,6 +638,10 @@ class UnitOfWork(Protocol):
     def campaigns(self) -> CampaignRepository: ...
     @property
     def rollups(self) -> RollupRepository: ...
+    @property
+    def operators(self) -> OperatorRepository: ...
+    @property
+    def pages(self) -> PageRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -521,3 +521,31 @@ report_inbound = Table(
     Column("messages", BigInteger, nullable=False, default=0),
     Column("exact_differs", BigInteger, nullable=False, default=0),
 )
+
+
+# -- operators of the web UI and rate limits (migration 0014) -----------------------------
+# People who sign in to /ui/: each belongs to one account and reaches its subtree, as an
+# API key does. Only a memory-hard hash of the password is stored (argon2id).
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(63), nullable=False, unique=True),  # the sign-in username
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("role", String(8), nullable=False),  # read, write, admin
+    Column("password_hash", String(255), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("disabled_us", BigInteger, nullable=True),
+)
+
+# Fixed-window counters shared by every process on the database (sign-in attempts per
+# username and per IP, hosted-form submissions per IP and per number). ``key`` is a
+# SHA-256 of what is counted, so no number or address is stored here.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("bucket", String(32), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("window_us", BigInteger, nullable=False),
+    Column("hits", Integer, nullable=False),
+)

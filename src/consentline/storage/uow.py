@@ -23,6 +23,8 @@ from consentline.storage.exports import ExportStore
 from consentline.storage.hookstore import HookStore
 from consentline.storage.inbox import InboxStore
 from consentline.storage.nonces import NonceStore
+from consentline.storage.operators import OperatorStore
+from consentline.storage.pages import PageStore
 from consentline.storage.privacy import PrivacyStore
 from consentline.storage.repository import SqlStore
 from consentline.storage.rollups import RollupStore
@@ -43,6 +45,8 @@ class UnitOfWork:
     privacy: PrivacyStore
     campaigns: CampaignStore
     rollups: RollupStore
+    operators: OperatorStore
+    pages: PageStore
 
     def __init__(
         self, engine: Engine, *, write: bool = True, erasure_key: bytes | None = None
@@ -71,6 +75,8 @@ class UnitOfWork:
         self.privacy = PrivacyStore(conn)
         self.campaigns = CampaignStore(conn)
         self.rollups = RollupStore(conn)
+        self.operators = OperatorStore(conn)
+        self.pages = PageStore(conn)
         return self
 
     def commit(self) -> None:
