@@ -30,13 +30,12 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from consentline.client import Consentline
-from consentline.domain.addresses import normalise_line_id
-from consentline.domain.errors import UnknownAccount, UnknownLine
-from consentline.domain.scopes import Account, Directory, Line, account_scope, line_scope
+from consentline.domain.scopes import Account, Directory, account_scope, line_scope
 from consentline.http.batching import InboundBatcher
 from consentline.providers.gateway_flow import Gateway
 from consentline.services.api_keys import ApiKey, ApiKeys, Role
 from consentline.services.credentials import ProviderCredentials
+from consentline.services.reach import InReach
 from consentline.services.webhooks import Webhooks
 from consentline.settings import Settings
 
@@ -67,7 +66,7 @@ def services_of(request: Request) -> Services:
 
 
 @dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(InReach):
     """An authenticated key with the directory snapshot it is judged against."""
 
     key: ApiKey
@@ -86,30 +85,6 @@ class Caller:
     def home(self) -> Account | None:
         home = self.key.account_id
         return None if home is None else self.directory.account_by_id(home)
-
-    def account(self, slug: str) -> Account:
-        """The account, if in reach; otherwise exactly the error of a missing one."""
-        account = self.directory.account(slug)
-        if not self.reaches(account.id):
-            raise UnknownAccount(f"no account {slug!r}", account=slug)
-        return account
-
-    def line(self, number: str) -> Line:
-        """The line (any spelling of its number), if in reach; else as if missing."""
-        line = self.directory.find_line(number)
-        normalised = number
-        if line is None:
-            normalised = normalise_line_id(number)
-            line = self.directory.find_line(normalised)
-        if line is None or not self.reaches(line.account_id):
-            raise UnknownLine(f"no line {normalised!r}", line=normalised)
-        return line
-
-    def accounts(self) -> list[Account]:
-        return [a for a in self.directory.accounts() if self.reaches(a.id)]
-
-    def lines(self) -> list[Line]:
-        return [line for line in self.directory.lines() if self.reaches(line.account_id)]
 
     def tenant_ids(self) -> set[int] | None:
         home = self.home

@@ -19,19 +19,16 @@ from consentline.domain.errors import UnknownAccount, UnknownLine
 from consentline.domain.scopes import Account, Directory, Line, account_scope, line_scope
 
 
-@dataclass(frozen=True, slots=True)
-class Reach:
-    """The subtree of ``home`` in one directory snapshot."""
+class InReach:
+    """The reads every principal of a subtree shares (an operator's :class:`Reach`,
+    an API key's ``http.auth.Caller``): ``reaches`` says which accounts are in it,
+    and whatever is outside is answered exactly as if it did not exist."""
 
-    home_id: int
+    __slots__ = ()
     directory: Directory
 
-    @property
-    def home(self) -> Account:
-        return self.directory.account_by_id(self.home_id)
-
     def reaches(self, account_id: int) -> bool:
-        return self.directory.is_within(account_id, self.home_id)
+        raise NotImplementedError
 
     def account(self, slug: str) -> Account:
         """The account, if in reach; otherwise exactly the error of a missing one."""
@@ -62,6 +59,21 @@ class Reach:
             (line for line in self.directory.lines() if self.reaches(line.account_id)),
             key=lambda line: line.id,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Reach(InReach):
+    """The subtree of ``home`` in one directory snapshot."""
+
+    home_id: int
+    directory: Directory
+
+    @property
+    def home(self) -> Account:
+        return self.directory.account_by_id(self.home_id)
+
+    def reaches(self, account_id: int) -> bool:
+        return self.directory.is_within(account_id, self.home_id)
 
     def subtree_scopes(self) -> set[str]:
         scopes = {account_scope(a.id) for a in self.accounts()}
