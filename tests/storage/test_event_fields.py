@@ -55,7 +55,8 @@ def test_the_events_table_has_exactly_the_records_fields_in_order() -> None:
 
 
 def test_the_chain_covers_every_field_but_the_row_id_position_and_links() -> None:
-    assert tuple(inspect.signature(chain_payload).parameters) == CHAINED
+    # CHAINED, then the proof object a writer may pass along with its proof text
+    assert tuple(inspect.signature(chain_payload).parameters) == (*CHAINED, "proof_value")
     assert set(CHAINED) | UNCHAINED == set(EVENT_FIELDS)
     assert {"id", "seq", "prev_hash", "hash"} == UNCHAINED
 

@@ -361,18 +361,8 @@ class StoredEvent:
     def sealing_payload(self, proof_value: Mapping[str, Any] | None) -> str:
         """:meth:`payload` of a new event whose proof text the writer made itself
         from ``proof_value`` (then not parsed back), the same text either way."""
-        committed = committed_fields(
-            salt=self.salt,
-            address=self.address,
-            proof=self.proof,
-            idempotency_key=self.idempotency_key,
-            erased=self.erased,
-            proof_value=proof_value,
-        )
-        return _payload_text(
-            committed, self.tenant_id, self.channel, self.action, self.scope, self.purpose,
-            self.topic, self.occurred_us, self.recorded_us, self.source, self.v1_hash,
-        )  # fmt: skip
+        fields = {name: getattr(self, name) for name in CHAINED}
+        return chain_payload(**fields, proof_value=proof_value)
 
     def entry(self) -> Entry:
         return Entry(
@@ -470,10 +460,13 @@ def chain_payload(
     salt: str,
     erased: str | None,
     v1_hash: str | None,
+    proof_value: Mapping[str, Any] | None = None,
 ) -> str:
     """The canonical text of an event that the chain hash covers (C21), version 2.
 
-    Its parameters are :data:`CHAINED`, in that order (a test holds them together):
+    Its parameters are :data:`CHAINED`, in that order (a test holds them together),
+    then ``proof_value``: the object ``proof`` was made from, when the writer made it
+    canonical itself (then not parsed back; the text is the same either way). CHAINED is
     every stored field but the id, the sequence number and the links themselves.
     Personal fields (the address, the idempotency key, the proof's personal keys)
     are covered through salted digests (:mod:`consentline.domain.privacy`), so that
@@ -481,7 +474,12 @@ def chain_payload(
     every field that remains is still checked (C22).
     """
     committed = committed_fields(
-        salt=salt, address=address, proof=proof, idempotency_key=idempotency_key, erased=erased
+        salt=salt,
+        address=address,
+        proof=proof,
+        idempotency_key=idempotency_key,
+        erased=erased,
+        proof_value=proof_value,
     )
     return _payload_text(
         committed, tenant_id, channel, action, scope, purpose, topic, occurred_us, recorded_us,
