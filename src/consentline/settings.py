@@ -90,38 +90,30 @@ def database_location(url: str) -> tuple[str, str | None]:
     return parsed.render_as_string(hide_password=True), path
 
 
-def _admin_key(environ: Mapping[str, str]) -> Secret | None:
-    name = "CONSENTLINE_ADMIN_KEY"
+def _secret(environ: Mapping[str, str], name: str, minimum: int) -> Secret | None:
+    """A secret setting: unset is None; set, it must be long and without spaces."""
     value = environ.get(name, "").strip()
     if not value:
         return None
-    if len(value) < MIN_ADMIN_KEY or any(c.isspace() for c in value):
-        raise _fail(name, f"must be at least {MIN_ADMIN_KEY} characters without spaces")
+    if len(value) < minimum or any(c.isspace() for c in value):
+        raise _fail(name, f"must be at least {minimum} characters without spaces")
     return Secret(value)
+
+
+def _admin_key(environ: Mapping[str, str]) -> Secret | None:
+    return _secret(environ, "CONSENTLINE_ADMIN_KEY", MIN_ADMIN_KEY)
 
 
 def _erasure_key(environ: Mapping[str, str]) -> Secret | None:
     """C22: the secret of the keyed hash that replaces an erased number. It must not
     be stored in the database (whoever holds both could test guesses)."""
-    name = "CONSENTLINE_ERASURE_KEY"
-    value = environ.get(name, "").strip()
-    if not value:
-        return None
-    if len(value) < MIN_ERASURE_KEY or any(c.isspace() for c in value):
-        raise _fail(name, f"must be at least {MIN_ERASURE_KEY} characters without spaces")
-    return Secret(value)
+    return _secret(environ, "CONSENTLINE_ERASURE_KEY", MIN_ERASURE_KEY)
 
 
 def _session_secret(environ: Mapping[str, str]) -> Secret | None:
     """The key that signs the web UI's session cookies: shared by every process that
     serves the UI (without it each process makes its own, and a restart signs out)."""
-    name = "CONSENTLINE_SESSION_SECRET"
-    value = environ.get(name, "").strip()
-    if not value:
-        return None
-    if len(value) < MIN_ERASURE_KEY or any(c.isspace() for c in value):
-        raise _fail(name, f"must be at least {MIN_ERASURE_KEY} characters without spaces")
-    return Secret(value)
+    return _secret(environ, "CONSENTLINE_SESSION_SECRET", MIN_ERASURE_KEY)
 
 
 def _public_url(environ: Mapping[str, str]) -> str | None:
