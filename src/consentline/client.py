@@ -54,7 +54,8 @@ from consentline.services.credentials import ProviderCredentials
 from consentline.services.deactivations import DeactivationReport, import_deactivations
 from consentline.services.gate import Gate
 from consentline.services.hygiene import HygieneReport, ReconfirmReport
-from consentline.services.imports import ImportReport, RowProblem
+from consentline.services.import_planning import RowProblem
+from consentline.services.imports import ImportReport
 from consentline.services.inbound import InboundMessage, InboundResult
 from consentline.services.number_changes import NumberChange, change_number
 from consentline.services.operators import Operators
@@ -400,6 +401,7 @@ class Consentline:
         on_problem: Callable[[RowProblem], None] | None = None,
         on_chunk: Callable[[ImportReport], None] | None = None,
         chunk_size: int = imports.CHUNK,
+        in_process: bool | None = None,
     ) -> ImportReport:
         """Import a consent list (CSV or JSONL: a path, a binary file, or dicts).
 
@@ -409,8 +411,10 @@ class Consentline:
         column's words to actions (``{"Status": {"Gone": "opt_out"}}``), ``preset``
         is ``legacy-opt-out:COLUMN`` or ``optout-status:COLUMN``. Each chunk is one
         transaction; a re-run appends nothing (rows are ``unchanged``); bad rows are
-        reported, never fatal; ``on_problem`` receives every row left out. See
-        docs/imports.md.
+        reported, never fatal; ``on_problem`` receives every row left out. A file
+        of 8 MB or more is planned in a second process (when there is a spare core)
+        while this one writes; ``in_process=True`` keeps it in this process, False
+        asks for the second one whatever the size. See docs/imports.md.
 
         >>> cl.import_records("crm.csv", account="acme",            # doctest: +SKIP
         ...     mapping={"address": "Phone"}, preset="legacy-opt-out:SMS Opt Out").written
@@ -445,6 +449,7 @@ class Consentline:
             format=format,
             delimiter=delimiter,
             chunk=chunk_size,
+            in_process=in_process,
             on_problem=on_problem,
             on_chunk=on_chunk,
         )

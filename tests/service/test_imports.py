@@ -17,7 +17,7 @@ import pytest
 import consentline
 from consentline import Consentline
 from consentline.domain.errors import InvalidImport
-from consentline.services.imports import RowProblem
+from consentline.services.import_planning import RowProblem
 from tests.conftest import Clock
 
 X, Y, Z = "+14155550101", "+14155550102", "+14155550103"

@@ -22,7 +22,8 @@ from rich.table import Table
 from consentline.cli._common import JsonFlag, console, emit, session, text
 from consentline.domain.errors import InvalidImport
 from consentline.domain.import_mapping import parse_value_map
-from consentline.services.imports import ImportReport, RowProblem
+from consentline.services.import_planning import RowProblem
+from consentline.services.imports import ImportReport
 
 
 def _pairs(items: list[str] | None) -> dict[str, str]:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from consentline.cli._common import JsonFlag, console, emit, session, text
-from consentline.services.imports import RowProblem
+from consentline.services.import_planning import RowProblem
 
 Account = Annotated[str, typer.Option("--account", help="The account whose subtree it applies to.")]
 Channel = Annotated[str, typer.Option("--channel", help="sms or whatsapp.")]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from consentline.domain.errors import InvalidContactRef
 
@@ -37,6 +37,10 @@ class ContactRef:
 
     system: str
     ref: str
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled as its fields in order, cheap to load.
+        return (type(self), tuple(getattr(self, name) for name in self.__slots__))
 
     def as_dict(self) -> dict[str, str]:
         return {"system": self.system, "ref": self.ref}

@@ -109,21 +109,36 @@ class LineMap:
         return cached
 
 
+Contribution = dict[tuple[tuple[int, ...], str, int], int]
+
+
 def _contributions(
-    entries: Sequence[Entry], lines: LineMap, revoke_all_us: int | None
-) -> dict[tuple[tuple[int, ...], str, int], int]:
+    entries: Sequence[Entry],
+    lines: LineMap,
+    revoke_all_us: int | None,
+    memo: dict[object, Contribution] | None = None,
+) -> Contribution:
     """What one address adds to the state counters: ``(lines, purpose, column) -> n``.
 
     Purpose ``""`` is the state for a send naming no purpose; a purpose the address's
     entries name gets a correction (+1 at its own state, -1 at the purpose-less one),
     so every other purpose reads the purpose-less row (their folds are equal).
-    Snapshot states are for sends without a topic.
+    Snapshot states are for sends without a topic. ``memo`` keeps results by what
+    they depend on (the entries' codes, scopes, purposes and topics, and which
+    opt-outs are widened): the addresses of a bulk write mostly share a few. The
+    result is shared: callers do not change it.
     """
-    out: dict[tuple[tuple[int, ...], str, int], int] = {}
+    out: Contribution = {}
     if not entries:
         return out
     items = [(e.code, e.scope, e.purpose, e.topic) for e in entries]
     widened = widened_entries(entries, revoke_all_us)
+    if memo is not None:
+        pattern = (tuple(items), widened)
+        found = memo.get(pattern)
+        if found is None:
+            found = memo[pattern] = _contributions(entries, lines, revoke_all_us)
+        return found
     named = {e.purpose for e in entries if e.purpose}
     for scopes, ids in lines.groups(frozenset(e.scope for e in entries)):
         base, _ = fold(items, scopes, "", "", widened)
@@ -170,7 +185,8 @@ class RollupBatch:
         self.lines = lines
         self.counts: dict[CountKey, list[int]] = {}
         self.states: dict[tuple[int, int, int, tuple[int, ...], str], list[int]] = {}
-        self._contrib: dict[AddressKey, dict[tuple[tuple[int, ...], str, int], int]] = {}
+        self._contrib: dict[AddressKey, Contribution] = {}
+        self._memo: dict[object, Contribution] = {}
 
     def add(
         self,
@@ -198,7 +214,7 @@ class RollupBatch:
                 current = entries[key] = []
             old = self._contrib.get(key)
             if old is None:
-                old = _contributions(current, self.lines, revoke_all_us)
+                old = _contributions(current, self.lines, revoke_all_us, self._memo)
             at = row.occurred_us
             if current:
                 at = max(at, max(e.occurred_us for e in current))
@@ -216,7 +232,7 @@ class RollupBatch:
                     row.source,
                 ),
             )
-            new = _contributions(current, self.lines, revoke_all_us)
+            new = _contributions(current, self.lines, revoke_all_us, self._memo)
             self._contrib[key] = new
             for name in old.keys() | new.keys():
                 delta = new.get(name, 0) - old.get(name, 0)

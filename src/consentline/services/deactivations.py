@@ -42,7 +42,8 @@ from consentline.domain.lifecycle import DEACTIVATION_SOURCE, held_before, lapse
 from consentline.domain.policy import TenantPolicy
 from consentline.domain.scopes import Directory
 from consentline.services import recording
-from consentline.services.imports import RowProblem, open_source
+from consentline.services.import_planning import RowProblem
+from consentline.services.imports import open_source
 from consentline.services.number_changes import lapse_request, subtree_filter
 from consentline.services.ports import UnitOfWorkFactory
 

@@ -3,11 +3,12 @@
 The file is streamed in chunks of :data:`CHUNK` rows, one transaction each: the
 chunk's idempotency keys are looked up first (one query; a key is computed from the
 batch id and the row's raw text alone, so a re-run skips a known row before any
-parsing), the rest are planned (:mod:`consentline.domain.import_mapping`) and
-validated by :func:`recording.prepare`, and appended through
-:func:`recording.append_prepared` — the same chain lock, hash chain, idempotency
-table and projection as ``record``. A crash loses at most the chunk in flight, and a
-re-run appends exactly what is missing.
+parsing), the rest are planned (:mod:`consentline.services.import_planning`: the
+mapping, :func:`recording.prepare`'s checks and the text each event's hash will
+cover) and appended through :func:`recording.append_counted` under the chain lock —
+the same hash chain, idempotency table and projection as ``record``. A large file is
+planned in a second process one chunk ahead of the writes. A crash loses at most the
+chunk in flight, and a re-run appends exactly what is missing.
 
 A bad row never aborts the import: it is skipped and reported (row, column, code,
 message; numbers masked). An imported ``opt_in`` never clears an opt-out the ledger
@@ -24,6 +25,7 @@ import hashlib
 import io
 import itertools
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -32,32 +34,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Final
 
-from consentline.domain.errors import (
-    ConsentlineError,
-    InvalidAddress,
-    InvalidChannel,
-    InvalidContactRef,
-    InvalidImport,
-    InvalidProof,
-    InvalidTime,
-    UnknownAccount,
-    UnknownLine,
-    UnknownPurpose,
-)
-from consentline.domain.import_mapping import (
-    ImportMapping,
-    PlannedRow,
-    RowError,
-    batch_digest,
-    compile_plan,
-    row_key,
-)
+from consentline.domain.errors import InvalidImport, UnknownAccount
+from consentline.domain.import_mapping import ImportMapping, batch_digest, row_key
 from consentline.domain.ledger import Projection, decode, to_us
 from consentline.domain.policy import TenantPolicy
-from consentline.domain.scopes import Account, Directory, parse_scope
+from consentline.domain.scopes import Directory, parse_scope
 from consentline.services import bulk, recording
+from consentline.services.import_planning import (
+    Outcome,
+    PlanContext,
+    Planned,
+    Planner,
+    RowProblem,
+    planner_for,
+)
 from consentline.services.ports import UnitOfWorkFactory
-from consentline.services.recording import Prepared, RecordRequest
 
 CHUNK: Final = 5_000
 FIRST_ERRORS: Final = 20
@@ -66,17 +57,13 @@ _READ: Final = 1 << 20
 
 # -- the report ----------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class RowProblem:
-    """A row left out: its number in the file (the header is row 1 of a CSV), the
-    column at fault, a stable code and a message without the number."""
+class _Staged:
+    """A chunk read and handed to the planner: its size, its rows already in the
+    ledger, and the planner's handle on the rest."""
 
-    row: int
-    column: str | None
-    code: str
-    message: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "code": self.code, "message": self.message}
+    rows: int
+    unchanged: int
+    handle: object
 
 
 @dataclass(slots=True)
@@ -126,6 +113,7 @@ class Opened:
     digest: str
     columns: tuple[str, ...] | None  # a CSV's header
     closers: list[Callable[[], None]]
+    size: int | None = None  # the source's bytes (uncompressed, roughly), when known
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -181,6 +169,17 @@ def _digest(handle: IO[bytes], gzipped: bool) -> str:
         raise InvalidImport("the file is not valid gzip", field="file") from None
     handle.seek(start)
     return sha.hexdigest()
+
+
+def _size(handle: IO[bytes], gzipped: bool) -> int | None:
+    """About how many bytes the content has (a gzip's stored size, times four)."""
+    try:
+        size = os.fstat(handle.fileno()).st_size
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        start = handle.tell()
+        size = handle.seek(0, io.SEEK_END) - start
+        handle.seek(start)
+    return size * 4 if gzipped else size
 
 
 def _is_jsonl(name: str, head: bytes) -> bool:
@@ -295,15 +294,16 @@ def open_source(
         try:
             gzipped = _is_gzip(handle, name)
             digest = _digest(handle, gzipped)
+            size = _size(handle, gzipped)
             data = _content(handle, gzipped, closers)
             head = data.peek(64) if hasattr(data, "peek") else b""
             kind = format or ("jsonl" if _is_jsonl(name, head) else "csv")
             if kind not in ("csv", "jsonl"):
                 raise InvalidImport("the format is csv or jsonl", field="format")
             if kind == "jsonl":
-                return Opened(_jsonl_rows(data), digest, None, closers)
+                return Opened(_jsonl_rows(data), digest, None, closers, size)
             header, rows = _csv_rows(data, delimiter, closers)
-            return Opened(rows, digest, header, closers)
+            return Opened(rows, digest, header, closers, size)
         except BaseException:
             for close in reversed(closers):
                 close()
@@ -365,30 +365,6 @@ def held_opt_out(
 
 
 # -- the import ---------------------------------------------------------------------
-_COLUMN_OF: Final[tuple[tuple[type[ConsentlineError], str], ...]] = (
-    (InvalidAddress, "address"),
-    (UnknownLine, "line"),
-    (UnknownAccount, "account"),
-    (UnknownPurpose, "purpose"),
-    (InvalidTime, "occurred_at"),
-    (InvalidChannel, "channel"),
-    (InvalidContactRef, "contact_ref"),
-    (InvalidProof, "proof"),
-)
-
-
-def _column_for(exc: ConsentlineError, mapping: ImportMapping) -> str | None:
-    name = next((f for cls, f in _COLUMN_OF if isinstance(exc, cls)), None)
-    if name is None:
-        given = exc.data.get("field")
-        name = given if isinstance(given, str) else None
-    if name is None:
-        return None
-    if name == "proof":
-        return ",".join(c for _, c in mapping.proof_columns) or None
-    return mapping.columns.get(name, name)
-
-
 @dataclass(slots=True)
 class Importer:
     """One import run: the mapping, the scope the call gives, the ledger snapshot."""
@@ -405,15 +381,9 @@ class Importer:
     chunk: int = CHUNK
     on_problem: Callable[[RowProblem], None] | None = None
     on_chunk: Callable[[ImportReport], None] | None = None
+    in_process: bool | None = None  # plan in this process (None: decide by size)
     _pending: list[RowProblem] = field(default_factory=list)
     _tenant: int = 0
-    # (account, line) -> what recording.resolve_scope gave (``within`` is fixed)
-    _scopes: dict[tuple[str | None, str | None], tuple[Account, str]] = field(default_factory=dict)
-    _planner: Callable[[Mapping[str, Any], int], PlannedRow] = field(init=False)
-    _header: tuple[str, ...] = ()  # a CSV's columns, to make its rows mappings
-
-    def __post_init__(self) -> None:
-        self._planner = compile_plan(self.mapping)  # the mapping's lookups, once
 
     def tenant_id(self) -> int:
         if self.line is not None:
@@ -430,7 +400,6 @@ class Importer:
             if not self.directory.is_within(owner.id, home.id):
                 raise UnknownAccount(f"no account {owner.slug!r}", account=owner.slug)
         if opened.columns is not None:
-            self._header = opened.columns
             missing = sorted({c for c in _mapped_columns(self.mapping) if c not in opened.columns})
             if missing:
                 raise InvalidImport(
@@ -442,15 +411,36 @@ class Importer:
             opened.digest, self.mapping, [self.account, self.line, self.within]
         )
         report = ImportReport(batch_id=batch, dry_run=self.dry_run)
-        rows = opened.rows
-        while True:
-            chunk = list(itertools.islice(rows, self.chunk))
-            if not chunk:
-                break
-            self._chunk(tenant_id, batch, chunk, report)
-            self._flush(report)
-            if self.on_chunk is not None:
-                self.on_chunk(report)
+        ctx = PlanContext(
+            self.directory,
+            self.policies,
+            self.mapping,
+            self.account,
+            self.line,
+            self.within,
+            tenant_id,
+            to_us(self.now),
+            opened.columns or (),
+        )
+        planner = planner_for(ctx, opened.size, self.in_process)
+        try:
+            # Chunk k + 1 is read, looked up and handed to the planner before chunk k
+            # is written: with a planner process, planning and writing overlap.
+            rows = opened.rows
+            staged: _Staged | None = None
+            while True:
+                chunk = list(itertools.islice(rows, self.chunk))
+                ahead = self._stage(tenant_id, batch, chunk, planner) if chunk else None
+                if staged is not None:
+                    self._write(tenant_id, staged, planner.result(staged.handle), report)
+                    self._flush(report)
+                    if self.on_chunk is not None:
+                        self.on_chunk(report)
+                if ahead is None:
+                    break
+                staged = ahead
+        finally:
+            planner.close()
         return report
 
     def _problem(self, report: ImportReport, problem: RowProblem, *, kept: bool = False) -> None:
@@ -469,32 +459,52 @@ class Importer:
                 self.on_problem(problem)
         self._pending.clear()
 
-    def _chunk(self, tenant_id: int, batch: str, chunk: list[RawRow], report: ImportReport) -> None:
-        report.rows += len(chunk)
+    def _stage(self, tenant_id: int, batch: str, chunk: list[RawRow], planner: Planner) -> _Staged:
+        """Look the chunk's keys up (a known row is skipped before any parsing: a
+        re-run) and hand the rest to the planner."""
         keys = [row_key(batch, raw) for _, raw, _ in chunk]
+        with self.units(write=False) as uow:
+            known = uow.store.find_idempotent(tenant_id, keys)
+        todo = [
+            (number, key, row)
+            for (number, _raw, row), key in zip(chunk, keys, strict=True)
+            if key not in known
+        ]
+        return _Staged(len(chunk), len(chunk) - len(todo), planner.submit(todo))
+
+    def _write(
+        self, tenant_id: int, staged: _Staged, outcomes: list[Outcome], report: ImportReport
+    ) -> None:
+        """Write a planned chunk in one transaction, under the tenant's chain lock."""
+        report.rows += staged.rows
+        report.unchanged += staged.unchanged
+        planned: list[Planned] = []
+        for outcome in outcomes:
+            if isinstance(outcome, RowProblem):
+                self._problem(report, outcome)
+            else:
+                planned.append(outcome)
+        if not planned:
+            return
         now_us = to_us(self.now)
         with self.units(write=not self.dry_run) as uow, bulk.collection_paused():
             if not self.dry_run:
                 # Locked first, so what is read next is what the seal would read.
                 uow.store.lock_chain(tenant_id)
-            known = uow.store.find_idempotent(tenant_id, keys)
-            planned: list[tuple[int, str, PlannedRow, Prepared]] = []
-            header = self._header
-            for (number, _raw, row), key in zip(chunk, keys, strict=True):
-                if key in known:
-                    report.unchanged += 1
-                    continue
-                if isinstance(row, list):
-                    row = dict(zip(header, row, strict=True))
-                item = self._plan(number, row, key, now_us, report)
-                if item is not None:
-                    planned.append((number, key, *item))
-            state = uow.store.load_state((tenant_id, p.channel, p.address) for *_, p in planned)
+            # Again, under the lock: the same row earlier in the file, or another
+            # import of this file, may have written a key since it was staged.
+            known = uow.store.find_idempotent(tenant_id, [p.key for p in planned])
+            if known:
+                report.unchanged += sum(p.key in known for p in planned)
+                planned = [p for p in planned if p.key not in known]
+            state = uow.store.load_state(
+                (tenant_id, p.prepared.channel, p.prepared.address) for p in planned
+            )
             kept = self._never_resubscribe(state, planned, report)
-            to_write = [p for n, (_, _, _, p) in enumerate(planned) if n not in kept]
+            to_write = [p.prepared for n, p in enumerate(planned) if n not in kept]
             if self.dry_run:
-                for p in to_write:
-                    report.by_action[p.action] = report.by_action.get(p.action, 0) + 1
+                for item in to_write:
+                    report.by_action[item.action] = report.by_action.get(item.action, 0) + 1
                 report.written += len(to_write)
                 return
             replays = (
@@ -502,78 +512,23 @@ class Importer:
                 if to_write
                 else []
             )
-            for p, replay in zip(to_write, replays, strict=True):
-                if replay:  # the same row twice in the batch
+            for item, replay in zip(to_write, replays, strict=True):
+                if replay:  # the same row twice in the chunk
                     report.unchanged += 1
                 else:
                     report.written += 1
-                    report.by_action[p.action] = report.by_action.get(p.action, 0) + 1
+                    report.by_action[item.action] = report.by_action.get(item.action, 0) + 1
             uow.commit()
-
-    def _plan(
-        self, number: int, row: Mapping[str, Any], key: str, now_us: int, report: ImportReport
-    ) -> tuple[PlannedRow, Prepared] | None:
-        broken = row.get("\x00error")
-        if broken is not None:
-            self._problem(report, RowProblem(number, None, "invalid_row", str(broken)))
-            return None
-        try:
-            plan = self._planner(row, number)
-        except RowError as exc:
-            self._problem(report, RowProblem(number, exc.column, exc.code, exc.message))
-            return None
-        if plan.line is not None:
-            scope: dict[str, str | None] = {"line": plan.line}
-        elif plan.account is not None:
-            scope = {"account": plan.account}
-        elif self.line is not None:
-            scope = {"line": self.line}
-        else:
-            scope = {"account": self.account}
-        request = RecordRequest(
-            address=plan.address,
-            action=plan.action,
-            purpose=plan.purpose,
-            topic=plan.topic,
-            channel=plan.channel,
-            source=plan.source,
-            proof=plan.proof,
-            occurred_at=plan.occurred_at,
-            idempotency_key=key,
-            within=self.within or self.account,
-            contact_ref=plan.contact_refs or None,
-            **scope,
-        )
-        try:
-            # The scope is resolved once per (account, line) of the import: rows
-            # without a scope column of their own all land at the same one.
-            where = (request.account, request.line)
-            resolved = self._scopes.get(where)
-            if resolved is None:
-                resolved = recording.resolve_scope(self.directory, request)
-                self._scopes[where] = resolved
-            prepared = recording.prepare(
-                request, self.directory, self.policies, now_us, resolved=resolved
-            )
-        except ConsentlineError as exc:
-            column = _column_for(exc, self.mapping)
-            self._problem(report, RowProblem(number, column, exc.code, str(exc)))
-            return None
-        if prepared.tenant_id != self._tenant:
-            problem = RowProblem(number, None, "unknown_account", "outside the import's tenant")
-            self._problem(report, problem)
-            return None
-        return plan, prepared
 
     def _never_resubscribe(
         self,
         state: Mapping[recording.StateKey, Projection],
-        planned: list[tuple[int, str, PlannedRow, Prepared]],
+        planned: list[Planned],
         report: ImportReport,
     ) -> set[int]:
         """The indexes of planned opt-ins an opt-out keeps out (C25); ``state`` is
         the projection of every planned address."""
-        if not any(p.action == "opt_in" for _, _, _, p in planned):
+        if not any(p.prepared.action == "opt_in" for p in planned):
             return set()
         held: dict[tuple[str, str], Held] = {}
         for key, projection in state.items():
@@ -582,16 +537,17 @@ class Importer:
                 for e in decode(projection.shape, projection.ids, projection.times)
             ]
         kept: set[int] = set()
-        for n, (number, _key, plan, p) in enumerate(planned):
+        for n, row in enumerate(planned):
+            p = row.prepared
             entries = held.setdefault((p.channel, p.address), [])
             code = {"opt_in": "i", "opt_out": "o", "resume": "r"}.get(p.action)
             if p.action == "opt_in":
                 since = held_opt_out(
                     self.directory, entries, p.scope, p.purpose or "", p.topic or ""
                 )
-                later = plan.occurred_at is not None and since is not None
+                later = row.dated and since is not None
                 if since is not None and not (
-                    later and p.occurred_us > since and plan.proof_of_consent
+                    later and p.occurred_us > since and row.proof_of_consent
                 ):
                     kept.add(n)
                     why = (
@@ -600,7 +556,7 @@ class Importer:
                     )
                     column = self.mapping.action_column
                     self._problem(
-                        report, RowProblem(number, column, "kept_opt_out", why), kept=True
+                        report, RowProblem(row.number, column, "kept_opt_out", why), kept=True
                     )
                     continue
             if code is not None:  # later rows of the chunk see this one
@@ -631,6 +587,7 @@ def run_import(
     format: str | None = None,
     delimiter: str | None = None,
     chunk: int = CHUNK,
+    in_process: bool | None = None,
     on_problem: Callable[[RowProblem], None] | None = None,
     on_chunk: Callable[[ImportReport], None] | None = None,
 ) -> ImportReport:
@@ -649,6 +606,7 @@ def run_import(
         chunk=chunk,
         on_problem=on_problem,
         on_chunk=on_chunk,
+        in_process=in_process,
     )
     importer.tenant_id()  # the scope is known before the file is read
     opened = open_source(source, format=format, delimiter=delimiter)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from json.encoder import encode_basestring_ascii
 from typing import Any
@@ -48,6 +48,7 @@ from consentline.domain.policy import (
     TenantPolicy,
     check_name,
 )
+from consentline.domain.privacy import new_salt
 from consentline.domain.scopes import (
     Account,
     Directory,
@@ -118,6 +119,15 @@ class _Prepared:
     # The proof as the object its canonical text was made from, when every key and
     # value is a str (the chain's commitment then skips parsing the text back).
     proof_value: Mapping[str, str] | None = None
+    # (salt, recorded_us, the text the event's hash will cover), made ahead of the
+    # seal by :func:`preseal` (an import's planner process); used when recorded_us
+    # is the seal's own time, else made again.
+    sealed: tuple[str, int, str] | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled as its fields in order (an import's planner process sends these):
+        # far cheaper to load than a dataclass's default state dict.
+        return (type(self), tuple(getattr(self, name) for name in self.__slots__))
 
 
 # Writes after which a send may be allowed: an API key may make them only inside
@@ -412,26 +422,15 @@ def _seal(
         for i in fresh:
             item = prepared[i]
             seq += 1
-            unsealed = StoredEvent(
-                id=0,  # assigned by the insert
-                tenant_id=tenant_id,
-                seq=seq,
-                address=item.address,
-                channel=item.channel,
-                action=item.action,
-                scope=item.scope,
-                purpose=item.purpose,
-                topic=item.topic,
-                occurred_us=item.occurred_us,
-                recorded_us=now_us,
-                source=item.source,
-                proof=item.proof_text,
-                idempotency_key=item.idempotency_key,
-                prev_hash=head,
-                hash="",
-            )
+            sealed = item.sealed
+            if sealed is not None and sealed[1] == now_us:
+                unsealed = _unsealed(item, seq, now_us, head, sealed[0])
+                text = sealed[2]
+            else:
+                unsealed = _unsealed(item, seq, now_us, head, new_salt())
+                text = unsealed.sealing_payload(item.proof_value)
             # The hash covers exactly the fields the one list marks as chained (C21).
-            digest = chain_hash(head, unsealed.sealing_payload(item.proof_value))
+            digest = chain_hash(head, text)
             # Sealed in place (a copy per event cost more than its hash): the row
             # is not shared before this point.
             object.__setattr__(unsealed, "hash", digest)
@@ -463,6 +462,40 @@ def _seal(
         for n, i in enumerate(fresh):
             written[i] = (rows[n], ids[n])
     return written, replayed
+
+
+def _unsealed(item: _Prepared, seq: int, recorded_us: int, head: str, salt: str) -> StoredEvent:
+    """The event ``item`` appends, before its hash: the one construction of a new
+    row, for the seal and for :func:`preseal` alike."""
+    return StoredEvent(
+        id=0,  # assigned by the insert
+        tenant_id=item.tenant_id,
+        seq=seq,
+        address=item.address,
+        channel=item.channel,
+        action=item.action,
+        scope=item.scope,
+        purpose=item.purpose,
+        topic=item.topic,
+        occurred_us=item.occurred_us,
+        recorded_us=recorded_us,
+        source=item.source,
+        proof=item.proof_text,
+        idempotency_key=item.idempotency_key,
+        prev_hash=head,
+        hash="",
+        salt=salt,
+    )
+
+
+def preseal(item: _Prepared, recorded_us: int) -> _Prepared:
+    """``item`` with the text its event's hash will cover, made now: that text
+    leaves out the sequence number and the links (:data:`CHAINED`), so it can be
+    made before the chain lock, in another process; the seal then only links it.
+    ``recorded_us`` must be the time the seal will be given (else it is made again)."""
+    salt = new_salt()
+    text = _unsealed(item, 0, recorded_us, "", salt).sealing_payload(item.proof_value)
+    return replace(item, sealed=(salt, recorded_us, text), proof_value=None)
 
 
 def add_refs(uow: UnitOfWork, prepared: Sequence[_Prepared], now_us: int) -> None:
