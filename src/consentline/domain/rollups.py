@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from consentline.domain.ledger import (
     ACTION_CODES,
@@ -243,12 +243,11 @@ class RollupBatch:
     def _state(self, where: tuple[int, object, str], at: int, col: int, delta: int) -> None:
         tenant_id, ids, purpose = where
         lines = ids if isinstance(ids, tuple) else (0,)
-        for grain, slot in ((FINE, slot_of(at)), (COARSE, day_of(at))):
-            key = (tenant_id, grain, slot, lines, purpose)
-            counters = self.states.get(key)
-            if counters is None:
-                counters = self.states[key] = [0, 0, 0, 0]
-            counters[col] += delta
+        key = (tenant_id, FINE, slot_of(at), lines, purpose)  # days: _with_days
+        counters = self.states.get(key)
+        if counters is None:
+            counters = self.states[key] = [0, 0, 0, 0]
+        counters[col] += delta
 
     def _count(self, row: StoredEvent, directory: Directory) -> None:
         rule, language, exact, received_on = _classified(row.proof)
@@ -263,25 +262,24 @@ class RollupBatch:
             found = directory.find_line(received_on) if received_on else None
             line_id = found.id if found is not None else 0
         index = _ACTION_INDEX[row.action]
-        for grain, slot in ((FINE, slot_of(row.occurred_us)), (COARSE, day_of(row.occurred_us))):
-            key: CountKey = (
-                row.tenant_id,
-                grain,
-                slot,
-                account_id,
-                line_id,
-                row.source[:NAME_MAX],
-                row.purpose or "",
-                row.topic or "",
-                rule,
-                language,
-            )
-            counters = self.counts.get(key)
-            if counters is None:
-                counters = self.counts[key] = [0] * len(COUNT_COLUMNS)
-            counters[index] += 1
-            if row.action == "opt_out" and exact:
-                counters[5 if exact == "opt_out" else 6] += 1
+        key: CountKey = (  # the slot only: the days are summed from it (_with_days)
+            row.tenant_id,
+            FINE,
+            slot_of(row.occurred_us),
+            account_id,
+            line_id,
+            row.source[:NAME_MAX],
+            row.purpose or "",
+            row.topic or "",
+            rule,
+            language,
+        )
+        counters = self.counts.get(key)
+        if counters is None:
+            counters = self.counts[key] = [0] * len(COUNT_COLUMNS)
+        counters[index] += 1
+        if row.action == "opt_out" and exact:
+            counters[5 if exact == "opt_out" else 6] += 1
 
     def count_rows(self) -> list[dict[str, object]]:
         """The event counters as rows of ``report_counts``."""
@@ -299,13 +297,13 @@ class RollupBatch:
         )
         return [
             {**dict(zip(names, key, strict=True)), **dict(zip(COUNT_COLUMNS, v, strict=True))}
-            for key, v in self.counts.items()
+            for key, v in _with_days(self.counts).items()
         ]
 
     def state_rows(self) -> list[dict[str, object]]:
         """The state deltas as rows of ``report_states``, one per line."""
         merged: dict[StateKey, list[int]] = {}
-        for (tenant_id, grain, slot, lines, purpose), values in self.states.items():
+        for (tenant_id, grain, slot, lines, purpose), values in _with_days(self.states).items():
             if not any(values):
                 continue
             for line_id in lines:
@@ -322,6 +320,21 @@ class RollupBatch:
             for key, v in merged.items()
             if any(v)
         ]
+
+
+def _with_days(fine: Mapping[tuple[Any, ...], list[int]]) -> dict[tuple[Any, ...], list[int]]:
+    """Counters kept per 15-minute slot (key: tenant, FINE, slot, ...), with the UTC
+    days' counters (COARSE) summed from them: a day is a whole number of slots."""
+    out: dict[tuple[Any, ...], list[int]] = dict(fine)
+    for key, values in fine.items():
+        day = (key[0], COARSE, day_of(key[2]), *key[3:])
+        counters = out.get(day)
+        if counters is None:
+            out[day] = list(values)
+        else:
+            for i, v in enumerate(values):
+                counters[i] += v
+    return out
 
 
 # -- inbound messages --------------------------------------------------------------
