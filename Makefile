@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: install dev lint test bench serve screenshots clean
+.PHONY: install dev lint test fuzz bench serve screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,15 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# Two processes (pytest-xdist, one per core here), each test file on one of them so
+# module-scoped fixtures are built once; the log scan covers both (tests/logscan.py).
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
+
+# The fuzzers with ten times their examples (make test runs them bounded).
+fuzz: $(DEV_STAMP)
+	CONSENTLINE_FUZZ_EXAMPLES=100 $(BIN)/pytest -n auto --dist loadfile \
+		tests/http/test_webhook_fuzz.py tests/http/test_openapi_fuzz.py
 
 serve: $(STAMP)
 	$(BIN)/consentline --db sqlite:///./var/consentline.db init

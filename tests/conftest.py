@@ -20,9 +20,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from argon2 import PasswordHasher
 
 import consentline
 from consentline import Consentline
+from consentline.services import operators as _operators
 from tests import logscan
 
 POSTGRES_URL = os.environ.get("CONSENTLINE_TEST_POSTGRES_URL")
@@ -45,6 +47,22 @@ def pytest_terminal_summary(terminalreporter: object, config: pytest.Config) -> 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     logscan.unconfigure(config)
+
+
+# The operators' hasher as the product ships it (tests/service/test_operators.py checks
+# its cost); the tests' own passwords are hashed with argon2id at a small cost.
+PRODUCTION_HASHER = _operators._HASHER
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2id at 1 MiB and one pass for the session: the tests sign in thousands
+    of times, and the production cost (64 MiB, 3 passes) is the slow part of each."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_operators, "_HASHER", cheap)
+        patch.setattr(_operators, "_DUMMY", cheap.hash("consentline: no such operator"))
+        yield
 
 
 class Clock:

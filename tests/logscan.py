@@ -5,8 +5,9 @@ captured (whatever its logger's handlers or propagation: ``Logger.callHandlers``
 wrapped), formatted exactly as ``consentline serve`` would print it (the handler and
 formatter that :func:`consentline.http.logging.uvicorn_log_config` gives its logger,
 tracebacks included), and written to ``in-process.log`` in the session log
-directory. Servers run as subprocesses (``tests/http/_server.py``) write their
-stdout and stderr to files in the same directory. ``consentline`` loggers are
+directory (``in-process-gwN.log`` by each pytest-xdist worker: the controller, which
+runs no test, scans them all). Servers run as subprocesses (``tests/http/_server.py``)
+write their stdout and stderr to files in the same directory. ``consentline`` loggers are
 lowered to DEBUG for the session, so a debug line that leaks is caught too.
 
 At the end of the session every file there is scanned for
@@ -193,7 +194,11 @@ class LogScan:
     def __init__(self, directory: Path, *, owns_env: bool) -> None:
         self.directory = directory
         self.owns_env = owns_env
-        self.capture = Capture(directory / IN_PROCESS)
+        # Under pytest-xdist each worker writes a file of its own; the controller,
+        # which runs no test, scans them all once every worker has finished.
+        self.worker = os.environ.get("PYTEST_XDIST_WORKER")
+        name = IN_PROCESS if self.worker is None else f"in-process-{self.worker}.log"
+        self.capture = Capture(directory / name)
         self.leaks: list[Leak] = []
         self._original = logging.Logger.callHandlers
         self._level = logging.getLogger("consentline").level
@@ -247,7 +252,9 @@ def configure(config: pytest.Config) -> None:
 
 def sessionfinish(session: pytest.Session) -> None:
     plugin = session.config.stash.get(_KEY, None)
-    if plugin is not None and plugin.finish(session.config.rootpath):
+    if plugin is None or plugin.worker is not None:  # a worker: the controller scans
+        return
+    if plugin.finish(session.config.rootpath):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

@@ -74,7 +74,7 @@ def test_records_are_formatted_as_serve_prints_them() -> None:
     assert production.format(record) == ["WARNING:  consentline.x: to +1415***0142"]
 
 
-def _inner_session(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str]:
+def _inner_session(tmp_path: Path, body: str, *options: str) -> subprocess.CompletedProcess[str]:
     """A pytest run of its own, with the plugin, in ``tmp_path`` (its own log directory)."""
     (tmp_path / "tests").mkdir()
     (tmp_path / "tests" / "conftest.py").write_text(
@@ -103,10 +103,14 @@ def _inner_session(tmp_path: Path, body: str) -> subprocess.CompletedProcess[str
         (ROOT / "tests" / "logscan.py").read_text()
     )
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    env = {k: v for k, v in os.environ.items() if k != logscan.ENV_DIR}
+    env = {  # a session of its own: neither this session's directory nor its xdist worker
+        k: v
+        for k, v in os.environ.items()
+        if k != logscan.ENV_DIR and not k.startswith("PYTEST_XDIST")
+    }
     env["PYTHONPATH"] = os.pathsep.join([str(tmp_path), env.get("PYTHONPATH", "")])
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "tests"],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *options, "tests"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -151,3 +155,25 @@ def test_a_clean_run_passes(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "log scan: 0 leaks" in run.stdout
+
+
+def test_a_leak_in_a_parallel_worker_fails_the_run(tmp_path: Path) -> None:
+    """Under pytest-xdist (``make test``) each worker writes its own file and the
+    controller scans them all after the last worker ends."""
+    run = _inner_session(
+        tmp_path,
+        """\
+        import logging
+
+        def test_clean():
+            logging.getLogger("consentline.inner").warning("nothing to see")
+
+        def test_leaks():
+            logging.getLogger("consentline.inner").warning("got %s", "STOP zqxcanary")
+        """,
+        "-n",
+        "2",
+    )
+    assert run.returncode == pytest.ExitCode.TESTS_FAILED, run.stdout + run.stderr
+    assert "2 passed" in run.stdout
+    assert "canary 'zqxcanary'" in run.stdout and "in-process-gw" in run.stdout

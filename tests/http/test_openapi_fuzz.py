@@ -19,6 +19,7 @@ the document: the declared models are true to what the routes return.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -37,6 +38,8 @@ from tests.http.conftest import ACME_LINE, SHOP_LINE, Api, X, Y
 from tests.providers import signers
 
 PUBLIC = "https://consentline.example.com"  # what the provider signers sign
+# Cases per operation and database (``CONSENTLINE_FUZZ_EXAMPLES``; ``make fuzz`` runs 100).
+EXAMPLES = int(os.environ.get("CONSENTLINE_FUZZ_EXAMPLES", "8"))
 
 
 @pytest.fixture
@@ -152,7 +155,7 @@ def _grounded(label: str, case: Any, data: st.DataObject) -> None:
 
 @pytest.mark.parametrize("label", LABELS)
 @examples(
-    max_examples=12,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -10,7 +10,8 @@ fuzzed request is recorded or refused with a 4xx, never answered 5xx; one answer
 badly signed (it was signed correctly); and every valid STOP is recorded: the send
 gate denies its number afterwards.
 
-``CONSENTLINE_FUZZ_EXAMPLES`` (default 25) sets the examples per provider and database.
+``CONSENTLINE_FUZZ_EXAMPLES`` (default 10) sets the examples per provider and database
+(``make fuzz`` runs 100).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from tests.http import _signed
 from tests.http._signed import LINE
 
 # Per provider and database; raise it for a deeper run (the default keeps the module fast).
-EXAMPLES: Final = int(os.environ.get("CONSENTLINE_FUZZ_EXAMPLES", "25"))
+EXAMPLES: Final = int(os.environ.get("CONSENTLINE_FUZZ_EXAMPLES", "10"))
 # The odd characters worth trying everywhere (lone surrogates only where JSON carries them).
 ODD: Final = [
     "\x00",

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 
+import consentline
 from consentline import Consentline
 from consentline.domain.errors import InvalidAddress, UnknownAccount, UnknownPurpose
 from consentline.domain.exports import check_export, dump_line
@@ -141,12 +142,15 @@ def _varied_ledger(cl: Consentline, clock: Clock, seed: int) -> tuple[list[str],
 # inside the ledger's span, so scoped opt-outs on both sides of it are folded (C16).
 @pytest.mark.parametrize(("seed", "revoke_all"), [(1, False), (2, True), (3, True)])
 def test_snapshot_never_disagrees_with_check(
-    cl: Consentline, clock: Clock, seed: int, revoke_all: bool
+    cl: Consentline, db_url: str, clock: Clock, seed: int, revoke_all: bool
 ) -> None:
     addresses, lines = _varied_ledger(cl, clock, seed)
     if revoke_all:  # C16: scoped opt-outs of the last 30 days cover every purpose and topic
         cl.set_policy("t", revoke_all_from=(START - timedelta(days=30)).date())
     purposes = sorted(cl.policy("t").purposes)
+    # The checks through a client that caches the settings (they no longer change
+    # here; consent state is never cached): a thousand checks, not a thousand reloads.
+    checker = consentline.connect(db_url, clock=clock, cache_seconds=3600)
     for at in (None, START - timedelta(days=25), START - timedelta(days=70)):
         for topic in (None, "news"):
             rows = {
@@ -156,7 +160,7 @@ def test_snapshot_never_disagrees_with_check(
             for line in lines:
                 for address in addresses:
                     for purpose in purposes:
-                        decision = cl.check(
+                        decision = checker.check(
                             address, from_=line, purpose=purpose, topic=topic, at=at
                         )
                         row = rows.get((line, address, purpose))
@@ -170,6 +174,7 @@ def test_snapshot_never_disagrees_with_check(
                         assert (row.allowed, row.reason) == (decision.allowed, decision.reason)
                         if purpose != "survey":
                             assert decision.event is not None and decision.event.id == row.event_id
+    checker.close()
 
 
 # -- subject access (C28) ------------------------------------------------------------------

@@ -174,3 +174,14 @@ def test_the_contact_view_reads_the_history_a_page_at_a_time_newest_first(
     assert (first.total_events, first.pages, first.page) == (7, 3, 1)
     assert [e.seq for e in first.events] == [7, 6, 5]
     assert (last.page, [e.seq for e in last.events]) == (3, [1])
+
+
+def test_the_shipped_password_hash_is_memory_hard() -> None:
+    """argon2id at RFC 9106's second recommended profile (the tests run a cheap one)."""
+    from argon2 import Type
+
+    from tests.conftest import PRODUCTION_HASHER
+
+    assert PRODUCTION_HASHER.type is Type.ID
+    assert PRODUCTION_HASHER.memory_cost >= 64 * 1024 and PRODUCTION_HASHER.time_cost >= 3
+    assert PRODUCTION_HASHER.hash("a long password!").startswith("$argon2id$v=19$m=65536,t=3")
