@@ -932,11 +932,13 @@ class Consentline:
             return contact_refs.events_refs(uow, events)
 
     def find_contact_ref(self, ref: str, *, account: str) -> list[tuple[str, str]]:
-        """The ``(channel, address)`` pairs a contact reference points at in the tenant
-        of ``account`` (``system:ref``, or a bare ref: any system)."""
-        tenant_id = self.directory().account(account).tenant_id
+        """The ``(channel, address)`` pairs a contact reference points at (``system:ref``,
+        or a bare ref: any system) that have consent on record in the subtree of
+        ``account`` (the tenant's root account: every pair in the tenant)."""
+        directory = self.directory()
+        home = directory.account(account)
         with self.units(write=False) as uow:
-            return contact_refs.addresses_of(uow, tenant_id, [ref])[ref]
+            return contact_refs.addresses_in_subtree(uow, directory, home.id, ref)
 
     def ping(self) -> None:
         """One round trip to the database; :class:`StorageError` if it does not answer."""

@@ -60,6 +60,28 @@ def test_record_stores_refs_and_the_feed_carries_them(cl: Consentline) -> None:
     assert cl.find_contact_ref("42", account="acme") == [("sms", X)]
 
 
+def test_a_sub_account_finds_only_the_references_of_its_own_subtree(cl: Consentline) -> None:
+    """References are stored per tenant; a sub-account (an operator's search box)
+    learns the number behind a record id only when that number has consent on
+    record in its subtree: at one of its accounts or lines."""
+    cl.create_account("acme", default_region="US")
+    cl.create_account("east", parent="acme")
+    cl.create_account("west", parent="acme")
+    cl.create_account("east-shop", parent="east")
+    cl.add_line("+18005550100", account="east-shop")
+    cl.record(X, "opt_in", account="west", contact_ref="sf:003A")  # a sibling's customer
+    cl.record(X, "opt_out", account="acme")  # at the root: not an event inside east
+    cl.record(Y, "opt_out", line="+18005550100", contact_ref="sf:003B")  # below east
+    cl.record(Y, "opt_in", account="acme", contact_ref="sf:003A")  # the same id, at the root
+    assert sorted(cl.find_contact_ref("sf:003A", account="acme")) == [("sms", X), ("sms", Y)]
+    assert cl.find_contact_ref("sf:003A", account="west") == [("sms", X)]
+    # Y is east's too (its line's opt-out), whichever event gave it the id; X is not.
+    assert cl.find_contact_ref("sf:003A", account="east") == [("sms", Y)]
+    assert cl.find_contact_ref("sf:003B", account="east") == [("sms", Y)]
+    assert cl.find_contact_ref("sf:003B", account="west") == []
+    assert cl.find_contact_ref("sf:nothing", account="east") == []
+
+
 def test_an_import_and_its_re_run_on_each_database(cl: Consentline, tmp_path: Path) -> None:
     cl.create_account("acme", default_region="US")
     cl.add_line("+18005550100", account="acme")
