@@ -29,7 +29,7 @@ from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantP
 from consentline.domain.privacy import check_erasure_key, keyed_address
 from consentline.domain.reports import Report
 from consentline.domain.scopes import Account, Directory, Line
-from consentline.domain.settings import AccountSettings
+from consentline.domain.settings import AccountSettings, Finding
 from consentline.services import (
     accounts,
     campaigns,
@@ -588,6 +588,18 @@ class Consentline:
             uow.commit()
         self._reload()
         return warnings
+
+    def check_account_settings(self, slug: str, **settings: Any) -> list[Finding]:
+        """What :meth:`configure_account` would find in these settings, saving
+        nothing: every lint finding on its setting (``templates.en.help`` for a
+        template), breaches (``finding.breach``) included.
+
+        >>> found = cl.check_account_settings("acme", opt_in_keywords=["GO"])  # doctest: +SKIP
+        >>> [(f.setting, f.breach) for f in found]
+        [('opt_in_keywords', False)]
+        """
+        account = self._reload().account(slug)
+        return configuration.check(self._context(), account.id, settings)
 
     def account_settings(self, slug: str, *, effective: bool = True) -> AccountSettings:
         """An account's inbound settings (by default as inherited down the tree)."""

@@ -110,6 +110,28 @@ class ImportReport:
         }
 
 
+ERROR_COLUMNS: Final = ("row", "column", "code", "message")
+
+
+def error_writer(out: IO[str]) -> Callable[[RowProblem], None]:
+    """Write the row-error file's header to ``out`` (a text file opened with
+    ``newline=""``) and return the ``on_problem`` that adds each row left out.
+
+    >>> import io
+    >>> buffer = io.StringIO()
+    >>> error_writer(buffer)(RowProblem(3, "Phone", "invalid_address", "not a number"))
+    >>> buffer.getvalue().splitlines()
+    ['row,column,code,message', '3,Phone,invalid_address,not a number']
+    """
+    writer = csv.writer(out)  # RFC 4180: CRLF line ends
+    writer.writerow(ERROR_COLUMNS)
+
+    def write(problem: RowProblem) -> None:
+        writer.writerow([problem.row, problem.column or "", problem.code, problem.message])
+
+    return write
+
+
 # -- reading sources -------------------------------------------------------------------
 # A row's number, its raw text (for the key), and the row: a mapping, or a CSV row's
 # values in the header's order (made a mapping only once it is known to be new).
@@ -311,6 +333,36 @@ def open_source(
     if isinstance(source, Mapping) or not isinstance(source, Iterable):
         raise InvalidImport("import a path, a binary file or an iterable of dicts", field="source")
     return Opened(_dict_rows(source), "rows", None, [])
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A CSV's header and its first rows, read as an import reads them. A row that
+    cannot be read (a field count unlike the header's, bytes that are not UTF-8) is
+    ``None`` with ``problem`` saying why."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[int, list[str] | None, str | None]]  # (row number, values, problem)
+
+
+def preview(
+    source: str | Path | IO[bytes], *, rows: int = 5, delimiter: str | None = None
+) -> Preview:
+    """The header and first ``rows`` rows of a CSV file (gzip too), to map its
+    columns before importing it; :class:`InvalidImport` for a file that is not a
+    CSV with a header (empty, not UTF-8 text, no header line)."""
+    opened = open_source(source, format="csv", delimiter=delimiter)
+    try:
+        assert opened.columns is not None
+        found: list[tuple[int, list[str] | None, str | None]] = []
+        for number, _raw, row in itertools.islice(opened.rows, rows):
+            if isinstance(row, list):
+                found.append((number, row, None))
+            else:
+                found.append((number, None, str(row.get("\x00error", "not a row"))))
+        return Preview(opened.columns, found)
+    finally:
+        opened.close()
 
 
 # -- never re-subscribe (C25) ----------------------------------------------------------
