@@ -168,7 +168,13 @@ def create_app(
     app.add_middleware(
         BodyLimit,
         default=settings.max_body,
-        per_path={"/v1/check": settings.max_bulk_body, "/v1/imports": settings.max_bulk_body},
+        per_path={
+            "/v1/check": settings.max_bulk_body,
+            "/v1/imports": settings.max_bulk_body,
+            # The UI's CSV upload: the page itself refuses past max_bulk_body with an
+            # HTML page; this only bounds what reaches it.
+            "/ui/imports": 2 * settings.max_bulk_body,
+        },
     )
     _lean_routes(app)
     return app
