@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -81,8 +82,9 @@ class Imports:
     """Uploads and runs by token, for their operator only (anyone else: 404)."""
 
     def __init__(self, *, inline_bytes: int = 256 * 1024) -> None:
-        self._dir = tempfile.TemporaryDirectory(prefix="consentline-ui-imports-")
-        self.root = Path(self._dir.name)
+        self.root = Path(tempfile.mkdtemp(prefix="consentline-ui-imports-"))
+        # Removed with this object, or when the process exits.
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
         self.inline_bytes = inline_bytes  # smaller files run while the page waits
         self._uploads: dict[str, Upload] = {}
         self._runs: dict[str, Run] = {}
@@ -179,7 +181,7 @@ class Imports:
                 run.errors_path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._cleanup()
 
 
 def state_of(app_state: Any) -> Imports:
