@@ -35,7 +35,8 @@ MAPPING = {
 }
 
 
-def test_upload_preview_dry_run_then_run_with_its_report_and_errors(ui: Ui) -> None:
+def test_upload_preview_dry_run_then_run_with_its_report_and_errors(ui_both: Ui) -> None:
+    ui = ui_both
     csrf = ui.login("acme-write")
     answer = upload(ui, csrf, CSV)
     assert answer.status_code == 303

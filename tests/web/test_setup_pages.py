@@ -125,7 +125,8 @@ def test_the_lint_shows_its_findings_by_the_field_and_a_breach_is_not_saved(ui: 
     assert (own.opt_in_keywords, own.program_name) == (("JOINUS",), "Acme")
 
 
-def test_a_credential_secret_never_appears_in_any_page_after_saving(ui: Ui) -> None:
+def test_a_credential_secret_never_appears_in_any_page_after_saving(ui_both: Ui) -> None:
+    ui = ui_both
     csrf = ui.login("acme-admin")
     answer = ui.http.post(
         "/ui/setup/accounts/acme/providers/vonage",
@@ -148,7 +149,8 @@ def test_a_credential_secret_never_appears_in_any_page_after_saving(ui: Ui) -> N
     assert ui.http.get("/ui/setup/accounts/acme/providers/nope").status_code == 404
 
 
-def test_an_api_key_is_shown_once_and_revoked_in_reach_only(ui: Ui) -> None:
+def test_an_api_key_is_shown_once_and_revoked_in_reach_only(ui_both: Ui) -> None:
+    ui = ui_both
     csrf = ui.login("acme-admin")
     created = ui.http.post("/ui/setup/keys", data={"csrf": csrf, "account": "shop", "role": "read"})
     assert created.status_code == 201
@@ -169,7 +171,8 @@ def test_an_api_key_is_shown_once_and_revoked_in_reach_only(ui: Ui) -> None:
         keys.close()
 
 
-def test_a_webhook_secret_is_shown_once_with_the_delivery_state_listed(ui: Ui) -> None:
+def test_a_webhook_secret_is_shown_once_with_the_delivery_state_listed(ui_both: Ui) -> None:
+    ui = ui_both
     csrf = ui.login("acme-admin")
     created = ui.http.post(
         "/ui/setup/webhooks",
