@@ -400,6 +400,7 @@ class Consentline:
         on_problem: Callable[[RowProblem], None] | None = None,
         on_chunk: Callable[[ImportReport], None] | None = None,
         chunk_size: int = imports.CHUNK,
+        actor: Mapping[str, Any] | None = None,
     ) -> ImportReport:
         """Import a consent list (CSV or JSONL: a path, a binary file, or dicts).
 
@@ -409,7 +410,8 @@ class Consentline:
         column's words to actions (``{"Status": {"Gone": "opt_out"}}``), ``preset``
         is ``legacy-opt-out:COLUMN`` or ``optout-status:COLUMN``. Each chunk is one
         transaction; a re-run appends nothing (rows are ``unchanged``); bad rows are
-        reported, never fatal; ``on_problem`` receives every row left out. See
+        reported, never fatal; ``on_problem`` receives every row left out;
+        ``actor`` (who runs the import) is added to every row's proof. See
         docs/imports.md.
 
         >>> cl.import_records("crm.csv", account="acme",            # doctest: +SKIP
@@ -447,6 +449,7 @@ class Consentline:
             chunk=chunk_size,
             on_problem=on_problem,
             on_chunk=on_chunk,
+            actor=actor,
         )
         return report
 

@@ -404,3 +404,14 @@ def test_the_error_writer_writes_every_row_left_out(cl: Consentline, tmp_path: P
         ["4", "Phone", "missing_address"],
     ]
     assert "not-a-number" not in out.getvalue()  # C23: the message never holds the value
+
+
+def test_the_actor_goes_into_every_row_and_a_re_run_by_another_finds_them(
+    cl: Consentline, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "a.csv", f"Phone,Out\n{X},true\n{Y},false\n")
+    options: dict[str, Any] = {"account": "acme", "mapping": LEGACY, "preset": "legacy-opt-out:Out"}
+    first = cl.import_records(path, **options, actor={"actor": "maria", "operator_id": 7})
+    again = cl.import_records(path, **options, actor={"actor": "ravi", "operator_id": 8})
+    assert (first.written, again.written, again.unchanged) == (2, 0, 2)
+    assert {e.proof["actor"] for e in events(cl)} == {"maria"}

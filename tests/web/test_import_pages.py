@@ -53,7 +53,12 @@ def test_upload_preview_dry_run_then_run_with_its_report_and_errors(ui_both: Ui)
     assert ui.cl.history(X, account="acme") == []
     run = ui.http.post(f"/ui/imports/{token}/run", data={"csrf": csrf, "mode": "run", **MAPPING})
     assert "Import done" in run.text and "opt_in 1, opt_out 1" in run.text
-    assert [e.action for e in ui.cl.history(X, account="acme")] == ["opt_out"]
+    (event,) = ui.cl.history(X, account="acme")
+    assert (event.action, event.proof["actor"], event.proof["via_ui"]) == (
+        "opt_out",
+        "acme-write",
+        "web",
+    )
     link = re.search(r'href="(/ui/imports/runs/[^"]+/errors.csv)"', run.text)
     assert link is not None
     errors = ui.http.get(link.group(1))

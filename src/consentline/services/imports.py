@@ -457,6 +457,9 @@ class Importer:
     chunk: int = CHUNK
     on_problem: Callable[[RowProblem], None] | None = None
     on_chunk: Callable[[ImportReport], None] | None = None
+    # Who runs the import (a UI operator): added to every row's proof, never to the
+    # batch id, so a re-run by someone else still finds the rows already imported.
+    actor: Mapping[str, Any] | None = None
     _pending: list[RowProblem] = field(default_factory=list)
     _tenant: int = 0
     # (account, line) -> what recording.resolve_scope gave (``within`` is fixed)
@@ -589,7 +592,7 @@ class Importer:
             topic=plan.topic,
             channel=plan.channel,
             source=plan.source,
-            proof=plan.proof,
+            proof={**plan.proof, **self.actor} if self.actor else plan.proof,
             occurred_at=plan.occurred_at,
             idempotency_key=key,
             within=self.within or self.account,
@@ -685,9 +688,11 @@ def run_import(
     chunk: int = CHUNK,
     on_problem: Callable[[RowProblem], None] | None = None,
     on_chunk: Callable[[ImportReport], None] | None = None,
+    actor: Mapping[str, Any] | None = None,
 ) -> ImportReport:
     """Import ``source`` with ``mapping`` into the tenant of ``account`` (or ``line``):
-    each chunk in a transaction of its own; returns the report."""
+    each chunk in a transaction of its own; returns the report. ``actor`` (who runs
+    it, e.g. ``{"actor": "maria", "operator_id": 7}``) goes into every row's proof."""
     importer = Importer(
         units,
         directory,
@@ -701,6 +706,7 @@ def run_import(
         chunk=chunk,
         on_problem=on_problem,
         on_chunk=on_chunk,
+        actor=actor,
     )
     importer.tenant_id()  # the scope is known before the file is read
     opened = open_source(source, format=format, delimiter=delimiter)

@@ -245,6 +245,7 @@ def start(request: Request, token: str) -> Response:
     dry_run = form.get("mode") != "run"
     client = web_of(request).client
     home = signed.reach.home.slug
+    actor = {"actor": signed.operator.name, "operator_id": signed.operator.id, "via_ui": "web"}
 
     def go(on_problem: Any, on_chunk: Any) -> ImportReport:
         return client.import_records(
@@ -256,6 +257,7 @@ def start(request: Request, token: str) -> Response:
             within=home,
             on_problem=on_problem,
             on_chunk=on_chunk,
+            actor=actor,
             **options,
         )
 
