@@ -280,6 +280,9 @@ def test_an_import_upload_dry_run_then_run_by_labelled_fields(
     page.get_by_label("Preset", exact=True).select_option("legacy-opt-out")
     page.get_by_label("Column the preset reads").select_option("SMS Opt Out")
     shot(page, "import-map")
+    page.set_viewport_size({"width": 375, "height": 800})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the mapping page is {width} px wide at 375"
     page.get_by_role("button", name="Dry run").click()
     page.get_by_text("Dry run done: nothing was written.").wait_for()
     assert served.cl.history(number, account="acme") == []

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from consentline.domain.errors import InvalidConfig
-from consentline.domain.replies import LANGUAGES, REPLY_KINDS
+from consentline.domain.replies import DEFAULT_TEMPLATES, LANGUAGES, REPLY_KINDS
 from consentline.domain.scopes import REACHES
 from consentline.domain.settings import AccountSettings, Finding
 from consentline.web.common import Signed, page, render, signed_in, web_of
@@ -118,6 +118,9 @@ def _show(
         effective=effective,
         inherited=form_of_settings(effective),
         program=effective.program,
+        current=lambda lang, kind: (
+            effective.templates.get(lang, {}).get(kind) or DEFAULT_TEMPLATES[lang][kind]
+        ),
         keyword_lists=KEYWORD_LISTS,
         pairs=PAIRS,
         languages=LANGUAGES,
