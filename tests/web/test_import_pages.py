@@ -8,8 +8,11 @@ import re
 
 import pytest
 
+from consentline.http import create_app
+from consentline.settings import Secret, Settings
+from consentline.web import install
 from consentline.web.import_jobs import state_of
-from tests.web.conftest import Ui
+from tests.web.conftest import TestClient, Ui
 
 X, Y = "+14155550123", "+14155550124"
 CSV = f"Phone,SMS Opt Out,Name\n{X},true,Ann\n{Y},false,Bo\nnot-a-number,true,Cy\n"
@@ -124,12 +127,19 @@ def test_no_address_column_a_bad_mapping_and_no_file_are_4xx(ui: Ui) -> None:
     assert ui.cl.history(X, account="acme") == []
 
 
-def test_too_large_a_file_is_refused_with_a_page(ui: Ui) -> None:
-    csrf = ui.login("acme-write")
-    limit = ui.http.app.state.web.settings.max_bulk_body
-    answer = upload(ui, csrf, b"Phone\n" + b"+14155550123\n" * (limit // 13 + 10))
-    assert answer.status_code == 413 and "MiB" in answer.text
-    assert answer.headers["content-type"].startswith("text/html")
+def test_too_large_a_file_is_refused_with_a_page_before_it_is_kept(ui: Ui) -> None:
+    settings = Settings(session_secret=Secret("s" * 40), max_bulk_body=4096)
+    app = create_app(ui.cl, settings)
+    install(app, ui.cl, settings)
+    with TestClient(app, base_url="http://127.0.0.1") as http:
+        small = Ui(http, ui.cl)
+        csrf = small.login("acme-write")
+        for size in (4097, 200_000):  # counted while kept; refused from its length
+            answer = upload(small, csrf, b"Phone\n" + b"1" * size)
+            assert answer.status_code == 413 and "MiB" in answer.text, size
+            assert answer.headers["content-type"].startswith("text/html")
+        assert not list(state_of(app.state).root.iterdir())
+        assert upload(small, csrf, CSV).status_code == 303
 
 
 def test_csrf_roles_and_reach_guard_every_step(ui: Ui) -> None:
