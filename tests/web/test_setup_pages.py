@@ -71,8 +71,11 @@ def test_an_admin_adds_an_account_and_a_line_and_sets_a_purpose(ui: Ui) -> None:
     ui.http.post(
         "/ui/setup/lines", data={"csrf": csrf, "number": "+18005550177", "account": "outlet"}
     )
+    ui.http.post("/ui/setup/accounts", data={"csrf": csrf, "slug": "aaa", "parent": "acme"})
     outlet = ui.cl.directory().account("outlet")
     assert (outlet.reach, outlet.isolated) == ("account", True)
+    tree = re.findall(r'<tr data-account="([^"]+)"', ui.http.get("/ui/setup").text)
+    assert tree == ["acme", "aaa", "shop", "outlet"]  # each account after its parent
     assert ui.cl.directory().find_line("+18005550177") is not None
     answer = ui.http.post(
         "/ui/setup/purposes",

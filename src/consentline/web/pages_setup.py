@@ -47,23 +47,29 @@ def _root_admin(signed: Signed) -> bool:
 
 
 def _tree(signed: Signed) -> list[dict[str, Any]]:
+    """The subtree in tree order (each account after its parent), with what it inherits."""
     directory = signed.reach.directory
-    rows = []
-    for account in sorted(
-        signed.reach.accounts(), key=lambda a: (a.id != signed.reach.home_id, a.slug)
-    ):
+    children: dict[int | None, list[Account]] = {}
+    for account in sorted(signed.reach.accounts(), key=lambda a: a.slug):
+        children.setdefault(account.parent_id, []).append(account)
+    rows: list[dict[str, Any]] = []
+
+    def walk(account: Account, depth: int) -> None:
         parent = directory.account_by_id(account.parent_id) if account.parent_id else None
         rows.append(
             {
                 "account": account,
                 "parent": parent.slug if parent else None,
-                "depth": len(directory.ancestors(account.id))
-                - len(directory.ancestors(signed.reach.home_id)),
+                "depth": depth,
                 "effective_reach": directory.effective_reach(account.id),
                 "boundary": directory.boundary(account.id).slug,
                 "lines": sorted(line.number for line in directory.lines_of(account.id)),
             }
         )
+        for child in children.get(account.id, []):
+            walk(child, depth + 1)
+
+    walk(signed.reach.home, 0)
     return rows
 
 
