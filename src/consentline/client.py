@@ -29,7 +29,7 @@ from consentline.domain.policy import Decision, PurposeRule, QuietHours, TenantP
 from consentline.domain.privacy import check_erasure_key, keyed_address
 from consentline.domain.reports import Report
 from consentline.domain.scopes import Account, Directory, Line
-from consentline.domain.settings import AccountSettings
+from consentline.domain.settings import AccountSettings, Finding
 from consentline.services import (
     accounts,
     campaigns,
@@ -402,6 +402,7 @@ class Consentline:
         on_chunk: Callable[[ImportReport], None] | None = None,
         chunk_size: int = imports.CHUNK,
         in_process: bool | None = None,
+        actor: Mapping[str, Any] | None = None,
     ) -> ImportReport:
         """Import a consent list (CSV or JSONL: a path, a binary file, or dicts).
 
@@ -411,8 +412,9 @@ class Consentline:
         column's words to actions (``{"Status": {"Gone": "opt_out"}}``), ``preset``
         is ``legacy-opt-out:COLUMN`` or ``optout-status:COLUMN``. Each chunk is one
         transaction; a re-run appends nothing (rows are ``unchanged``); bad rows are
-        reported, never fatal; ``on_problem`` receives every row left out. A file
-        of 8 MB or more is planned in a second process (when there is a spare core)
+        reported, never fatal; ``on_problem`` receives every row left out;
+        ``actor`` (who runs the import) is added to every row's proof. A file of
+        8 MB or more is planned in a second process (when there is a spare core)
         while this one writes; ``in_process=True`` keeps it in this process, False
         asks for the second one whatever the size. See docs/imports.md.
 
@@ -452,6 +454,7 @@ class Consentline:
             in_process=in_process,
             on_problem=on_problem,
             on_chunk=on_chunk,
+            actor=actor,
         )
         return report
 
@@ -593,6 +596,18 @@ class Consentline:
             uow.commit()
         self._reload()
         return warnings
+
+    def check_account_settings(self, slug: str, **settings: Any) -> list[Finding]:
+        """What :meth:`configure_account` would find in these settings, saving
+        nothing: every lint finding on its setting (``templates.en.help`` for a
+        template), breaches (``finding.breach``) included.
+
+        >>> found = cl.check_account_settings("acme", opt_in_keywords=["GO"])  # doctest: +SKIP
+        >>> [(f.setting, f.breach) for f in found]
+        [('opt_in_keywords', False)]
+        """
+        account = self._reload().account(slug)
+        return configuration.check(self._context(), account.id, settings)
 
     def account_settings(self, slug: str, *, effective: bool = True) -> AccountSettings:
         """An account's inbound settings (by default as inherited down the tree)."""

@@ -18,6 +18,7 @@ import consentline
 from consentline import Consentline
 from consentline.domain.errors import InvalidImport
 from consentline.services.import_planning import RowProblem
+from consentline.services.imports import error_writer, preview
 from tests.conftest import Clock
 
 X, Y, Z = "+14155550101", "+14155550102", "+14155550103"
@@ -372,3 +373,46 @@ def test_a_row_that_is_not_utf8_is_a_row_error(cl: Consentline, tmp_path: Path) 
         "code": "invalid_row",
         "message": "not UTF-8 text",
     }
+
+
+def test_a_preview_reads_the_header_and_first_rows_as_the_import_does(tmp_path: Path) -> None:
+    body = "\ufeffPhone;Status\n415 555 0101;Gone\nonly-one-field\n415 555 0102;Here\n"
+    found = preview(write(tmp_path, "p.csv", body), rows=2)
+    assert found.columns == ("Phone", "Status")  # BOM dropped, delimiter sniffed
+    assert found.rows == [
+        (2, ["415 555 0101", "Gone"], None),
+        (3, None, "1 fields, the header has 2"),
+    ]
+    for bad in (b"", b"\x89PNG\r\n\x1a\n\x00\xff\xfe"):
+        with pytest.raises(InvalidImport):
+            preview(write(tmp_path, "bad.csv", bad))
+
+
+def test_the_error_writer_writes_every_row_left_out(cl: Consentline, tmp_path: Path) -> None:
+    path = write(tmp_path, "e.csv", f"Phone,Out\n{X},true\nnot-a-number,true\n,false\n")
+    out = io.StringIO(newline="")
+    cl.import_records(
+        path,
+        account="acme",
+        mapping=LEGACY,
+        preset="legacy-opt-out:Out",
+        on_problem=error_writer(out),
+    )
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "row,column,code,message"
+    assert [line.split(",")[:3] for line in lines[1:]] == [
+        ["3", "Phone", "invalid_address"],
+        ["4", "Phone", "missing_address"],
+    ]
+    assert "not-a-number" not in out.getvalue()  # C23: the message never holds the value
+
+
+def test_the_actor_goes_into_every_row_and_a_re_run_by_another_finds_them(
+    cl: Consentline, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "a.csv", f"Phone,Out\n{X},true\n{Y},false\n")
+    options: dict[str, Any] = {"account": "acme", "mapping": LEGACY, "preset": "legacy-opt-out:Out"}
+    first = cl.import_records(path, **options, actor={"actor": "maria", "operator_id": 7})
+    again = cl.import_records(path, **options, actor={"actor": "ravi", "operator_id": 8})
+    assert (first.written, again.written, again.unchanged) == (2, 0, 2)
+    assert {e.proof["actor"] for e in events(cl)} == {"maria"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from consentline.domain.errors import InvalidConfig, InvalidKeyword
-from consentline.domain.settings import AccountSettings, lint
+from consentline.domain.settings import AccountSettings, findings, lint
 
 HELP = "{program}: help at {support}. Msg & data rates may apply. Reply STOP to opt out."
 
@@ -22,3 +22,20 @@ def test_the_template_is_checked_with_the_program_the_account_inherits() -> None
     assert lint(own, [AccountSettings(program_name="Acme Rewards")]) == []
     with pytest.raises(InvalidConfig, match="program name"):
         lint(own, [AccountSettings(program_name="Other")])
+
+
+def test_findings_name_each_setting_and_keep_every_breach_instead_of_raising() -> None:
+    settings = AccountSettings(
+        opt_in_keywords=("OK", "GO"),
+        topic_keywords={"YES": "volunteer"},
+        templates={"en": {"help": "{program}: call us"}},
+    )
+    found = [(f.setting, f.breach) for f in findings(settings)]
+    assert found == [
+        ("opt_in_keywords", True),  # an everyday word
+        ("opt_in_keywords", False),  # short: a warning
+        ("topic_keywords", True),
+        ("templates.en.help", True),  # no rates, no STOP, no support
+    ]
+    with pytest.raises(InvalidKeyword, match="OK is an everyday word"):
+        lint(settings)  # the first breach findings lists

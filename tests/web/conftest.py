@@ -108,3 +108,22 @@ def ui(tmp_path: Path, clock: Clock, seeded: Path) -> Iterator[Ui]:
     with TestClient(app, base_url="http://127.0.0.1") as http:
         yield Ui(http, cl)
     cl.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def ui_both(request: pytest.FixtureRequest, clock: Clock) -> Iterator[Ui]:
+    """:func:`ui` on SQLite, and on PostgreSQL (a schema of its own, seeded afresh)."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("ui")
+        return
+    from tests.conftest import _postgres_schema_url
+
+    for url in _postgres_schema_url():
+        cl = consentline.connect(url, clock=clock, cache_seconds=0.0, erasure_key=ERASURE_KEY)
+        seed(cl)
+        settings = Settings(session_secret=Secret("s" * 40))
+        app = create_app(cl, settings)
+        install(app, cl, settings)
+        with TestClient(app, base_url="http://127.0.0.1") as http:
+            yield Ui(http, cl)
+        cl.close()

@@ -262,3 +262,51 @@ def test_a_read_only_operator_sees_no_write_action_and_a_forged_write_is_refused
     )
     assert forged.status == 403
     assert len(served.cl.history(number, account="acme")) == 1
+
+
+def test_an_import_upload_dry_run_then_run_by_labelled_fields(
+    served: Served, page: Any, tmp_path: Path
+) -> None:
+    number = "+14155550138"
+    csv_file = tmp_path / "crm.csv"
+    csv_file.write_text(f"Phone,SMS Opt Out\n{number},true\nnot-a-number,false\n")
+    sign_in(page, served, "acme-write")
+    page.get_by_role("link", name="Imports", exact=True).click()
+    page.get_by_label("Account the list is for").select_option("acme")
+    page.get_by_label("CSV file").set_input_files(str(csv_file))
+    page.get_by_role("button", name="Upload and map the columns").click()
+    page.get_by_role("heading", name="Map the columns of crm.csv").wait_for()
+    assert page.get_by_label("Column for address").input_value() == "Phone"
+    page.get_by_label("Preset", exact=True).select_option("legacy-opt-out")
+    page.get_by_label("Column the preset reads").select_option("SMS Opt Out")
+    shot(page, "import-map")
+    page.set_viewport_size({"width": 375, "height": 800})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the mapping page is {width} px wide at 375"
+    page.get_by_role("button", name="Dry run").click()
+    page.get_by_text("Dry run done: nothing was written.").wait_for()
+    assert served.cl.history(number, account="acme") == []
+    page.get_by_role("button", name="Run the import").click()
+    page.get_by_text("Import done.").wait_for()
+    shot(page, "import-report")
+    assert [e.action for e in served.cl.history(number, account="acme")] == ["opt_out"]
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download every row left out (CSV)").click()
+    assert "invalid_address" in Path(download.value.path()).read_text()
+
+
+def test_the_setup_page_and_the_lint_before_saving(served: Served, page: Any) -> None:
+    sign_in(page, served, "acme-admin")
+    page.get_by_role("link", name="Setup", exact=True).click()
+    assert page.locator('tr[data-account="shop"]').count() == 1
+    shot(page, "setup")
+    page.goto(f"{served.url}/ui/setup/accounts/acme/settings")
+    page.get_by_label("Opt in keywords").fill("OK")
+    page.get_by_role("button", name="Check").click()
+    finding = page.locator('p.finding[data-setting="opt_in_keywords"]')
+    assert "everyday word" in finding.inner_text()
+    shot(page, "setup-settings")
+    page.set_viewport_size({"width": 375, "height": 800})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the settings page is {width} px wide at 375"
+    assert served.cl.account_settings("acme", effective=False).opt_in_keywords == ()

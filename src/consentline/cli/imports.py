@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -23,7 +23,7 @@ from consentline.cli._common import JsonFlag, console, emit, session, text
 from consentline.domain.errors import InvalidImport
 from consentline.domain.import_mapping import parse_value_map
 from consentline.services.import_planning import RowProblem
-from consentline.services.imports import ImportReport
+from consentline.services.imports import ImportReport, error_writer
 
 
 def _pairs(items: list[str] | None) -> dict[str, str]:
@@ -140,7 +140,7 @@ def import_file(
         if source is not None:
             fixed_values["source"] = source
         error_file: IO[str] | None = None
-        writer: Any = None
+        problem: Callable[[RowProblem], None] | None = None
         if errors is not None:
             try:
                 error_file = errors.open("w", newline="", encoding="utf-8")
@@ -148,12 +148,7 @@ def import_file(
                 raise InvalidImport(
                     f"cannot write {errors}: {exc.strerror}", field="errors"
                 ) from None
-            writer = csv.writer(error_file)
-            writer.writerow(["row", "column", "code", "message"])
-
-        def problem(p: RowProblem) -> None:
-            if writer is not None:
-                writer.writerow([p.row, p.column or "", p.code, p.message])
+            problem = error_writer(error_file)
 
         source_arg: Any = sys.stdin.buffer if str(file) == "-" else file
         show = not as_json and sys.stdout.isatty() and source_arg is file

@@ -12,12 +12,13 @@ account winning; a scalar set on an account overrides its ancestors'.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Literal
 
 from consentline.domain.classifier import lint_keyword
-from consentline.domain.errors import InvalidConfig
+from consentline.domain.errors import InvalidConfig, InvalidInput
 from consentline.domain.policy import PurposeRule, check_name
 from consentline.domain.replies import LANGUAGES, REPLY_KINDS, Program, lint_template, render
 from consentline.domain.scope_question import ScopeQuestion
@@ -146,6 +147,88 @@ class AccountSettings:
         return cls(**values)
 
 
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing the lint found, on the setting it is about: a field name
+    (``opt_out_keywords``) or a template (``templates.en.help``). ``error`` is set for
+    a breach (the save is refused with it); a finding without one is a warning."""
+
+    setting: str
+    message: str
+    error: InvalidInput | None = None
+
+    @property
+    def breach(self) -> bool:
+        return self.error is not None
+
+
+def findings(
+    settings: AccountSettings,
+    inherited: Sequence[AccountSettings] = (),
+    purposes: Mapping[str, PurposeRule] | None = None,
+) -> list[Finding]:
+    """Every finding of :func:`lint`, each on its setting, breaches included (nothing
+    raised): what an editor shows next to each field before saving.
+
+    >>> [(f.setting, f.breach) for f in findings(AccountSettings(opt_in_keywords=("OK", "GO")))]
+    [('opt_in_keywords', True), ('opt_in_keywords', False)]
+    """
+    found: list[Finding] = []
+
+    def run(setting: str, check: Callable[[], list[str]]) -> None:
+        try:
+            found.extend(Finding(setting, warning) for warning in check())
+        except InvalidInput as exc:
+            found.append(Finding(setting, str(exc), exc))
+
+    keywords: tuple[tuple[str, Literal["opt_out", "opt_in", "help"]], ...] = (
+        ("opt_out_keywords", "opt_out"),
+        ("opt_in_keywords", "opt_in"),
+        ("confirm_keywords", "opt_in"),
+        ("help_keywords", "help"),
+    )
+    for name, intent in keywords:
+        for word in getattr(settings, name):
+            run(name, functools.partial(lint_keyword, word, intent))
+    for word in settings.topic_keywords:
+        run("topic_keywords", functools.partial(lint_keyword, word, "topic"))
+    effective = merge([*inherited, settings])
+    program = effective.program
+    for language, kinds in settings.templates.items():
+        for kind, text in kinds.items():
+            run(
+                f"templates.{language}.{kind}",
+                functools.partial(lint_template, kind, language, text, program),
+            )
+    question = settings.scope_question
+    if question is not None and question.enabled:
+        languages = dict.fromkeys([effective.language or "en", *question.wording])
+        confirmations = {
+            lang: render("opt_out_confirmation", lang, program, effective.templates)
+            for lang in languages
+        }
+        keywords_in_use = [
+            *effective.opt_out_keywords,
+            *effective.opt_in_keywords,
+            *effective.help_keywords,
+            *effective.confirm_keywords,
+            *effective.topic_keywords,
+        ]
+        run(
+            "scope_question",
+            functools.partial(
+                lint_scope_question,
+                question,
+                purposes=purposes if purposes is not None else {},
+                confirmations=confirmations,
+                program=program.name,
+                keywords=keywords_in_use,
+                topics=set(effective.topic_keywords.values()),
+            ),
+        )
+    return found
+
+
 def lint(
     settings: AccountSettings,
     inherited: Sequence[AccountSettings] = (),
@@ -154,7 +237,8 @@ def lint(
     """Check an account's settings before they are saved; return the warnings.
 
     Raises :class:`~consentline.domain.errors.InvalidKeyword` or
-    :class:`~consentline.domain.errors.InvalidConfig` for a breach. Keywords go
+    :class:`~consentline.domain.errors.InvalidConfig` for a breach (the first one
+    :func:`findings` lists). Keywords go
     through :func:`~consentline.domain.classifier.lint_keyword` (collisions and
     everyday words are refused, short ones warned about); every reply template
     the account overrides goes through :func:`~consentline.domain.replies.lint_template`
@@ -166,45 +250,11 @@ def lint(
     >>> lint(AccountSettings(opt_in_keywords=("GO",)))
     ['GO is shorter than 4 characters: short keywords are often sent by accident']
     """
-    warnings: list[str] = []
-    for word in settings.opt_out_keywords:
-        warnings.extend(lint_keyword(word, "opt_out"))
-    for word in (*settings.opt_in_keywords, *settings.confirm_keywords):
-        warnings.extend(lint_keyword(word, "opt_in"))
-    for word in settings.help_keywords:
-        warnings.extend(lint_keyword(word, "help"))
-    for word in settings.topic_keywords:
-        warnings.extend(lint_keyword(word, "topic"))
-    effective = merge([*inherited, settings])
-    program = effective.program
-    for language, kinds in settings.templates.items():
-        for kind, text in kinds.items():
-            warnings.extend(lint_template(kind, language, text, program))
-    question = settings.scope_question
-    if question is not None and question.enabled:
-        languages = dict.fromkeys([effective.language or "en", *question.wording])
-        confirmations = {
-            lang: render("opt_out_confirmation", lang, program, effective.templates)
-            for lang in languages
-        }
-        keywords = [
-            *effective.opt_out_keywords,
-            *effective.opt_in_keywords,
-            *effective.help_keywords,
-            *effective.confirm_keywords,
-            *effective.topic_keywords,
-        ]
-        warnings.extend(
-            lint_scope_question(
-                question,
-                purposes=purposes if purposes is not None else {},
-                confirmations=confirmations,
-                program=program.name,
-                keywords=keywords,
-                topics=set(effective.topic_keywords.values()),
-            )
-        )
-    return warnings
+    found = findings(settings, inherited, purposes)
+    for finding in found:
+        if finding.error is not None:
+            raise finding.error
+    return [finding.message for finding in found]
 
 
 def merge(chain: Sequence[AccountSettings]) -> AccountSettings:

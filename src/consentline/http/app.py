@@ -168,7 +168,14 @@ def create_app(
     app.add_middleware(
         BodyLimit,
         default=settings.max_body,
-        per_path={"/v1/check": settings.max_bulk_body, "/v1/imports": settings.max_bulk_body},
+        per_path={
+            "/v1/check": settings.max_bulk_body,
+            "/v1/imports": settings.max_bulk_body,
+            # The UI's CSV upload: the page itself refuses a file past max_bulk_body
+            # with an HTML page; this only bounds what reaches it (1 MiB more: the
+            # form's other fields, which the page bounds at 64 KiB).
+            "/ui/imports": settings.max_bulk_body + (1 << 20),
+        },
     )
     _lean_routes(app)
     return app

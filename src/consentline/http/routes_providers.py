@@ -9,15 +9,11 @@ from fastapi import APIRouter, Body
 from consentline.domain.errors import InvalidInput
 from consentline.http import schemas
 from consentline.http.auth import CallerDep, Services, ServicesDep
-from consentline.services.credentials import ProviderCredentials
+from consentline.services.credentials import ProviderCredentials, status
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
 MAX_FIELDS = 16
-HIDDEN_PROBLEM = (
-    "the inherited credentials can never verify a webhook; an admin of the account "
-    "holding them can see why"
-)
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no key, or an unknown or revoked one"},
     403: {"description": "the key's role is not admin"},
@@ -75,41 +71,6 @@ def get_credentials(slug: str, name: str, who: CallerDep, svc: ServicesDep) -> d
     fields of inherited credentials only when their account is within the key's reach."""
     who.require("admin")
     account = who.account(slug)
-    credentials = store(svc)
-    rules = credentials.rules
-    rules.provider(name)
-    own = credentials.get(account_id=account.id, provider=name)
-    if own is not None:
-        return {
-            "account": account.slug,
-            "configured": True,
-            "inherited_from": None,
-            **rules.describe(own),
-        }
-    found = credentials.resolve(who.directory, account_id=account.id, provider=name)
-    origin = None
-    if found is not None and who.reaches(found.account_id):
-        origin = who.directory.account_by_id(found.account_id).slug
-    issues: list[dict[str, str | None]]
-    if found is None:
-        issues = [{"field": None, "problem": f"no {name} credentials here or on an ancestor"}]
-    elif origin is not None:
-        issues = [
-            {"field": p.field, "problem": p.problem} for p in rules.problems(name, found.fields)
-        ]
-    else:  # the ancestor is outside the key's reach: say that, not what
-        issues = [
-            {"field": None, "problem": HIDDEN_PROBLEM}
-            for _ in rules.problems(name, found.fields)[:1]
-        ]
-    return {
-        "account": account.slug,
-        "configured": False,
-        "inherited": found is not None,
-        "inherited_from": origin,
-        "provider": name,
-        "fields_set": [],
-        "updated_at": None,
-        "verifiable": not issues,
-        "problems": issues,
-    }
+    return status(
+        store(svc), who.directory, account_id=account.id, provider=name, reaches=who.reaches
+    )

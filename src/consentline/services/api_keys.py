@@ -25,7 +25,7 @@ import hashlib
 import secrets
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal, cast
@@ -213,6 +213,12 @@ class ApiKeys:
     def get(self, key_id: int) -> ApiKey:
         with self._units(write=False) as uow:
             return find_key(uow, key_id)
+
+    def listed(self, account_ids: Collection[int]) -> list[ApiKey]:
+        """The keys of these accounts, revoked ones included, oldest first (never the
+        keys themselves: only their prefixes are kept)."""
+        with self._units(write=False) as uow:
+            return [_key(row) for row in uow.api.keys_of_accounts(account_ids)]
 
     def revoke(self, key_id: int) -> ApiKey:
         with self._units() as uow:

@@ -201,6 +201,64 @@ class CredentialRules:
         }
 
 
+HIDDEN_PROBLEM: Final = (
+    "the inherited credentials can never verify a webhook; an admin of the account "
+    "holding them can see why"
+)
+
+
+def status(
+    credentials: ProviderCredentials,
+    directory: Directory,
+    *,
+    account_id: int,
+    provider: str,
+    reaches: Callable[[int], bool],
+) -> dict[str, Any]:
+    """What an admin of a subtree may know of an account's ``provider`` credentials:
+    which names are set (never a value), whether its lines can verify a webhook, and
+    where inherited ones come from — the ancestor named, and its problems detailed,
+    only when ``reaches`` says the ancestor is within the asker's subtree."""
+    rules = credentials.rules
+    rules.provider(provider)
+    account = directory.account_by_id(account_id)
+    own_set = credentials.get(account_id=account_id, provider=provider)
+    if own_set is not None:
+        return {
+            "account": account.slug,
+            "configured": True,
+            "inherited_from": None,
+            **rules.describe(own_set),
+        }
+    found = credentials.resolve(directory, account_id=account_id, provider=provider)
+    origin = None
+    if found is not None and reaches(found.account_id):
+        origin = directory.account_by_id(found.account_id).slug
+    issues: list[dict[str, str | None]]
+    if found is None:
+        issues = [{"field": None, "problem": f"no {provider} credentials here or on an ancestor"}]
+    elif origin is not None:
+        issues = [
+            {"field": p.field, "problem": p.problem} for p in rules.problems(provider, found.fields)
+        ]
+    else:  # the ancestor is outside the asker's reach: say that, not what
+        issues = [
+            {"field": None, "problem": HIDDEN_PROBLEM}
+            for _ in rules.problems(provider, found.fields)[:1]
+        ]
+    return {
+        "account": account.slug,
+        "configured": False,
+        "inherited": found is not None,
+        "inherited_from": origin,
+        "provider": provider,
+        "fields_set": [],
+        "updated_at": None,
+        "verifiable": not issues,
+        "problems": issues,
+    }
+
+
 def _flag(key: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value

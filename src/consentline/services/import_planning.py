@@ -106,6 +106,9 @@ class PlanContext:
     tenant_id: int
     now_us: int
     header: tuple[str, ...] = ()  # a CSV's columns (its rows arrive as value lists)
+    # Who runs the import (a UI operator): added to every row's proof, never to the
+    # batch id, so a re-run by someone else still finds the rows already imported.
+    actor: Mapping[str, Any] | None = None
 
 
 _COLUMN_OF: Final[tuple[tuple[type[ConsentlineError], str], ...]] = (
@@ -180,7 +183,7 @@ class RowPlanner:
             topic=plan.topic,
             channel=plan.channel,
             source=plan.source,
-            proof=plan.proof,
+            proof={**plan.proof, **ctx.actor} if ctx.actor else plan.proof,
             occurred_at=plan.occurred_at,
             idempotency_key=key,
             within=ctx.within or ctx.account,

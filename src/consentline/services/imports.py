@@ -97,6 +97,28 @@ class ImportReport:
         }
 
 
+ERROR_COLUMNS: Final = ("row", "column", "code", "message")
+
+
+def error_writer(out: IO[str]) -> Callable[[RowProblem], None]:
+    """Write the row-error file's header to ``out`` (a text file opened with
+    ``newline=""``) and return the ``on_problem`` that adds each row left out.
+
+    >>> import io
+    >>> buffer = io.StringIO()
+    >>> error_writer(buffer)(RowProblem(3, "Phone", "invalid_address", "not a number"))
+    >>> buffer.getvalue().splitlines()
+    ['row,column,code,message', '3,Phone,invalid_address,not a number']
+    """
+    writer = csv.writer(out)  # RFC 4180: CRLF line ends
+    writer.writerow(ERROR_COLUMNS)
+
+    def write(problem: RowProblem) -> None:
+        writer.writerow([problem.row, problem.column or "", problem.code, problem.message])
+
+    return write
+
+
 # -- reading sources -------------------------------------------------------------------
 # A row's number, its raw text (for the key), and the row: a mapping, or a CSV row's
 # values in the header's order (made a mapping only once it is known to be new).
@@ -313,6 +335,36 @@ def open_source(
     return Opened(_dict_rows(source), "rows", None, [])
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A CSV's header and its first rows, read as an import reads them. A row that
+    cannot be read (a field count unlike the header's, bytes that are not UTF-8) is
+    ``None`` with ``problem`` saying why."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[int, list[str] | None, str | None]]  # (row number, values, problem)
+
+
+def preview(
+    source: str | Path | IO[bytes], *, rows: int = 5, delimiter: str | None = None
+) -> Preview:
+    """The header and first ``rows`` rows of a CSV file (gzip too), to map its
+    columns before importing it; :class:`InvalidImport` for a file that is not a
+    CSV with a header (empty, not UTF-8 text, no header line)."""
+    opened = open_source(source, format="csv", delimiter=delimiter)
+    try:
+        assert opened.columns is not None
+        found: list[tuple[int, list[str] | None, str | None]] = []
+        for number, _raw, row in itertools.islice(opened.rows, rows):
+            if isinstance(row, list):
+                found.append((number, row, None))
+            else:
+                found.append((number, None, str(row.get("\x00error", "not a row"))))
+        return Preview(opened.columns, found)
+    finally:
+        opened.close()
+
+
 # -- never re-subscribe (C25) ----------------------------------------------------------
 def _related(directory: Directory, a: str, b: str) -> bool:
     """Whether scopes ``a`` and ``b`` can decide the same send (one is the other, or
@@ -382,6 +434,9 @@ class Importer:
     on_problem: Callable[[RowProblem], None] | None = None
     on_chunk: Callable[[ImportReport], None] | None = None
     in_process: bool | None = None  # plan in this process (None: decide by size)
+    # Who runs the import (a UI operator): added to every row's proof, never to the
+    # batch id, so a re-run by someone else still finds the rows already imported.
+    actor: Mapping[str, Any] | None = None
     _pending: list[RowProblem] = field(default_factory=list)
     _tenant: int = 0
 
@@ -421,6 +476,7 @@ class Importer:
             tenant_id,
             to_us(self.now),
             opened.columns or (),
+            dict(self.actor) if self.actor else None,
         )
         planner = planner_for(ctx, opened.size, self.in_process)
         try:
@@ -590,9 +646,11 @@ def run_import(
     in_process: bool | None = None,
     on_problem: Callable[[RowProblem], None] | None = None,
     on_chunk: Callable[[ImportReport], None] | None = None,
+    actor: Mapping[str, Any] | None = None,
 ) -> ImportReport:
     """Import ``source`` with ``mapping`` into the tenant of ``account`` (or ``line``):
-    each chunk in a transaction of its own; returns the report."""
+    each chunk in a transaction of its own; returns the report. ``actor`` (who runs
+    it, e.g. ``{"actor": "maria", "operator_id": 7}``) goes into every row's proof."""
     importer = Importer(
         units,
         directory,
@@ -607,6 +665,7 @@ def run_import(
         on_problem=on_problem,
         on_chunk=on_chunk,
         in_process=in_process,
+        actor=actor,
     )
     importer.tenant_id()  # the scope is known before the file is read
     opened = open_source(source, format=format, delimiter=delimiter)

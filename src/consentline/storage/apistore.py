@@ -34,6 +34,12 @@ class ApiStore:
         query = select(t.api_keys).where(k.prefix == prefix)
         return [ApiKeyRecord(*r) for r in self.conn.execute(query)]
 
+    def keys_of_accounts(self, account_ids: Collection[int]) -> list[ApiKeyRecord]:
+        """The keys of ``account_ids`` (revoked ones too), oldest first."""
+        k = t.api_keys.c
+        query = select(t.api_keys).where(k.account_id.in_(list(account_ids))).order_by(k.id)
+        return [ApiKeyRecord(*r) for r in self.conn.execute(query)]
+
     def key(self, key_id: int) -> ApiKeyRecord | None:
         row = self.conn.execute(select(t.api_keys).where(t.api_keys.c.id == key_id)).first()
         return None if row is None else ApiKeyRecord(*row)

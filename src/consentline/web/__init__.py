@@ -23,6 +23,8 @@ from consentline.services.operators import Operators
 from consentline.settings import Settings
 from consentline.web import pages_auth, pages_contact, pages_join, pages_review
 from consentline.web.common import HERE, Web, _environment
+from consentline.web.pages_imports import router as imports_router
+from consentline.web.pages_setup import router as setup_router
 from consentline.web.sessions import Sessions
 
 __all__ = ["install"]
@@ -52,9 +54,12 @@ def install(
         operators=operators or client.operators(),
         sessions=Sessions(key, secure=settings.secure_cookies),
         env=_environment(),
+        settings=settings,
     )
     app.state.web = web
     for module in (pages_auth, pages_contact, pages_review, pages_join):
         app.include_router(module.router)
+    app.include_router(setup_router)
+    app.include_router(imports_router)
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     return web

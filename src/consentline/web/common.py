@@ -11,8 +11,8 @@ import contextlib
 import functools
 import inspect
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote
@@ -37,6 +37,7 @@ from consentline.domain.errors import (
 from consentline.services.contact_view import when
 from consentline.services.operators import Operator, Operators
 from consentline.services.reach import Reach
+from consentline.settings import Settings
 from consentline.web.sessions import LOGIN_COOKIE, SESSION_COOKIE, Sessions, same_token
 
 log = logging.getLogger("consentline.web")
@@ -74,6 +75,7 @@ class Web:
     operators: Operators
     sessions: Sessions
     env: Environment
+    settings: Settings = field(default_factory=Settings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,14 +194,19 @@ def error_page(request: Request, error: ConsentlineError, signed: Signed | None)
     return render(request, "error.html", signed=signed, status=status, message=message)
 
 
-def page(handler: Callable[..., Any]) -> Callable[..., Any]:
+def page(
+    handler: Callable[..., Any],
+    *,
+    read: Callable[[Request], Awaitable[dict[str, str]]] = form_of,
+) -> Callable[..., Any]:
     """Answer a page's :class:`ConsentlineError` as an HTML error page, and a missing
-    session with a redirect to the sign-in page."""
+    session with a redirect to the sign-in page. A POST's body is read first by
+    ``read`` (a urlencoded form; an upload page passes its multipart reader)."""
 
     async def run(request: Request, *args: Any, **kwargs: Any) -> Any:
         try:
             if request.method == "POST":
-                request.state.form = await form_of(request)
+                request.state.form = await read(request)
             # The services block (database round trips): off the event loop.
             return await run_in_threadpool(handler, request, *args, **kwargs)
         except NotSignedIn:
