@@ -23,6 +23,7 @@ from consentline.services.operators import Operators
 from consentline.settings import Settings
 from consentline.web import pages_auth, pages_contact, pages_join, pages_review
 from consentline.web.common import HERE, Web, _environment
+from consentline.web.pages_reports import router as reports_router
 from consentline.web.sessions import Sessions
 
 __all__ = ["install"]
@@ -56,5 +57,6 @@ def install(
     app.state.web = web
     for module in (pages_auth, pages_contact, pages_review, pages_join):
         app.include_router(module.router)
+    app.include_router(reports_router)  # the dashboard and the reports
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     return web
