@@ -180,3 +180,24 @@ def test_both_pages_need_a_session(ui: Ui) -> None:
     for path in ("/ui/dashboard", "/ui/reports", "/ui/reports/opt_outs?format=csv"):
         answer = ui.http.get(path, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/ui/login")
+
+
+def test_list_hygiene_shows_counts_and_masked_numbers_and_downloads_them(
+    ui: Ui, clock: Clock
+) -> None:
+    ui.cl.record(NUMBERS[0], "opt_in", account="acme", purpose="marketing", source="import")
+    ui.cl.record(NUMBERS[1], "opt_in", account="globex", purpose="marketing", source="import")
+    ui.login("acme-read")
+    page = ui.http.get("/ui/reports/hygiene")
+    assert page.status_code == 200 and "opt-ins without proof (import)" in page.text
+    assert NUMBERS[0] not in page.text and NUMBERS[0][-4:] in page.text  # masked, not whole
+    download = ui.http.get("/ui/reports/hygiene", params={"format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(download.text)))
+    assert {(r["kind"], r["source"]) for r in rows} == {
+        ("no_proof", "import"),
+        ("no_timestamp", "import"),
+    }
+    assert NUMBERS[0] not in download.text
+    assert ui.http.get("/ui/reports/hygiene", params={"older_than_days": "x"}).status_code == 422
+    assert ui.http.get("/ui/reports/hygiene", params={"older_than_days": "0"}).status_code == 422
+    assert ui.http.get("/ui/reports/hygiene", params={"account": "globex"}).status_code == 404

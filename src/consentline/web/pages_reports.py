@@ -129,6 +129,53 @@ def reports_index(request: Request) -> Response:
     )
 
 
+@router.get("/ui/reports/hygiene")
+@page
+def hygiene(request: Request) -> Response:
+    """List hygiene (C24, C26): a survey of the whole list, numbers masked (C23)."""
+    signed = signed_in(request)
+    params = request.query_params
+    home = signed.reach.home.slug
+    account = (params.get("account") or home)[:FIELD_MAX]
+    days = params.get("older_than_days") or None
+    older = None if days is None else _whole(days, "older_than_days")
+    if older is not None and not 1 <= older <= 36500:
+        raise InvalidInput("older_than_days is from 1 to 36500", field="older_than_days")
+    found = web_of(request).client.hygiene(
+        account=account,
+        older_than=None if older is None else timedelta(days=older),
+        within=home,
+    )
+    items = Report("hygiene", rows=[dict(i.as_dict()) for i in found.items])
+    if params.get("format") == "csv":
+        return _csv(items, f"hygiene-{found.account}.csv")
+    return render(
+        request,
+        "hygiene.html",
+        signed=signed,
+        found=found,
+        items=items.rows[:TABLE_MAX],
+        table_max=TABLE_MAX,
+        older=older,
+        accounts=[a.slug for a in signed.reach.accounts()],
+        csv_url="/ui/reports/hygiene?"
+        + urlencode({"account": found.account, "older_than_days": older or "", "format": "csv"}),
+        cell=cell,
+    )
+
+
+def _csv(report: Report, filename: str) -> Response:
+    return Response(
+        report.as_csv(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
 @router.get("/ui/reports/{kind}")
 @page
 def report(request: Request, kind: str) -> Response:
@@ -154,15 +201,7 @@ def report(request: Request, kind: str) -> Response:
     )
     query = _query_string(form)
     if request.query_params.get("format") == "csv":
-        return Response(
-            result.as_csv(),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="{kind}-{form["account"]}.csv"',
-                "Cache-Control": "no-store",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
+        return _csv(result, f"{kind}-{form['account']}.csv")
     return render(
         request,
         "report.html",
