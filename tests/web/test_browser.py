@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -265,12 +266,15 @@ def test_a_read_only_operator_sees_no_write_action_and_a_forged_write_is_refused
 
 
 def test_the_dashboard_and_a_report_with_its_chart_and_csv(served: Served, page: Any) -> None:
-    numbers = [f"+1415555014{i}" for i in range(6)]
+    numbers = [f"+141555501{40 + i}" for i in range(12)]
     for number in numbers:
         served.cl.record(number, "opt_in", account="acme", purpose="marketing", source="api")
     list(served.cl.check_many(numbers, from_=ACME_LINE, purpose="marketing", campaign="spring"))
-    for number in numbers[:2]:
-        served.cl.record(number, "opt_out", line=SHOP_LINE, source="keyword")
+    now = datetime.now(UTC)
+    for i, number in enumerate(numbers[:9]):  # opt-outs over the last days, on both lines
+        line = SHOP_LINE if i % 3 else ACME_LINE
+        when = now - timedelta(days=(i * 5) % 17)
+        served.cl.record(number, "opt_out", line=line, source="keyword", occurred_at=when)
     sign_in(page, served, "acme-read")  # lands on the dashboard
     chart = page.get_by_role("img", name="Opt-outs per day by line", exact=False)
     assert chart.count() == 1 and SHOP_LINE in page.inner_text("main")
@@ -278,8 +282,8 @@ def test_the_dashboard_and_a_report_with_its_chart_and_csv(served: Served, page:
     shot(page, "dashboard")
     page.get_by_role("link", name="Reports", exact=True).click()
     page.get_by_role("link", name="opt-outs").click()
-    page.get_by_label("source").check()
-    page.get_by_label("Per").select_option("week")
+    page.get_by_label("source", exact=True).check()
+    page.get_by_label("Per", exact=True).select_option("week")
     page.get_by_role("button", name="Show").click()
     page.wait_for_url("**/ui/reports/opt_outs?*bucket=week*")
     assert page.locator("table.report thead").inner_text().split()[:3] == ["week", "line", "source"]

@@ -69,9 +69,10 @@ def age(seconds: int | None) -> str:
 
 
 def cell(column: str, value: Any) -> str:
-    """A table cell's text: ``1,234``, ``2.50 %`` for a rate, ``yes``/``no``."""
+    """A table cell's text: ``1,234``, ``2.50 %`` for a rate, ``yes``/``no``, and an
+    event on no line as account-wide (the CSV leaves it empty)."""
     if value is None:
-        return ""
+        return ACCOUNT_WIDE if column == "line" else ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
