@@ -35,6 +35,7 @@ from consentline.services import (
     campaigns,
     configuration,
     contact_refs,
+    dashboard,
     exports,
     history,
     hygiene,
@@ -51,6 +52,7 @@ from consentline.services import (
 from consentline.services.api_keys import ApiKeys
 from consentline.services.context import Context
 from consentline.services.credentials import ProviderCredentials
+from consentline.services.dashboard import Dashboard
 from consentline.services.deactivations import DeactivationReport, import_deactivations
 from consentline.services.gate import Gate
 from consentline.services.hygiene import HygieneReport, ReconfirmReport
@@ -1073,6 +1075,35 @@ class Consentline:
         )
         with self.units(write=False) as uow:
             return reports.run(uow, directory, query, now=now)
+
+    def dashboard(
+        self,
+        *,
+        account: str,
+        within: str | None = None,
+        days: int = 30,
+        timezone: str = "UTC",
+        sends: int = 10,
+    ) -> Dashboard:
+        """The operator dashboard of ``account``'s subtree: opt-outs per day and line
+        over ``days`` local days, the ``sends`` newest campaign sends, the review
+        queue, the outbox and webhook delivery health (services/dashboard.py).
+
+        >>> cl.dashboard(account="acme").review                   # doctest: +SKIP
+        {'review_open': 3, 'review_oldest_age_s': 5400}
+        """
+        directory = self.directory()
+        with self.units(write=False) as uow:
+            return dashboard.read(
+                uow,
+                directory,
+                account=account,
+                within=within,
+                now=self._clock(),
+                days=days,
+                timezone=timezone,
+                sends=sends,
+            )
 
     def hygiene(
         self, *, account: str, older_than: timedelta | None = None, within: str | None = None

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,7 @@ def sign_in(page: Any, served: Served, name: str) -> None:
     page.get_by_label("Username").fill(name)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{served.url}/ui/")
+    page.wait_for_url(f"{served.url}/ui/dashboard")
 
 
 def shot(page: Any, name: str, *, full: bool = True) -> None:
@@ -310,3 +311,39 @@ def test_the_setup_page_and_the_lint_before_saving(served: Served, page: Any) ->
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the settings page is {width} px wide at 375"
     assert served.cl.account_settings("acme", effective=False).opt_in_keywords == ()
+
+
+def test_the_dashboard_and_a_report_with_its_chart_and_csv(served: Served, page: Any) -> None:
+    numbers = [f"+141555501{40 + i}" for i in range(12)]
+    for number in numbers:
+        served.cl.record(number, "opt_in", account="acme", purpose="marketing", source="api")
+    list(served.cl.check_many(numbers, from_=ACME_LINE, purpose="marketing", campaign="spring"))
+    now = datetime.now(UTC)
+    for i, number in enumerate(numbers[:9]):  # opt-outs over the last days, on both lines
+        line = SHOP_LINE if i % 3 else ACME_LINE
+        when = now - timedelta(days=(i * 5) % 17)
+        served.cl.record(number, "opt_out", line=line, source="keyword", occurred_at=when)
+    sign_in(page, served, "acme-read")  # lands on the dashboard
+    chart = page.get_by_role("img", name="Opt-outs per day by line", exact=False)
+    assert chart.count() == 1 and SHOP_LINE in page.inner_text("main")
+    assert page.locator("table.sends", has_text="spring").count() == 1
+    shot(page, "dashboard")
+    page.get_by_role("link", name="Reports", exact=True).click()
+    page.get_by_role("link", name="opt-outs").click()
+    page.get_by_label("source", exact=True).check()
+    page.get_by_label("Per", exact=True).select_option("week")
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/ui/reports/opt_outs?*bucket=week*")
+    assert page.locator("table.report thead").inner_text().split()[:3] == ["week", "line", "source"]
+    assert page.get_by_role("img").count() == 1
+    shot(page, "report")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    header = Path(download.value.path()).read_text().splitlines()[0]
+    assert header.startswith("week,line,source,opt_outs")
+    page.set_viewport_size({"width": 375, "height": 800})
+    for path in ("/ui/dashboard", "/ui/reports/opt_outs"):
+        page.goto(f"{served.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"{path} is {width} px wide at 375"
+    shot(page, "report-375", full=False)

@@ -229,4 +229,4 @@ def test_the_next_parameter_never_leaves_the_ui(ui: Ui) -> None:
         },
         follow_redirects=False,
     )
-    assert answer.headers["location"] == "/ui/"
+    assert answer.headers["location"] == "/ui/dashboard"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import re
 import sys
 from datetime import timedelta
@@ -60,12 +59,10 @@ def report(
     if as_json:
         emit(result.as_dict())
         return
-    columns = list(dict.fromkeys(k for row in result.rows for k in row))
     if as_csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[text(r.get(c)) for c in columns] for r in result.rows])
+        sys.stdout.write(result.as_csv())
         return
+    columns = result.columns()
     table = Table(title=f"{kind} — {account}")
     for name in columns:
         table.add_column(name, justify="right" if _numeric(result.rows, name) else "left")

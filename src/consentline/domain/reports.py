@@ -15,6 +15,8 @@ Each kind is built by a service function registered under its name
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -61,6 +63,21 @@ class Report:
         if self.summary is not None:
             out["summary"] = self.summary
         return out
+
+    def columns(self) -> list[str]:
+        """Every key of the rows, in the order they first appear (a table's header)."""
+        return list(dict.fromkeys(name for row in self.rows for name in row))
+
+    def as_csv(self) -> str:
+        """The rows as CSV with a header of :meth:`columns` (an absent value or None is
+        empty): what the CLI prints with ``--csv`` and the web UI downloads."""
+        columns = self.columns()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        for row in self.rows:
+            writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        return buffer.getvalue()
 
     def totals(self) -> dict[str, int]:
         """Each integer measure summed over the rows: the window's totals."""

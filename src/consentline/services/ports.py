@@ -70,6 +70,18 @@ class OutboxRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class OutboxHealthRecord:
+    """Outbox rows of some lines by state, each count stopped at ``cap + 1`` (the
+    dashboard shows "more than cap"), and when the most overdue reply fell due."""
+
+    due: int  # pending, due now
+    waiting: int  # pending, due later (a retry's back-off)
+    failed: int
+    dropped: int
+    oldest_due_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class ReviewRecord:
     """A review item with the inbound message it is about."""
 
@@ -349,6 +361,9 @@ class InboxRepository(Protocol):
     ) -> list[ReviewRecord]: ...
     def review_item(self, item_id: int, *, lock: bool = False) -> ReviewRecord | None: ...
     def decide_review(self, item_id: int, **values: Any) -> None: ...
+    def outbox_health(
+        self, tenant_id: int, from_lines: Sequence[str], now_us: int, cap: int
+    ) -> OutboxHealthRecord: ...
 
 
 class ScopeQuestionRepository(Protocol):
@@ -543,6 +558,9 @@ class CampaignRepository(Protocol):
     def failed_replies(self, since_us: int, limit: int) -> list[tuple[int, int, str, int]]: ...
     def failing_hooks(self, attempts: int) -> list[tuple[int, int, int, int, int]]: ...
     def set_alert_cursor(self, subscription_id: int, alert_id: int) -> None: ...
+    def latest_sends(
+        self, tenant_id: int, account_ids: Collection[int], limit: int
+    ) -> list[CampaignSendRecord]: ...
 
 
 class RollupRepository(Protocol):

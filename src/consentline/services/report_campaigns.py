@@ -14,11 +14,14 @@ reason that denies, ``opt_outs`` (attributed within the attribution window),
 
 ``gateway``: rows grouped by ``line`` and ``reason`` (or ``query.by``, any of
 ``line, account, reason``) and the bucket, with ``allowed`` and ``denied`` counts.
+
+:func:`latest_sends` gives the newest sends of a subtree as ``campaigns`` rows (the
+dashboard's table), read newest first from ``ix_campaign_sends_tenant_sent``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,7 +33,7 @@ from consentline.domain.reports import BUCKETS, ReportQuery, Row
 from consentline.domain.scopes import Directory
 from consentline.domain.spikes import rate
 from consentline.services.campaigns import ALLOWING
-from consentline.services.ports import UnitOfWork
+from consentline.services.ports import CampaignSendRecord, UnitOfWork
 
 DENYING: Final = tuple(r for r in REASONS if r not in ALLOWING)
 GATEWAY_KEYS: Final = ("line", "account", "reason")
@@ -92,6 +95,33 @@ def campaigns_report(uow: UnitOfWork, directory: Directory, query: ReportQuery) 
         for s in uow.campaigns.sends_between(tenant_id, lines, since, until)
         if directory.has_account_id(s.account_id) and directory.is_within(s.account_id, home_id)
     ]
+    return _send_rows(uow, directory, sends, query.bucket, zone)
+
+
+def latest_sends(
+    uow: UnitOfWork, directory: Directory, account: str, *, limit: int = 10
+) -> list[Row]:
+    """The ``limit`` newest sends of ``account``'s subtree, newest first, as rows of
+    the ``campaigns`` report (one indexed read, whatever the number of sends)."""
+    if not isinstance(limit, int) or not 1 <= limit <= 100:
+        raise InvalidInput("limit must be between 1 and 100", field="limit")
+    home = directory.account(account)
+    ids = [
+        a.id
+        for a in directory.accounts()
+        if a.tenant_id == home.tenant_id and directory.is_within(a.id, home.id)
+    ]
+    sends = uow.campaigns.latest_sends(home.tenant_id, ids, limit)
+    return _send_rows(uow, directory, sends, None, None)
+
+
+def _send_rows(
+    uow: UnitOfWork,
+    directory: Directory,
+    sends: Sequence[CampaignSendRecord],
+    bucket: str | None,
+    zone: ZoneInfo | None,
+) -> list[Row]:
     reasons = uow.campaigns.reasons_of([s.id for s in sends])
     rows: list[Row] = []
     for send in sends:
@@ -108,8 +138,8 @@ def campaigns_report(uow: UnitOfWork, directory: Directory, query: ReportQuery) 
             "status": send.status,
             "sent_at": sent_at.astimezone(UTC).isoformat(),
         }
-        if query.bucket is not None:
-            row[query.bucket] = bucket_key(sent_at, query.bucket, zone)
+        if bucket is not None and zone is not None:
+            row[bucket] = bucket_key(sent_at, bucket, zone)
         row["recipients"] = send.recipients
         row["allowed"] = send.allowed
         row["denied"] = send.recipients - send.allowed

@@ -57,6 +57,15 @@ _COUNT_MEASURES: Final = (
     ("provider_exact", "exact_hit"),
     ("exact_matcher_missed", "exact_miss"),
 )
+# The integer measures each kind's rows carry (what a chart can plot; the campaigns
+# rows also carry ``denied_<reason>`` counts and the ``opt_out_rate``).
+MEASURES: dict[str, tuple[str, ...]] = {
+    "opt_outs": tuple(name for name, _ in _COUNT_MEASURES),
+    "snapshot": ("opted_in", "opted_out", "pending", "not_defined"),
+    "inbound": ("messages", "exact_differs"),
+    "campaigns": ("recipients", "allowed", "denied", "opt_outs"),
+    "gateway": ("allowed", "denied"),
+}
 
 
 # -- validation ------------------------------------------------------------------------
@@ -88,12 +97,7 @@ def build_query(
         raise InvalidInput(f"bucket is one of {', '.join(BUCKETS)}", field="bucket")
     if bucket is not None and kind == "snapshot":
         raise InvalidInput("a snapshot is taken at one moment: give at=, not bucket=")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise InvalidInput(
-            "timezone must be an IANA name such as Europe/Paris", field="timezone"
-        ) from None
+    time_zone(timezone)
     for name, value in (("since", since), ("until", until), ("at", at)):
         if value is not None and (not isinstance(value, datetime) or value.tzinfo is None):
             raise InvalidTime(f"{name} must be a time with a UTC offset", field=name)
@@ -115,6 +119,16 @@ def build_query(
         timezone=timezone,
         at=at or now,
     )
+
+
+def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``; :class:`InvalidInput` (field ``timezone``) if none."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidInput(
+            "timezone must be an IANA name such as Europe/Paris", field="timezone"
+        ) from None
 
 
 def _account(directory: Directory, slug: str, within: str | None) -> Account:

@@ -405,3 +405,19 @@ class CampaignStore:
             .where(ws.id == subscription_id)
             .values(alert_cursor=alert_id)
         )
+
+    def latest_sends(
+        self, tenant_id: int, account_ids: Collection[int], limit: int
+    ) -> list[CampaignSendRecord]:
+        """The newest sends of ``account_ids``: ``ix_campaign_sends_tenant_sent`` read
+        backwards until ``limit`` match."""
+        cs = t.campaign_sends.c
+        if not account_ids:
+            return []
+        query = (
+            select(t.campaign_sends)
+            .where(cs.tenant_id == tenant_id, cs.account_id.in_(sorted(account_ids)))
+            .order_by(cs.sent_us.desc(), cs.id.desc())
+            .limit(limit)
+        )
+        return [_send(r) for r in self.conn.execute(query)]

@@ -6,9 +6,14 @@ import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Select, select, update
+from sqlalchemy import Connection, Select, func, select, update
 
-from consentline.services.ports import InboundRecord, OutboxRecord, ReviewRecord
+from consentline.services.ports import (
+    InboundRecord,
+    OutboxHealthRecord,
+    OutboxRecord,
+    ReviewRecord,
+)
 from consentline.storage import schema as t
 
 _IN_CHUNK = 500
@@ -114,6 +119,47 @@ class InboxStore:
     def set_outbox(self, ids: Sequence[int], **values: Any) -> None:
         if ids:
             self.conn.execute(update(t.outbox).where(t.outbox.c.id.in_(ids)).values(**values))
+
+    def outbox_health(
+        self, tenant_id: int, from_lines: Sequence[str], now_us: int, cap: int
+    ) -> OutboxHealthRecord:
+        """The dashboard's outbox figures for replies sent from ``from_lines``.
+
+        Every read starts from ``ix_outbox_due (status, next_attempt_us)``, never from
+        the rows already sent (the bulk of the table), and each count stops at
+        ``cap + 1`` rows, so the cost is bounded however far behind the sender is.
+        """
+        o = t.outbox.c
+        lines = sorted(set(from_lines))
+        if not lines:
+            return OutboxHealthRecord(0, 0, 0, 0, None)
+        mine = (o.tenant_id == tenant_id, o.from_line.in_(lines))
+
+        def capped(status: str, low: int, high: int) -> int:
+            inner = (
+                select(o.id)
+                .where(o.status == status, o.next_attempt_us >= low, o.next_attempt_us < high)
+                .where(*mine)
+                .limit(cap + 1)
+                .subquery()
+            )
+            return int(self.conn.execute(select(func.count()).select_from(inner)).scalar_one())
+
+        never, ever = -(2**62), 2**62
+        oldest = self.conn.execute(
+            select(o.next_attempt_us)
+            .where(o.status == "pending", o.next_attempt_us >= never, o.next_attempt_us <= now_us)
+            .where(*mine)
+            .order_by(o.next_attempt_us)
+            .limit(1)
+        ).scalar()
+        return OutboxHealthRecord(
+            due=capped("pending", never, now_us + 1),
+            waiting=capped("pending", now_us + 1, ever),
+            failed=capped("failed", never, ever),
+            dropped=capped("dropped", never, ever),
+            oldest_due_us=None if oldest is None else int(oldest),
+        )
 
     # -- review queue ------------------------------------------------------------------
     def insert_review(self, rows: Sequence[Mapping[str, Any]]) -> list[int]:

@@ -24,6 +24,7 @@ from consentline.settings import Settings
 from consentline.web import pages_auth, pages_contact, pages_join, pages_review
 from consentline.web.common import HERE, Web, _environment
 from consentline.web.pages_imports import router as imports_router
+from consentline.web.pages_reports import router as reports_router
 from consentline.web.pages_setup import router as setup_router
 from consentline.web.sessions import Sessions
 
@@ -61,5 +62,6 @@ def install(
         app.include_router(module.router)
     app.include_router(setup_router)
     app.include_router(imports_router)
+    app.include_router(reports_router)  # the dashboard and the reports
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static")
     return web

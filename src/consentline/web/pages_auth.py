@@ -25,7 +25,7 @@ def _next(target: str | None) -> str:
     """Only a path of the UI itself (never another site) to return to after sign-in."""
     if target and target.startswith("/ui/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/ui/"
+    return "/ui/dashboard"
 
 
 def _login_page(request: Request, *, error: str | None = None, status: int = 200) -> Response:
