@@ -403,7 +403,7 @@ class Consentline:
         on_problem: Callable[[RowProblem], None] | None = None,
         on_chunk: Callable[[ImportReport], None] | None = None,
         chunk_size: int = imports.CHUNK,
-        in_process: bool | None = None,
+        in_process: bool = True,
         actor: Mapping[str, Any] | None = None,
     ) -> ImportReport:
         """Import a consent list (CSV or JSONL: a path, a binary file, or dicts).
@@ -415,10 +415,9 @@ class Consentline:
         is ``legacy-opt-out:COLUMN`` or ``optout-status:COLUMN``. Each chunk is one
         transaction; a re-run appends nothing (rows are ``unchanged``); bad rows are
         reported, never fatal; ``on_problem`` receives every row left out;
-        ``actor`` (who runs the import) is added to every row's proof. A file of
-        8 MB or more is planned in a second process (when there is a spare core)
-        while this one writes; ``in_process=True`` keeps it in this process, False
-        asks for the second one whatever the size. See docs/imports.md.
+        ``actor`` (who runs the import) is added to every row's proof;
+        ``in_process=False`` plans the rows in a second process while this one
+        writes (it frees this process's CPU; see docs/imports.md for when it helps).
 
         >>> cl.import_records("crm.csv", account="acme",            # doctest: +SKIP
         ...     mapping={"address": "Phone"}, preset="legacy-opt-out:SMS Opt Out").written

@@ -1,5 +1,5 @@
-"""An import planned in a child process (a large file on a machine with a spare
-core) writes exactly what one planned in line writes: the same report, the same
+"""An import planned in a child process (``in_process=False``) writes exactly what
+one planned in line writes: the same report, the same
 events, a chain that verifies; a child that dies or talks nonsense costs nothing
 but speed (the import goes on in line)."""
 
@@ -134,21 +134,14 @@ def test_a_broken_child_costs_only_speed(
         broken.close()
 
 
-def test_the_child_is_chosen_for_large_files_on_a_spare_core(
+def test_planning_is_in_line_unless_the_child_is_asked_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ctx: Any = object()
-    big = import_planning.PROCESS_MIN_BYTES
     monkeypatch.setattr(import_planning, "InlinePlanner", lambda c: "inline")
     monkeypatch.setattr(import_planning, "ProcessPlanner", lambda c: "child")
-    monkeypatch.setattr(import_planning.os, "cpu_count", lambda: 1)
-    assert planner_for(ctx, big, None) == "inline"
-    monkeypatch.setattr(import_planning.os, "cpu_count", lambda: 2)
-    assert planner_for(ctx, big - 1, None) == "inline"
-    assert planner_for(ctx, None, None) == "inline"  # rows as dicts: size unknown
-    assert planner_for(ctx, big, True) == "inline"
-    assert planner_for(ctx, big, None) == "child"
-    assert planner_for(ctx, 10, False) == "child"
+    assert planner_for(ctx, True) == "inline"
+    assert planner_for(ctx, False) == "child"
 
 
 def test_a_text_sealed_for_another_time_is_made_again(cl: Consentline, clock: Clock) -> None:

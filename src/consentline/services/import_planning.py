@@ -5,10 +5,13 @@ Planning a row needs no database and no other row: the mapping
 against the directory and policies read when the import began, and the text its
 event's hash will cover (:func:`recording.preseal`: it leaves out the sequence number
 and the links, so it is known before the chain lock). :class:`RowPlanner` is that one
-code path. A large import on a machine with a spare core runs it in a child process
-(:class:`ProcessPlanner`) on chunk *k + 1* while the importer seals and writes chunk
-*k*; a small one, or one without a spare core, plans in line (:class:`InlinePlanner`).
-Both give the same outcomes in the same order.
+code path. It runs in line (:class:`InlinePlanner`, the default) or, on request, in a
+child process (:class:`ProcessPlanner`) on chunk *k + 1* while the importer seals and
+writes chunk *k*. Both give the same outcomes in the same order. The child halves the
+importing process's own CPU per row, but on a 1,000,000-row file the writes (index
+maintenance in the database) set the pace: on the 2-core benchmark machine it changed
+the rate by -11 % on SQLite and +6 % on PostgreSQL, for twice the memory, so it is not
+the default (bench/README.md, "Import").
 
 The child is a fresh interpreter running this module; it only ever sees rows and the
 import's snapshot, opens no database and writes nothing. If it dies, the chunk it
@@ -47,11 +50,6 @@ from consentline.services import recording
 from consentline.services.recording import Prepared, RecordRequest
 
 log = logging.getLogger("consentline.imports")
-
-# A file at least this large is planned in a child process (when there is a spare
-# core): about 40,000 rows of a proof-rich CSV, so starting the child (~0.5 s) is
-# small against the import.
-PROCESS_MIN_BYTES: Final = 8 << 20
 
 Todo = list[tuple[int, str, Any]]  # (row number, idempotency key, the row's values)
 
@@ -357,18 +355,12 @@ def _serve(source: BinaryIO, sink: BinaryIO) -> None:
         sink.flush()
 
 
-def planner_for(ctx: PlanContext, size: int | None, in_process: bool | None) -> Planner:
-    """In a child when ``in_process`` is False, or when it is None (decide) and the
-    source is at least :data:`PROCESS_MIN_BYTES` on a machine with a spare core."""
-    if in_process is None:
-        in_process = not (
-            size is not None and size >= PROCESS_MIN_BYTES and (os.cpu_count() or 1) > 1
-        )
+def planner_for(ctx: PlanContext, in_process: bool) -> Planner:
+    """In line, or in a child process when ``in_process`` is False."""
     return InlinePlanner(ctx) if in_process else ProcessPlanner(ctx)
 
 
 __all__ = [
-    "PROCESS_MIN_BYTES",
     "InlinePlanner",
     "Outcome",
     "PlanContext",

@@ -6,8 +6,9 @@ batch id and the row's raw text alone, so a re-run skips a known row before any
 parsing), the rest are planned (:mod:`consentline.services.import_planning`: the
 mapping, :func:`recording.prepare`'s checks and the text each event's hash will
 cover) and appended through :func:`recording.append_counted` under the chain lock —
-the same hash chain, idempotency table and projection as ``record``. A large file is
-planned in a second process one chunk ahead of the writes. A crash loses at most the
+the same hash chain, idempotency table and projection as ``record``. On request
+(``in_process=False``) the rows are planned in a second process one chunk ahead of
+the writes. A crash loses at most the
 chunk in flight, and a re-run appends exactly what is missing.
 
 A bad row never aborts the import: it is skipped and reported (row, column, code,
@@ -25,7 +26,6 @@ import hashlib
 import io
 import itertools
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -135,7 +135,6 @@ class Opened:
     digest: str
     columns: tuple[str, ...] | None  # a CSV's header
     closers: list[Callable[[], None]]
-    size: int | None = None  # the source's bytes (uncompressed, roughly), when known
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -191,17 +190,6 @@ def _digest(handle: IO[bytes], gzipped: bool) -> str:
         raise InvalidImport("the file is not valid gzip", field="file") from None
     handle.seek(start)
     return sha.hexdigest()
-
-
-def _size(handle: IO[bytes], gzipped: bool) -> int | None:
-    """About how many bytes the content has (a gzip's stored size, times four)."""
-    try:
-        size = os.fstat(handle.fileno()).st_size
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        start = handle.tell()
-        size = handle.seek(0, io.SEEK_END) - start
-        handle.seek(start)
-    return size * 4 if gzipped else size
 
 
 def _is_jsonl(name: str, head: bytes) -> bool:
@@ -316,16 +304,15 @@ def open_source(
         try:
             gzipped = _is_gzip(handle, name)
             digest = _digest(handle, gzipped)
-            size = _size(handle, gzipped)
             data = _content(handle, gzipped, closers)
             head = data.peek(64) if hasattr(data, "peek") else b""
             kind = format or ("jsonl" if _is_jsonl(name, head) else "csv")
             if kind not in ("csv", "jsonl"):
                 raise InvalidImport("the format is csv or jsonl", field="format")
             if kind == "jsonl":
-                return Opened(_jsonl_rows(data), digest, None, closers, size)
+                return Opened(_jsonl_rows(data), digest, None, closers)
             header, rows = _csv_rows(data, delimiter, closers)
-            return Opened(rows, digest, header, closers, size)
+            return Opened(rows, digest, header, closers)
         except BaseException:
             for close in reversed(closers):
                 close()
@@ -433,7 +420,7 @@ class Importer:
     chunk: int = CHUNK
     on_problem: Callable[[RowProblem], None] | None = None
     on_chunk: Callable[[ImportReport], None] | None = None
-    in_process: bool | None = None  # plan in this process (None: decide by size)
+    in_process: bool = True  # False: plan in a second process while this one writes
     # Who runs the import (a UI operator): added to every row's proof, never to the
     # batch id, so a re-run by someone else still finds the rows already imported.
     actor: Mapping[str, Any] | None = None
@@ -478,7 +465,7 @@ class Importer:
             opened.columns or (),
             dict(self.actor) if self.actor else None,
         )
-        planner = planner_for(ctx, opened.size, self.in_process)
+        planner = planner_for(ctx, self.in_process)
         try:
             # Chunk k + 1 is read, looked up and handed to the planner before chunk k
             # is written: with a planner process, planning and writing overlap.
@@ -643,7 +630,7 @@ def run_import(
     format: str | None = None,
     delimiter: str | None = None,
     chunk: int = CHUNK,
-    in_process: bool | None = None,
+    in_process: bool = True,
     on_problem: Callable[[RowProblem], None] | None = None,
     on_chunk: Callable[[ImportReport], None] | None = None,
     actor: Mapping[str, Any] | None = None,
