@@ -6,10 +6,12 @@ reasons are counted and the allowed addresses buffered; every ``FLUSH`` allowed
 addresses become one compressed chunk of the send's reach (one insert, in a short
 transaction of its own: ``storage.reach_chunks``), so a million-recipient send is
 twenty inserts. When the iterator ends the send is finalised (``complete``) with its
-counts.
+counts. (Taking decisions in batches to hand them out through a C-level chain was
+tried and is slower: the batch keeps thousands of decisions alive, and the cyclic
+collector then promotes and re-traverses them, bench/README.md.)
 
-If the consumer stops early (``break``, an exception, a dropped iterator that the
-interpreter closes), the ``finally`` of the generator finalises the send as
+If the consumer stops early (``break``, an exception, ``close()``, a dropped iterator
+that the interpreter closes), the ``finally`` of the generator finalises the send as
 ``partial``: its counts and reach are those of the decisions actually handed out;
 recipients never checked are not counted. An iterator that is never closed nor
 collected stays ``open`` (and out of spike baselines) until it is.
@@ -137,7 +139,7 @@ def recorded(
         uow.commit()
     reasons: dict[str, int] = {}
     reached: list[str] = []
-    total = allowed = chunk = 0
+    allowed = chunk = 0
     status = "partial"
 
     def flush() -> None:
@@ -159,18 +161,22 @@ def recorded(
         chunk += 1
         reached.clear()
 
+    # The loop runs once per recipient: it does the least it can (no counter of its
+    # own: the total is the sum of the reasons), and flushes after the yield, so that
+    # every address written was handed out.
     get = reasons.get
     add = reached.append
     try:
         for decision in decisions:
-            total += 1
             reason = decision.reason
             reasons[reason] = get(reason, 0) + 1
             if decision.allowed:
                 add(decision.to)
-            yield decision
-            if len(reached) >= FLUSH:  # after the yield: every buffered one was handed out
-                flush()
+                yield decision
+                if len(reached) >= FLUSH:
+                    flush()
+            else:
+                yield decision
         status = "complete"
     finally:
         if reached:
@@ -178,7 +184,11 @@ def recorded(
         with units() as uow:
             uow.campaigns.add_reasons(send_id, reasons)
             uow.campaigns.finish_send(
-                send_id, status=status, recipients=total, allowed=allowed, last_us=send.sent_us
+                send_id,
+                status=status,
+                recipients=sum(reasons.values()),
+                allowed=allowed,
+                last_us=send.sent_us,
             )
             uow.commit()
 
