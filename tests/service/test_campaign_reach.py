@@ -292,3 +292,23 @@ def test_erasure_takes_the_number_out_of_every_chunk(
         assert opt_outs(cl) == {"first": 0, "second": 1}
     finally:
         cl.close()
+
+
+def test_a_round_considers_at_most_max_chunks_the_newest(
+    acme: Consentline,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(campaigns, "MAX_CHUNKS", 2)
+    send(acme, NUMBERS[:2], "oldest")
+    for name in ("middle", "newest"):
+        clock.advance(hours=1)
+        send(acme, NUMBERS[2:4], name)
+    clock.advance(minutes=5)
+    stop(acme, NUMBERS[0])  # only "oldest" reached it, and it is the third chunk back
+    stop(acme, NUMBERS[2])
+    with caplog.at_level("WARNING", logger="consentline.campaigns"):
+        attribute(acme, clock)
+    assert opt_outs(acme) == {"oldest": 0, "middle": 0, "newest": 1}
+    assert "read only the newest 2 reach chunks" in caplog.text

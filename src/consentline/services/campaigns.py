@@ -33,6 +33,7 @@ the window are dropped as the job goes.
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -51,11 +52,14 @@ from consentline.services.ports import (
     UnitOfWorkFactory,
 )
 
+log = logging.getLogger("consentline.campaigns")
+
 FLUSH: Final = 50_000  # allowed addresses per reach chunk of a bulk send
 GATEWAY_CHUNK: Final = 1000  # a gateway send's chunk is full at this many addresses
 WINDOW: Final = timedelta(hours=72)
 KEPT: Final = timedelta(days=31)  # reach kept past its window (a late-read opt-out)
 GROUP: Final = 32  # reach chunks read at a time, newest first
+MAX_CHUNKS: Final = 2000  # reach chunks an attribution round considers at most (~100M)
 GATEWAY_GAP: Final = timedelta(hours=12)  # a gateway send ends after this long idle
 BUCKET_US: Final = 15 * 60 * 1_000_000  # gateway tallies: every zone's day starts on one
 BATCH: Final = 5000  # ledger events read per attribution round and tenant
@@ -259,14 +263,21 @@ def _attributions(
     """send id -> how many of ``opt_outs`` go to it: each to the newest reach chunk
     that holds its address, from a line its scope covers, reached at most ``window``
     before it (and not after it). Chunks are read newest first, ``GROUP`` at a time,
-    and only those that could hold an opt-out still unattributed."""
+    and only those that could hold an opt-out still unattributed; at most
+    ``MAX_CHUNKS`` of them (the newest) are considered in one round."""
     counts: Counter[int] = Counter()
     if not opt_outs:
         return counts
     times = [o[4] for o in opt_outs]
     chunks = store.reach_candidates(
-        tenant_id, {o[1] for o in opt_outs}, min(times) - window_us, max(times)
+        tenant_id, {o[1] for o in opt_outs}, min(times) - window_us, max(times), MAX_CHUNKS
     )
+    if len(chunks) >= MAX_CHUNKS:  # the bound on a round's work: older sends are not read
+        log.warning(
+            "attribution for tenant %s read only the newest %s reach chunks of its window",
+            tenant_id,
+            MAX_CHUNKS,
+        )
     covering: dict[tuple[str, int], bool] = {}
 
     def covers(scope: str, line_id: int) -> bool:

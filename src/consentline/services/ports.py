@@ -523,7 +523,12 @@ class CampaignRepository(Protocol):
         full: int,
     ) -> None: ...
     def reach_candidates(
-        self, tenant_id: int, channels: Collection[str], after_us: int, until_us: int
+        self,
+        tenant_id: int,
+        channels: Collection[str],
+        after_us: int,
+        until_us: int,
+        limit: int | None = None,
     ) -> list[ReachChunk]: ...
     def reach_members(self, wanted: Mapping[int, Collection[str]]) -> dict[int, set[str]]: ...
     def reached(self, tenant_id: int, addresses: Collection[str]) -> set[str]: ...

@@ -142,9 +142,14 @@ class CampaignStore:
         )
 
     def reach_candidates(
-        self, tenant_id: int, channels: Collection[str], after_us: int, until_us: int
+        self,
+        tenant_id: int,
+        channels: Collection[str],
+        after_us: int,
+        until_us: int,
+        limit: int | None = None,
     ) -> list[ReachChunk]:
-        return reach_chunks.candidates(self.conn, tenant_id, channels, after_us, until_us)
+        return reach_chunks.candidates(self.conn, tenant_id, channels, after_us, until_us, limit)
 
     def reach_members(self, wanted: Mapping[int, Collection[str]]) -> dict[int, set[str]]:
         return reach_chunks.members_of(self.conn, wanted)

@@ -132,7 +132,12 @@ def append(
 
 
 def candidates(
-    conn: Connection, tenant_id: int, channels: Collection[str], after_us: int, until_us: int
+    conn: Connection,
+    tenant_id: int,
+    channels: Collection[str],
+    after_us: int,
+    until_us: int,
+    limit: int | None = None,
 ) -> list[ReachChunk]:
     """The chunks reached in time for an opt-out between the two instants to fall in
     their window (``last_us > after_us``: the caller subtracts the window; ``first_us
@@ -147,6 +152,7 @@ def candidates(
             c.channel.in_(sorted(channels)),
         )
         .order_by(c.last_us.desc(), c.send_id.desc(), c.chunk.desc())
+        .limit(limit)
     )
     return [
         ReachChunk(int(a), int(b), int(c_), str(d), int(e), int(f))
