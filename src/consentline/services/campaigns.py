@@ -3,30 +3,37 @@
 Recording (``recorded``) wraps the lazy decisions of ``check_many``: the send's row is
 written when the first decision is asked for, and as decisions pass through, the
 reasons are counted and the allowed addresses buffered; every ``FLUSH`` allowed
-addresses are upserted into ``campaign_reach`` (the last send that reached each
-address from each line) in one statement, in a short transaction of their own. When
-the iterator ends the send is finalised (``complete``) with its counts.
+addresses become one compressed chunk of the send's reach (one insert, in a short
+transaction of its own: ``storage.reach_chunks``), so a million-recipient send is
+twenty inserts. When the iterator ends the send is finalised (``complete``) with its
+counts. (Taking decisions in batches to hand them out through a C-level chain was
+tried and is slower: the batch keeps thousands of decisions alive, and the cyclic
+collector then promotes and re-traverses them, bench/README.md.)
 
-If the consumer stops early (``break``, an exception, a dropped iterator that the
-interpreter closes), the ``finally`` of the generator finalises the send as
+If the consumer stops early (``break``, an exception, ``close()``, a dropped iterator
+that the interpreter closes), the ``finally`` of the generator finalises the send as
 ``partial``: its counts and reach are those of the decisions actually handed out;
 recipients never checked are not counted. An iterator that is never closed nor
 collected stays ``open`` (and out of spike baselines) until it is.
 
 Attribution (``attribute``) is not on the write path of an opt-out: it follows each
 tenant's chain with a cursor, as webhook delivery does, in batches, from the
-background worker. For each opt-out it reads the reach rows of the address (one
-indexed lookup per batch) and attributes the opt-out to the newest send whose line
-the opt-out's scope covers and that reached the address within ``window`` before it
-(C23: only counts are stored). Then every send whose count changed is judged
-against its account's baseline (:mod:`consentline.domain.spikes`); a spike is queued
-once, as an ``alert.opt_out_spike`` alert (``mark_spike`` and the alert's dedupe key
-make it idempotent).
+background worker. For a batch of opt-outs it reads the reach chunks whose window
+the batch's opt-outs fall in (one indexed read: few rows, the sends of the last
+``window``), newest first, and the texts of those that could hold one (one read per
+32 chunks; each decompressed once per batch), and gives each opt-out to the newest
+send whose line the opt-out's scope covers and that reached the address within
+``window`` before it (C23: only counts are stored). Then every send whose count
+changed is judged against its account's baseline (:mod:`consentline.domain.spikes`);
+a spike is queued once, as an ``alert.opt_out_spike`` alert (``mark_spike`` and the
+alert's dedupe key make it idempotent). Chunks last reached more than ``KEPT`` before
+the window are dropped as the job goes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -37,10 +44,22 @@ from consentline.domain.ledger import to_us
 from consentline.domain.policy import Decision, check_name
 from consentline.domain.scopes import Directory, Line
 from consentline.domain.spikes import DEFAULT_RULE, SpikeRule, detect, rate
-from consentline.services.ports import CampaignSendRecord, UnitOfWork, UnitOfWorkFactory
+from consentline.services.ports import (
+    CampaignRepository,
+    CampaignSendRecord,
+    ReachChunk,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
-FLUSH: Final = 50_000  # allowed addresses per reach upsert
+log = logging.getLogger("consentline.campaigns")
+
+FLUSH: Final = 50_000  # allowed addresses per reach chunk of a bulk send
+GATEWAY_CHUNK: Final = 1000  # a gateway send's chunk is full at this many addresses
 WINDOW: Final = timedelta(hours=72)
+KEPT: Final = timedelta(days=31)  # reach kept past its window (a late-read opt-out)
+GROUP: Final = 32  # reach chunks read at a time, newest first
+MAX_CHUNKS: Final = 2000  # reach chunks an attribution round considers at most (~100M)
 GATEWAY_GAP: Final = timedelta(hours=12)  # a gateway send ends after this long idle
 BUCKET_US: Final = 15 * 60 * 1_000_000  # gateway tallies: every zone's day starts on one
 BATCH: Final = 5000  # ledger events read per attribution round and tenant
@@ -124,36 +143,44 @@ def recorded(
         uow.commit()
     reasons: dict[str, int] = {}
     reached: list[str] = []
-    total = allowed = 0
+    allowed = chunk = 0
     status = "partial"
 
     def flush() -> None:
-        nonlocal allowed
-        allowed += len(reached)
+        nonlocal allowed, chunk
         with units() as uow:
-            uow.campaigns.reach(
-                send.tenant_id,
-                send.channel,
-                send.line_id,
-                send_id,
-                send.sent_us,
-                list(dict.fromkeys(reached)),  # once per batch (PostgreSQL's upsert needs it)
+            uow.campaigns.reach_chunk(
+                send_id=send_id,
+                chunk=chunk,
+                tenant_id=send.tenant_id,
+                channel=send.channel,
+                line_id=send.line_id,
+                at_us=send.sent_us,
+                addresses=reached,
             )
             uow.commit()
+        # Counted once written: a write retried (by the finally below, after a failed
+        # one) rewrites the same chunk number and counts its addresses once.
+        allowed += len(reached)
+        chunk += 1
         reached.clear()
 
+    # The loop runs once per recipient: it does the least it can (no counter of its
+    # own: the total is the sum of the reasons), and flushes after the yield, so that
+    # every address written was handed out.
     get = reasons.get
     add = reached.append
     try:
         for decision in decisions:
-            total += 1
             reason = decision.reason
             reasons[reason] = get(reason, 0) + 1
             if decision.allowed:
                 add(decision.to)
+                yield decision
                 if len(reached) >= FLUSH:
                     flush()
-            yield decision
+            else:
+                yield decision
         status = "complete"
     finally:
         if reached:
@@ -161,7 +188,11 @@ def recorded(
         with units() as uow:
             uow.campaigns.add_reasons(send_id, reasons)
             uow.campaigns.finish_send(
-                send_id, status=status, recipients=total, allowed=allowed, last_us=send.sent_us
+                send_id,
+                status=status,
+                recipients=sum(reasons.values()),
+                allowed=allowed,
+                last_us=send.sent_us,
             )
             uow.commit()
 
@@ -207,30 +238,95 @@ def record_gateway(
     store.add_to_send(send_id, recipients=1, allowed=int(decision.allowed), last_us=now_us)
     store.add_reasons(send_id, {decision.reason: 1})
     if decision.allowed:
-        store.reach(line.tenant_id, "sms", line.id, send_id, now_us, [decision.to])
+        store.reach_one(
+            send_id=send_id,
+            tenant_id=line.tenant_id,
+            channel="sms",
+            line_id=line.id,
+            at_us=now_us,
+            address=decision.to,
+            full=GATEWAY_CHUNK,
+        )
 
 
 # -- attribution and spikes ------------------------------------------------------------
-def _attributed(
+OptOut = tuple[int, str, str, str, int]  # seq, channel, address, scope, occurred_us
+
+
+def _attributions(
+    store: CampaignRepository,
     directory: Directory,
-    scope: str,
-    occurred_us: int,
-    reach: list[tuple[int, int, int]],
+    tenant_id: int,
+    opt_outs: list[OptOut],
     window_us: int,
-) -> int | None:
-    """The send an opt-out at ``scope`` goes to: the newest reach row whose line the
-    scope covers, sent at most ``window`` before the opt-out (and not after it)."""
-    best: tuple[int, int] | None = None
-    for line_id, send_id, sent_us in reach:
-        if not (sent_us <= occurred_us < sent_us + window_us):
-            continue
-        if not directory.has_line_id(line_id):
-            continue
-        if scope not in directory.covering_scopes(directory.line_by_id(line_id)):
-            continue
-        if best is None or (sent_us, send_id) > best:
-            best = (sent_us, send_id)
-    return None if best is None else best[1]
+) -> Counter[int]:
+    """send id -> how many of ``opt_outs`` go to it: each to the newest reach chunk
+    that holds its address, from a line its scope covers, reached at most ``window``
+    before it (and not after it). Chunks are read newest first, ``GROUP`` at a time,
+    and only those that could hold an opt-out still unattributed; at most
+    ``MAX_CHUNKS`` of them (the newest) are considered in one round."""
+    counts: Counter[int] = Counter()
+    if not opt_outs:
+        return counts
+    times = [o[4] for o in opt_outs]
+    chunks = store.reach_candidates(
+        tenant_id, {o[1] for o in opt_outs}, min(times) - window_us, max(times), MAX_CHUNKS
+    )
+    if len(chunks) >= MAX_CHUNKS:  # the bound on a round's work: older sends are not read
+        log.warning(
+            "attribution for tenant %s read only the newest %s reach chunks of its window",
+            tenant_id,
+            MAX_CHUNKS,
+        )
+    covering: dict[tuple[str, int], bool] = {}
+
+    def covers(scope: str, line_id: int) -> bool:
+        found = covering.get((scope, line_id))
+        if found is None:
+            found = directory.has_line_id(line_id) and scope in directory.covering_scopes(
+                directory.line_by_id(line_id)
+            )
+            covering[(scope, line_id)] = found
+        return found
+
+    def fits(chunk: ReachChunk, opt_out: OptOut) -> bool:
+        _seq, channel, _address, scope, occurred_us = opt_out
+        return (
+            channel == chunk.channel
+            and chunk.first_us <= occurred_us < chunk.last_us + window_us
+            and covers(scope, chunk.line_id)
+        )
+
+    unattributed: dict[str, list[OptOut]] = {}
+    for opt_out in opt_outs:
+        unattributed.setdefault(opt_out[2], []).append(opt_out)
+    for start in range(0, len(chunks), GROUP):
+        if not unattributed:
+            break
+        group = chunks[start : start + GROUP]
+        wanted: dict[int, set[str]] = {}
+        for chunk in group:
+            addresses = {
+                address
+                for address, waiting in unattributed.items()
+                if any(fits(chunk, o) for o in waiting)
+            }
+            if addresses:
+                wanted[chunk.id] = addresses
+        held = store.reach_members(wanted) if wanted else {}
+        for chunk in group:  # newest first: the first chunk that holds an address wins
+            for address in held.get(chunk.id, ()):
+                waiting = unattributed.get(address, [])
+                taken = [o for o in waiting if fits(chunk, o)]
+                if not taken:
+                    continue
+                counts[chunk.send_id] += len(taken)
+                rest = [o for o in waiting if not fits(chunk, o)]
+                if rest:
+                    unattributed[address] = rest
+                else:
+                    del unattributed[address]
+    return counts
 
 
 def attribute(
@@ -245,6 +341,7 @@ def attribute(
     """One round: attribute the new opt-outs of every tenant with sends, judge the
     sends they changed, queue spike alerts. Returns the opt-outs read (0: idle)."""
     window_us = int(window.total_seconds() * 1_000_000)
+    kept_us = int(KEPT.total_seconds() * 1_000_000)
     with units(write=False) as uow:
         tenants = uow.campaigns.chain_tenants()
     read = 0
@@ -262,24 +359,11 @@ def attribute(
             if not rows:
                 continue
             opt_outs = [r for r in rows if r[2]]
-            by_channel: dict[str, set[str]] = {}
-            for _seq, channel, address, _scope, _us in opt_outs:
-                by_channel.setdefault(channel, set()).add(address)
-            reach = {
-                (channel, address): found
-                for channel, addresses in by_channel.items()
-                for address, found in store.reach_of(tenant_id, channel, addresses).items()
-            }
-            counts: Counter[int] = Counter()
-            for _seq, channel, address, scope, occurred_us in opt_outs:
-                send_id = _attributed(
-                    directory, scope, occurred_us, reach.get((channel, address), []), window_us
-                )
-                if send_id is not None:
-                    counts[send_id] += 1
+            counts = _attributions(store, directory, tenant_id, opt_outs, window_us)
             store.add_opt_outs(counts)
             judge(uow, directory, counts.keys(), now=now, rule=rule)
             store.set_cursor(tenant_id, rows[-1][0])
+            store.prune_reach(tenant_id, to_us(now) - window_us - kept_us)
             uow.commit()
         read += len(rows)
     return read

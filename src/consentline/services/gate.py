@@ -345,8 +345,9 @@ class Gate:
         tenant_id, checked = context.tenant_id, context.channel
         size = len(recipients) if isinstance(recipients, Sequence) else 0
         batches: Iterable[tuple[Iterable[str], dict[str, str | None], dict[str, StateRow]]]
-        if size >= SCAN_MIN and size * 4 >= reader.count(tenant_id, checked):
-            batches = [(recipients, {}, reader.scan_table(tenant_id, checked))]
+        stored = reader.count(tenant_id, checked) if size >= SCAN_MIN else 0
+        if size >= SCAN_MIN and size * 4 >= stored:
+            batches = [(recipients, {}, reader.scan_table(tenant_id, checked, stored))]
         else:
             batches = self._batches(context, recipients)
         phone, region = context.phone, context.region
@@ -427,10 +428,13 @@ class Gate:
 
         The same decisions as :meth:`check_many`, counted instead of produced: the
         recipients found in the projection as they are are grouped by row *shape* and
-        each shape decided once (C-level ``map`` and ``Counter``, no per-recipient
-        object). Recipients that need more (not found as given, so normalised and
-        validated; a shape whose decision depends on the time, on a revoke-all date or
-        on quiet hours; a question ``at`` another moment) go through ``check_many``.
+        each shape decided once, by the same fold and decision function as a check
+        (no per-recipient object: a campaign-sized list is counted against the
+        projection's shape groups by set membership, ``_count_groups``; a smaller one
+        chunk by chunk with ``Counter``). Recipients that need more (not found as
+        given, so normalised and validated; a shape whose decision depends on the time,
+        on a revoke-all date or on quiet hours; a question ``at`` another moment) go
+        through ``check_many``.
         """
         context = self._context(from_, purpose, topic, channel)
         counts: Counter[str] = Counter()
@@ -452,24 +456,17 @@ class Gate:
         reader = self._reader
         size = len(recipients) if isinstance(recipients, Sequence) else 0
         slow: list[str] = []
-        if size >= SCAN_MIN and size * 4 >= reader.count(context.tenant_id, context.channel):
-            shapes = reader.scan_shapes(context.tenant_id, context.channel)
+        stored = reader.count(context.tenant_id, context.channel) if size >= SCAN_MIN else 0
+        if size >= SCAN_MIN and size * 4 >= stored:
             listed = list(recipients)
-            if shapes is not None and all(map(str.__instancecheck__, listed)):
-                found_shapes = list(map(shapes.get, listed))
-                del shapes
-                for shape, n in Counter(found_shapes).items():
-                    if shape is None:
-                        slow += [r for r, s in zip(listed, found_shapes, strict=True) if s is None]
-                        continue
-                    _, _, _, reason, timed, scoped = context.shape(shape)
-                    if timed or scoped or context.quiet is not None:
-                        slow += [r for r, s in zip(listed, found_shapes, strict=True) if s == shape]
-                    else:
-                        counts[reason] += n
-                if slow:
-                    counts.update(map(_reason, many(slow, None)))
-                return counts
+            if all(map(str.__instancecheck__, listed)):
+                groups = reader.shape_groups(context.tenant_id, context.channel, stored)
+                if groups is not None:
+                    self._count_groups(context, listed, groups, counts, slow)
+                    if slow:
+                        counts.update(map(_reason, many(slow, None)))
+                    return counts
+            recipients = listed
         batches: Iterable[tuple[Iterable[str], dict[str, str | None], dict[str, StateRow]]]
         batches = self._batches(context, recipients)
         for chunk, _known, rows in batches:
@@ -490,6 +487,44 @@ class Gate:
         if slow:
             counts.update(map(_reason, many(slow, None)))
         return counts
+
+    @staticmethod
+    def _count_groups(
+        context: _Context,
+        listed: list[str],
+        groups: list[tuple[str, list[str]]],
+        counts: Counter[str],
+        slow: list[str],
+    ) -> None:
+        """Count ``listed`` by the shape groups of the projection (``shape_groups``):
+        each shape is decided once, by the same memoised fold and decision as a check
+        (``_Context.shape``), and its recipients are counted by set membership in C.
+        Recipients whose shape needs more (a time rule, a revoke-all date, quiet hours)
+        or that are not in the projection as given are appended to ``slow``."""
+        wanted = set(listed)
+        # How many times each recipient is listed, when some are listed more than once.
+        repeated = Counter(listed) if len(wanted) < len(listed) else None
+        found = 0  # distinct recipients found
+        for shape, addresses in groups:
+            _, _, _, reason, timed, scoped = context.shape(shape)
+            if timed or scoped or context.quiet is not None:
+                here = list(filter(wanted.__contains__, addresses))
+                found += len(here)
+                if repeated is not None:
+                    here = [a for a in here for _ in range(repeated[a])]
+                slow += here
+                continue
+            distinct = sum(map(wanted.__contains__, addresses))
+            found += distinct
+            if repeated is not None:
+                distinct = sum(map(repeated.__getitem__, filter(wanted.__contains__, addresses)))
+            if distinct:
+                counts[reason] += distinct
+        if found < len(wanted):  # some are not in the projection as given
+            held: set[str] = set()
+            for _shape, addresses in groups:
+                held.update(addresses)
+            slow += [r for r in listed if r not in held]
 
     def _batches(
         self, context: _Context, recipients: Iterable[str]

@@ -240,6 +240,19 @@ class CampaignSendRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class ReachChunk:
+    """Where and when one chunk of a send's reach was reached (migration 0015); its
+    addresses stay in storage (``CampaignRepository.reach_members``)."""
+
+    id: int
+    send_id: int
+    line_id: int
+    channel: str
+    first_us: int
+    last_us: int
+
+
+@dataclass(frozen=True, slots=True)
 class AlertRecord:
     """A queued alert: counts and identifiers only (C23)."""
 
@@ -503,18 +516,39 @@ class CampaignRepository(Protocol):
     def gateway_send(
         self, tenant_id: int, line_id: int, campaign: str, purpose: str, since_us: int
     ) -> int | None: ...
-    def reach(
+    def reach_chunk(
         self,
+        *,
+        send_id: int,
+        chunk: int,
         tenant_id: int,
         channel: str,
         line_id: int,
-        send_id: int,
-        sent_us: int,
-        addresses: Collection[str],
+        at_us: int,
+        addresses: Sequence[str],
     ) -> None: ...
-    def reach_of(
-        self, tenant_id: int, channel: str, addresses: Collection[str]
-    ) -> dict[str, list[tuple[int, int, int]]]: ...
+    def reach_one(
+        self,
+        *,
+        send_id: int,
+        tenant_id: int,
+        channel: str,
+        line_id: int,
+        at_us: int,
+        address: str,
+        full: int,
+    ) -> None: ...
+    def reach_candidates(
+        self,
+        tenant_id: int,
+        channels: Collection[str],
+        after_us: int,
+        until_us: int,
+        limit: int | None = None,
+    ) -> list[ReachChunk]: ...
+    def reach_members(self, wanted: Mapping[int, Collection[str]]) -> dict[int, set[str]]: ...
+    def reached(self, tenant_id: int, addresses: Collection[str]) -> set[str]: ...
+    def prune_reach(self, tenant_id: int, before_us: int) -> int: ...
     def erase_address(self, tenant_id: int, address: str) -> int: ...
     def tally_gateway(
         self, tenant_id: int, line_id: int, bucket_us: int, allowed: bool, reason: str
@@ -695,8 +729,12 @@ class StateReader(Protocol):
         self, tenant_id: int, channel: str, addresses: Sequence[str]
     ) -> dict[str, StateRow]: ...
     def scan(self, tenant_id: int, channel: str) -> Iterator[StateRow]: ...
-    def scan_table(self, tenant_id: int, channel: str) -> dict[str, StateRow]: ...
-    def scan_shapes(self, tenant_id: int, channel: str) -> dict[str, str] | None: ...
+    def scan_table(
+        self, tenant_id: int, channel: str, rows: int | None = None
+    ) -> dict[str, StateRow]: ...
+    def shape_groups(
+        self, tenant_id: int, channel: str, rows: int | None = None
+    ) -> list[tuple[str, list[str]]] | None: ...
     def count(self, tenant_id: int, channel: str) -> int: ...
     def has_erasures(self, tenant_id: int) -> bool: ...
     def close(self) -> None: ...

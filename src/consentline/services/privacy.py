@@ -83,7 +83,7 @@ class ErasureReport:
     idempotency: int
     contact_refs: int
     erased_at: datetime
-    campaign_reach: int = 0  # rows of the campaign sends' reach (migration 0012)
+    campaign_reach: int = 0  # chunks of the campaign sends' reach rewritten (migration 0015)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -1,33 +1,20 @@
 """SQL for campaign sends, their reach, attribution, gateway tallies and alerts.
 
-The reach of a send is written with the driver directly, one statement per batch:
-SQLite runs ``executemany`` of an upsert (about a microsecond a row), PostgreSQL one
-``INSERT ... SELECT FROM unnest(array)`` upsert, since a million-row ``executemany``
-there is a round trip per row.
+The reach of a send (which addresses it reached) is stored in compressed chunks, one
+row per up to 50,000 addresses: see :mod:`consentline.storage.reach_chunks`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, String, cast, func, insert, literal, select, update
 
-from consentline.domain.addresses import CHANNELS
-from consentline.services.ports import AlertRecord, CampaignSendRecord
+from consentline.services.ports import AlertRecord, CampaignSendRecord, ReachChunk
+from consentline.storage import reach_chunks
 from consentline.storage import schema as t
 
-_REACH_SQLITE = (
-    "INSERT INTO campaign_reach (tenant_id, channel, address, line_id, send_id, sent_us)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, channel, address, line_id)"
-    " DO UPDATE SET send_id = excluded.send_id, sent_us = excluded.sent_us"
-)
-_REACH_PG = (
-    "INSERT INTO campaign_reach (tenant_id, channel, address, line_id, send_id, sent_us)"
-    " SELECT %s, %s, a, %s, %s, %s FROM unnest(%s::text[]) AS a"
-    " ON CONFLICT (tenant_id, channel, address, line_id)"
-    " DO UPDATE SET send_id = excluded.send_id, sent_us = excluded.sent_us"
-)
 _IN_CHUNK = 5000
 
 
@@ -109,55 +96,72 @@ class CampaignStore:
         found = self.conn.execute(query).scalar()
         return None if found is None else int(found)
 
-    # -- reach ---------------------------------------------------------------------------
-    def reach(
+    # -- reach (storage.reach_chunks) ----------------------------------------------------
+    def reach_chunk(
         self,
+        *,
+        send_id: int,
+        chunk: int,
         tenant_id: int,
         channel: str,
         line_id: int,
-        send_id: int,
-        sent_us: int,
-        addresses: Collection[str],
+        at_us: int,
+        addresses: Sequence[str],
     ) -> None:
-        if not addresses:
-            return
-        raw: Any = self.conn.connection.driver_connection
-        if self.dialect == "sqlite":
-            raw.executemany(
-                _REACH_SQLITE,
-                [(tenant_id, channel, a, line_id, send_id, sent_us) for a in addresses],
-            )
-        else:
-            with raw.cursor() as cursor:
-                cursor.execute(
-                    _REACH_PG, (tenant_id, channel, line_id, send_id, sent_us, list(addresses))
-                )
+        reach_chunks.write(
+            self.conn,
+            send_id=send_id,
+            chunk=chunk,
+            tenant_id=tenant_id,
+            channel=channel,
+            line_id=line_id,
+            at_us=at_us,
+            addresses=addresses,
+        )
 
-    def reach_of(
-        self, tenant_id: int, channel: str, addresses: Collection[str]
-    ) -> dict[str, list[tuple[int, int, int]]]:
-        """address -> [(line_id, send_id, sent_us)] (one IN query per chunk)."""
-        cr = t.campaign_reach.c
-        found: dict[str, list[tuple[int, int, int]]] = {}
-        wanted = sorted(set(addresses))
-        for start in range(0, len(wanted), _IN_CHUNK):
-            query = select(cr.address, cr.line_id, cr.send_id, cr.sent_us).where(
-                cr.tenant_id == tenant_id,
-                cr.channel == channel,
-                cr.address.in_(wanted[start : start + _IN_CHUNK]),
-            )
-            for address, line_id, send_id, sent_us in self.conn.execute(query):
-                found.setdefault(address, []).append((int(line_id), int(send_id), int(sent_us)))
-        return found
+    def reach_one(
+        self,
+        *,
+        send_id: int,
+        tenant_id: int,
+        channel: str,
+        line_id: int,
+        at_us: int,
+        address: str,
+        full: int,
+    ) -> None:
+        reach_chunks.append(
+            self.conn,
+            send_id=send_id,
+            tenant_id=tenant_id,
+            channel=channel,
+            line_id=line_id,
+            at_us=at_us,
+            address=address,
+            full=full,
+        )
+
+    def reach_candidates(
+        self,
+        tenant_id: int,
+        channels: Collection[str],
+        after_us: int,
+        until_us: int,
+        limit: int | None = None,
+    ) -> list[ReachChunk]:
+        return reach_chunks.candidates(self.conn, tenant_id, channels, after_us, until_us, limit)
+
+    def reach_members(self, wanted: Mapping[int, Collection[str]]) -> dict[int, set[str]]:
+        return reach_chunks.members_of(self.conn, wanted)
+
+    def reached(self, tenant_id: int, addresses: Collection[str]) -> set[str]:
+        return reach_chunks.reached(self.conn, tenant_id, addresses)
 
     def erase_address(self, tenant_id: int, address: str) -> int:
-        cr = t.campaign_reach.c
-        result = self.conn.execute(
-            t.campaign_reach.delete().where(
-                cr.tenant_id == tenant_id, cr.channel.in_(CHANNELS), cr.address == address
-            )
-        )
-        return int(result.rowcount or 0)
+        return reach_chunks.erase(self.conn, tenant_id, address)
+
+    def prune_reach(self, tenant_id: int, before_us: int) -> int:
+        return reach_chunks.prune(self.conn, tenant_id, before_us)
 
     # -- gateway ---------------------------------------------------------------------------
     def tally_gateway(

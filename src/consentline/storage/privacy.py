@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, func, select, upda
 from consentline.domain.addresses import CHANNELS
 from consentline.domain.ledger import StoredEvent, compact, decode, encode, insert_entry
 from consentline.services.ports import AnchorRecord, ErasureRecord
+from consentline.storage import reach_chunks
 from consentline.storage import schema as t
 from consentline.storage.engine import storage_errors
 from consentline.storage.repository import select_events, stored_event
@@ -166,17 +167,14 @@ class PrivacyStore:
     def has_other_rows(self, tenant_id: int, address: str) -> bool:
         """Replies, scope questions or campaign reach for the address (it has no event or
         message: a permissive purpose lets a send reach a number the ledger never saw)."""
-        ob, sq, cr = t.outbox.c, t.scope_questions.c, t.campaign_reach.c
+        ob, sq = t.outbox.c, t.scope_questions.c
         for query in (
             select(ob.id).where(ob.tenant_id == tenant_id, ob.to_address == address).limit(1),
             select(sq.id).where(sq.tenant_id == tenant_id, sq.address == address).limit(1),
-            select(cr.line_id)
-            .where(cr.tenant_id == tenant_id, cr.channel.in_(CHANNELS), cr.address == address)
-            .limit(1),
         ):
             if self.conn.execute(query).first() is not None:
                 return True
-        return False
+        return bool(reach_chunks.reached(self.conn, tenant_id, [address]))
 
     def erase_inbound(self, tenant_id: int, address: str, address_key: str) -> list[int]:
         im = t.inbound_messages.c

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -398,22 +399,6 @@ campaign_send_reasons = Table(
     Column("count", BigInteger, nullable=False),
 )
 
-# The last send that reached (allowed) each address from each line: one row per
-# (tenant, channel, address, line), upserted in bulk while a send is checked, so its
-# size is the audience's, not sends x recipients. An opt-out is attributed to the
-# newest row whose line its scope covers (one indexed lookup by address). Erasure
-# deletes an address's rows (C22).
-campaign_reach = Table(
-    "campaign_reach",
-    metadata,
-    Column("tenant_id", BigInteger, primary_key=True),
-    Column("channel", String(16), primary_key=True),
-    Column("address", String(320), primary_key=True),
-    Column("line_id", BigInteger, primary_key=True),
-    Column("send_id", BigInteger, nullable=False),
-    Column("sent_us", BigInteger, nullable=False),
-)
-
 # How far the attribution job has read each tenant's chain (like a subscription's
 # cursor: the ledger is the queue, nothing is copied on the write path).
 campaign_cursors = Table(
@@ -548,4 +533,32 @@ rate_limits = Table(
     Column("key", String(64), primary_key=True),
     Column("window_us", BigInteger, nullable=False),
     Column("hits", Integer, nullable=False),
+)
+
+
+# -- the reach of campaign sends, in chunks (migration 0015) -------------------------------
+# Which addresses each send reached (was allowed to): per send, chunks of up to 50,000
+# addresses (newline-separated, zlib-compressed; storage.reach_chunks), one row each, so
+# that recording a million-recipient send is a few dozen inserts. ``chunk`` numbers a
+# send's chunks from 0 (a bulk send writes chunk n once, so a retried write replaces it;
+# a gateway send appends to its newest chunk until it is full). ``first_us``/``last_us``:
+# when the chunk's addresses were reached (a bulk send's time for both). An opt-out is
+# attributed by reading the chunks whose window it falls in (the index), newest first.
+# Erasure rewrites the chunks holding an address (C22); the attribution job drops chunks
+# long past their window.
+campaign_reach_chunks = Table(
+    "campaign_reach_chunks",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("send_id", BigInteger, ForeignKey("campaign_sends.id"), nullable=False),
+    Column("chunk", Integer, nullable=False),
+    Column("tenant_id", BigInteger, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("line_id", BigInteger, nullable=False),
+    Column("first_us", BigInteger, nullable=False),
+    Column("last_us", BigInteger, nullable=False),
+    Column("size", Integer, nullable=False),  # addresses in ``data``
+    Column("data", LargeBinary, nullable=False),
+    UniqueConstraint("send_id", "chunk"),
+    Index("ix_campaign_reach_chunks_tenant_last", "tenant_id", "last_us"),
 )
