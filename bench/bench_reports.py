@@ -104,8 +104,11 @@ def timed(fn: object, runs: int) -> dict[str, float]:
     return {"median_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1)}
 
 
-def run(url: str, n: int, runs: int) -> dict[str, object]:
-    cl, build_s = build(url, n)
+def run(url: str, n: int, runs: int, reuse: bool = False) -> dict[str, object]:
+    if reuse:  # a ledger this script (or bench_webui.py) built before
+        cl, build_s = consentline.connect(url, clock=lambda: NOW, cache_seconds=3600), 0.0
+    else:
+        cl, build_s = build(url, n)
     since, until = START, NOW
     cases = {
         "opt_outs whole year, no grouping": {"kind": "opt_outs"},
@@ -184,6 +187,12 @@ def main() -> None:
     parser.add_argument("--sqlite-only", action="store_true")
     parser.add_argument("--postgres", default=None)
     parser.add_argument("--sqlite-path", default="/tmp/consentline-bench-reports.db")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the ledger already at --sqlite-path / --postgres (built by this"
+        " script or bench_webui.py) instead of building one",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(parents=True, exist_ok=True)
     targets = []
@@ -192,9 +201,9 @@ def main() -> None:
     if args.postgres and not args.sqlite_only:
         targets.append(("postgresql", args.postgres))
     for backend, url in targets:
-        if backend == "sqlite":
+        if backend == "sqlite" and not args.reuse:
             Path(args.sqlite_path).unlink(missing_ok=True)
-        result = run(url, args.numbers, args.runs)
+        result = run(url, args.numbers, args.runs, args.reuse)
         result["env"] = {"python": platform.python_version(), "numbers": args.numbers}
         suffix = "" if args.numbers == 1_000_000 else f"-{args.numbers}"
         path = RESULTS / f"reports-{backend}{suffix}.json"
