@@ -307,13 +307,7 @@ class RollupBatch:
             if not any(values):
                 continue
             for line_id in lines:
-                key = (tenant_id, grain, slot, line_id, purpose)
-                counters = merged.get(key)
-                if counters is None:
-                    merged[key] = list(values)
-                else:
-                    for i, v in enumerate(values):
-                        counters[i] += v
+                _add_into(merged, (tenant_id, grain, slot, line_id, purpose), values)
         names = ("tenant_id", "grain", "slot_us", "line_id", "purpose")
         return [
             {**dict(zip(names, key, strict=True)), **dict(zip(STATE_COLUMNS, v, strict=True))}
@@ -327,14 +321,18 @@ def _with_days(fine: Mapping[tuple[Any, ...], list[int]]) -> dict[tuple[Any, ...
     days' counters (COARSE) summed from them: a day is a whole number of slots."""
     out: dict[tuple[Any, ...], list[int]] = dict(fine)
     for key, values in fine.items():
-        day = (key[0], COARSE, day_of(key[2]), *key[3:])
-        counters = out.get(day)
-        if counters is None:
-            out[day] = list(values)
-        else:
-            for i, v in enumerate(values):
-                counters[i] += v
+        _add_into(out, (key[0], COARSE, day_of(key[2]), *key[3:]), values)
     return out
+
+
+def _add_into(out: dict[Any, list[int]], key: object, values: Sequence[int]) -> None:
+    """Add ``values`` to the counters at ``key`` (a copy of them when it is new)."""
+    counters = out.get(key)
+    if counters is None:
+        out[key] = list(values)
+    else:
+        for i, v in enumerate(values):
+            counters[i] += v
 
 
 # -- inbound messages --------------------------------------------------------------
