@@ -18,7 +18,9 @@ NUMBERS = [f"+1415555{n:04d}" for n in range(1000, 1100)]
 
 
 def test_a_chunk_holds_exactly_its_addresses() -> None:
-    text = reach_chunks.decode(reach_chunks.encode(NUMBERS[:50]))
+    data, size = reach_chunks.encode(NUMBERS[:50])
+    assert size == 50
+    text = reach_chunks.decode(data)
     assert reach_chunks.addresses_of(text) == NUMBERS[:50]
     few = [NUMBERS[0], NUMBERS[49], NUMBERS[50], NUMBERS[0][:-1]]  # searched one by one
     assert reach_chunks.members(text, few) == {NUMBERS[0], NUMBERS[49]}
@@ -30,8 +32,10 @@ def test_a_chunk_holds_exactly_its_addresses() -> None:
 
 
 def test_an_empty_chunk_and_an_address_with_a_newline() -> None:
-    assert reach_chunks.addresses_of(reach_chunks.decode(reach_chunks.encode([]))) == []
-    text = reach_chunks.decode(reach_chunks.encode(["a@example.com", "b\nc", "d@example.com"]))
+    assert reach_chunks.addresses_of(reach_chunks.decode(reach_chunks.encode([])[0])) == []
+    data, size = reach_chunks.encode(["a@example.com", "b\nc", "d@example.com"])
+    assert size == 2
+    text = reach_chunks.decode(data)
     assert reach_chunks.addresses_of(text) == ["a@example.com", "d@example.com"]
     assert reach_chunks.members(text, ["b", "c", "b\nc"]) == set()
 

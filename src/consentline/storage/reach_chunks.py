@@ -30,13 +30,14 @@ _SET_FROM: Final = 32  # probes of one chunk from which splitting it beats searc
 _FETCH: Final = 32  # chunks read per query
 
 
-def encode(addresses: Sequence[str]) -> bytes:
-    """The stored form of some addresses (an address holding a newline is left out:
-    no normalised address does, and it could not be found again)."""
+def encode(addresses: Sequence[str]) -> tuple[bytes, int]:
+    """The stored form of some addresses, and how many it holds (an address holding a
+    newline is left out: no normalised address does, and it could not be found)."""
     text = "\n".join(addresses)
     if addresses and text.count("\n") != len(addresses) - 1:
         return encode([a for a in addresses if "\n" not in a])
-    return zlib.compress(f"\n{text}\n".encode() if addresses else b"\n", LEVEL)
+    data = zlib.compress(f"\n{text}\n".encode() if addresses else b"\n", LEVEL)
+    return data, len(addresses)
 
 
 def decode(data: bytes) -> bytes:
@@ -70,8 +71,8 @@ def write(
     """Chunk ``chunk`` of a bulk send (written again, it is replaced: a retried write
     of the same chunk counts its addresses once)."""
     c = t.campaign_reach_chunks.c
-    data = encode(addresses)
-    values = {"first_us": at_us, "last_us": at_us, "size": len(addresses), "data": data}
+    data, size = encode(addresses)
+    values = {"first_us": at_us, "last_us": at_us, "size": size, "data": data}
     key = {"send_id": send_id, "chunk": chunk}
     done = conn.execute(
         update(t.campaign_reach_chunks)
@@ -100,6 +101,8 @@ def append(
     """One address of a gateway send, added to the send's newest chunk while it holds
     fewer than ``full`` (a new chunk after). The caller holds the send's row lock (it
     has just updated the send's counts), so two messages of one send do not race."""
+    if "\n" in address:  # no normalised address holds one (see encode)
+        return
     c = t.campaign_reach_chunks.c
     newest = conn.execute(
         select(c.id, c.chunk, c.size, c.data, c.last_us)
@@ -111,7 +114,7 @@ def append(
         text = decode(newest.data)
         needle = f"\n{address}\n".encode()
         values: dict[str, Any] = {"last_us": max(int(newest.last_us), at_us)}
-        if "\n" not in address and needle not in text:
+        if needle not in text:
             values["data"] = zlib.compress(text + needle[1:], LEVEL)
             values["size"] = int(newest.size) + 1
         conn.execute(update(t.campaign_reach_chunks).where(c.id == newest.id).values(**values))
@@ -126,7 +129,7 @@ def append(
             first_us=at_us,
             last_us=at_us,
             size=1,
-            data=encode([address]),
+            data=encode([address])[0],
         )
     )
 
