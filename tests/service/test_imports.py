@@ -416,3 +416,23 @@ def test_the_actor_goes_into_every_row_and_a_re_run_by_another_finds_them(
     again = cl.import_records(path, **options, actor={"actor": "ravi", "operator_id": 8})
     assert (first.written, again.written, again.unchanged) == (2, 0, 2)
     assert {e.proof["actor"] for e in events(cl)} == {"maria"}
+
+
+def test_rows_read_before_a_failing_source_still_go_in(cl: Consentline) -> None:
+    """The next chunk is read before the last one is written; when reading fails
+    (here the caller's own iterator), the chunks read before it are written first."""
+
+    def rows() -> Iterator[dict[str, str]]:
+        for n in range(7):
+            yield {"Phone": f"+1415555{n:04d}", "Out": "true"}
+        raise RuntimeError("the caller's source broke")
+
+    with pytest.raises(RuntimeError, match="source broke"):
+        cl.import_records(
+            rows(),
+            account="acme",
+            mapping={"address": "Phone"},
+            preset="legacy-opt-out:Out",
+            chunk_size=3,
+        )
+    assert len(events(cl)) == 6  # two whole chunks; the third never ended

@@ -8,8 +8,8 @@ mapping, :func:`recording.prepare`'s checks and the text each event's hash will
 cover) and appended through :func:`recording.append_counted` under the chain lock —
 the same hash chain, idempotency table and projection as ``record``. On request
 (``in_process=False``) the rows are planned in a second process one chunk ahead of
-the writes. A crash loses at most the
-chunk in flight, and a re-run appends exactly what is missing.
+the writes. A crash loses at most the chunk in flight, and a re-run appends exactly
+what is missing.
 
 A bad row never aborts the import: it is skipped and reported (row, column, code,
 message; numbers masked). An imported ``opt_in`` never clears an opt-out the ledger
@@ -472,8 +472,14 @@ class Importer:
             rows = opened.rows
             staged: _Staged | None = None
             while True:
-                chunk = list(itertools.islice(rows, self.chunk))
-                ahead = self._stage(tenant_id, batch, chunk, planner) if chunk else None
+                try:
+                    chunk = list(itertools.islice(rows, self.chunk))
+                    ahead = self._stage(tenant_id, batch, chunk, planner) if chunk else None
+                except Exception:
+                    if staged is not None:  # what was read before the failure goes in
+                        self._write(tenant_id, staged, planner.result(staged.handle), report)
+                        self._flush(report)
+                    raise
                 if staged is not None:
                     self._write(tenant_id, staged, planner.result(staged.handle), report)
                     self._flush(report)
